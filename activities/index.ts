@@ -1,0 +1,113 @@
+/**
+ * Kasir's activities: one provider call each, thin over the connectors. Built by `createActivities`
+ * with the worker's dependencies; workflows import the type only.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Connectors } from '../src/connectors/registry';
+import type { BillInquiryInput, BillInquiryOutcome, BillPaymentInput, BillPaymentOutcome } from '../src/domain/bill';
+import type { CreatePaymentInput, PaymentOutcome, PaymentRef, PaymentRegistration } from '../src/domain/payment';
+import type { PayoutOutcome, PayoutRef, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
+import type { ProviderId } from '../src/domain/provider';
+import { OperationNotSupportedError } from '../src/domain/errors';
+import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
+import type { MerchantEvent } from '../workflows/types';
+import { translateErrors } from './failures';
+
+export interface MerchantWebhookTarget {
+  webhookUrl?: string;
+  webhookSecret: string;
+}
+
+export interface ActivityDeps {
+  connectors: Connectors;
+  /** Looks up where and how to deliver a merchant's webhooks; secrets never enter workflow history. */
+  merchantWebhook(merchantId: string): MerchantWebhookTarget | undefined;
+  webhookTimeoutMs?: number;
+}
+
+function paymentsOf(deps: ActivityDeps, provider: ProviderId) {
+  const payments = deps.connectors[provider].payments;
+  if (!payments) throw new OperationNotSupportedError(`${provider} does not take payments`, { provider });
+  return payments;
+}
+
+function payoutsOf(deps: ActivityDeps, provider: ProviderId) {
+  const payouts = deps.connectors[provider].payouts;
+  if (!payouts) throw new OperationNotSupportedError(`${provider} does not send payouts`, { provider });
+  return payouts;
+}
+
+function billsOf(deps: ActivityDeps, provider: ProviderId) {
+  const bills = deps.connectors[provider].bills;
+  if (!bills) throw new OperationNotSupportedError(`${provider} does not pay bills`, { provider });
+  return bills;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    async registerPayment(provider: ProviderId, input: CreatePaymentInput): Promise<PaymentRegistration> {
+      return translateErrors(() => paymentsOf(deps, provider).create(input));
+    },
+
+    async inquirePayment(provider: ProviderId, ref: PaymentRef): Promise<PaymentOutcome> {
+      return translateErrors(() => paymentsOf(deps, provider).inquire(ref));
+    },
+
+    /** Cancels at the provider when it can; otherwise reports the provider's current view unchanged. */
+    async cancelPayment(provider: ProviderId, ref: PaymentRef): Promise<PaymentOutcome> {
+      const payments = paymentsOf(deps, provider);
+      return translateErrors(() => (payments.cancel ? payments.cancel(ref) : payments.inquire(ref)));
+    },
+
+    /** Runs at most once per payout (the workflow's retry policy allows one attempt): never resubmits. */
+    async submitPayout(provider: ProviderId, input: SubmitPayoutInput): Promise<PayoutSubmission> {
+      return translateErrors(() => payoutsOf(deps, provider).submit(input));
+    },
+
+    async inquirePayout(provider: ProviderId, ref: PayoutRef): Promise<PayoutOutcome> {
+      return translateErrors(() => payoutsOf(deps, provider).inquire(ref));
+    },
+
+    async inquireBill(provider: ProviderId, input: BillInquiryInput): Promise<BillInquiryOutcome> {
+      return translateErrors(() => billsOf(deps, provider).inquire(input));
+    },
+
+    /** Runs at most once per bill (one attempt): a timeout is resolved by status, never by paying again. */
+    async payBill(provider: ProviderId, input: BillPaymentInput): Promise<BillPaymentOutcome> {
+      return translateErrors(() => billsOf(deps, provider).pay(input));
+    },
+
+    async billStatus(provider: ProviderId, reference: string): Promise<BillPaymentOutcome> {
+      return translateErrors(() => billsOf(deps, provider).status(reference));
+    },
+
+    /**
+     * Delivers one signed merchant webhook. Any non-2xx or network error throws, so Temporal retries
+     * with backoff until the merchant answers 2xx. A merchant without a webhook URL is skipped.
+     */
+    async deliverMerchantWebhook(event: MerchantEvent): Promise<{ delivered: boolean; status?: number }> {
+      const target = deps.merchantWebhook(event.merchantId);
+      if (!target?.webhookUrl) return { delivered: false };
+      const body = JSON.stringify(event);
+      const response = await fetch(target.webhookUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(body, target.webhookSecret),
+          'Kasir-Event-Id': event.id,
+          'Kasir-Delivery-Attempt': String(Context.current().info.attempt),
+        },
+        body,
+        signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
+      });
+      await response.arrayBuffer();
+      if (response.status < 200 || response.status >= 300) {
+        throw ApplicationFailure.retryable(`merchant answered HTTP ${response.status}`, 'MerchantWebhookRejected');
+      }
+      return { delivered: true, status: response.status };
+    },
+  };
+}
+
+export type KasirActivities = ReturnType<typeof createActivities>;

@@ -1,0 +1,37 @@
+/**
+ * `npm test`: every check, in order of cost. Makes sure the Temporal CLI exists (building it once if
+ * needed, with progress), type-checks, lints, then runs every mocha suite against real Temporal dev
+ * servers the tests start themselves. Extra arguments go to mocha (e.g. a spec path).
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { ensureTemporalCli } from '../src/temporal/cli-binary';
+import { PROJECT_ROOT } from '../src/temporal/dev-settings';
+
+function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
+  console.log(`\n== ${title}`);
+  const started = Date.now();
+  const result = spawnSync(command, args, { cwd: PROJECT_ROOT, stdio: 'inherit', env: { ...process.env, ...env } });
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  if (result.status !== 0) {
+    console.error(`== ${title} failed after ${seconds}s`);
+    process.exit(result.status ?? 1);
+  }
+  console.log(`== ${title} passed in ${seconds}s`);
+}
+
+async function main(): Promise<void> {
+  const temporal = await ensureTemporalCli();
+  const bin = (name: string) => path.join(PROJECT_ROOT, 'node_modules', '.bin', name);
+  const mochaArgs = process.argv.slice(2);
+  if (mochaArgs.length === 0) {
+    run('typecheck', bin('tsc'), ['-p', 'tsconfig.json']);
+    run('lint', bin('eslint'), ['.']);
+  }
+  run('tests', bin('mocha'), mochaArgs, { NODE_ENV: 'test', TEMPORAL_CLI: temporal });
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

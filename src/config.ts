@@ -1,0 +1,94 @@
+/**
+ * Kasir's configuration: one JSON file (`KASIR_CONFIG`), with environment overrides for everything that
+ * differs per deployment (Temporal address, namespace, TLS, API key). Parsed once at process start.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { DEFAULT_TIMINGS } from '../workflows/timings';
+import type { WorkflowTimings } from '../workflows/timings';
+
+export const MerchantSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{1,31}$/, 'lowercase letters, digits, _ and -, 2 to 32 characters'),
+  name: z.string().min(1),
+  /** SHA-256 (hex) of each valid API key: keys themselves are never stored. */
+  apiKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).min(1),
+  webhookUrl: z.url().optional(),
+  webhookSecret: z.string().min(16),
+});
+export type Merchant = z.infer<typeof MerchantSchema>;
+
+const TlsSchema = z.object({
+  serverNameOverride: z.string().optional(),
+  serverRootCACertificatePath: z.string().optional(),
+  clientCertPath: z.string().optional(),
+  clientKeyPath: z.string().optional(),
+});
+
+export const TemporalConfigSchema = z.object({
+  address: z.string().default('127.0.0.1:7233'),
+  namespace: z.string().default('kasir'),
+  taskQueue: z.string().default('kasir'),
+  /** Temporal Cloud API key; implies TLS. */
+  apiKey: z.string().optional(),
+  /** `true` for TLS with system roots, or mTLS/CA paths. */
+  tls: z.union([z.boolean(), TlsSchema]).optional(),
+});
+export type TemporalConfig = z.infer<typeof TemporalConfigSchema>;
+
+export const KasirConfigSchema = z.object({
+  temporal: TemporalConfigSchema.default({ address: '127.0.0.1:7233', namespace: 'kasir', taskQueue: 'kasir' }),
+  api: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(3000),
+      /** Base URL providers reach Kasir at; callback URLs are built from it. */
+      publicUrl: z.url(),
+      /** SHA-256 (hex) of operator keys, for operator-only endpoints. */
+      operatorKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
+    }),
+  merchants: z.array(MerchantSchema),
+  providers: z.object({ finpay: z.unknown(), nicepay: z.unknown(), bdpay: z.unknown(), ayopop: z.unknown() }),
+  /** Partial overrides of DEFAULT_TIMINGS, merged section by section. */
+  timings: z.record(z.string(), z.unknown()).optional(),
+});
+export type KasirConfigInput = z.input<typeof KasirConfigSchema>;
+export type KasirConfig = Omit<z.infer<typeof KasirConfigSchema>, 'timings'> & { timings: WorkflowTimings };
+
+function mergeTimings(overrides: Record<string, unknown> | undefined): WorkflowTimings {
+  if (!overrides) return DEFAULT_TIMINGS;
+  const merged = structuredClone(DEFAULT_TIMINGS) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(overrides)) {
+    const base = merged[key];
+    merged[key] = base && typeof base === 'object' && value && typeof value === 'object' ? { ...base, ...value } : value;
+  }
+  return merged as unknown as WorkflowTimings;
+}
+
+export function parseConfig(input: unknown): KasirConfig {
+  const parsed = KasirConfigSchema.parse(input);
+  return { ...parsed, timings: mergeTimings(parsed.timings) };
+}
+
+/** Reads `KASIR_CONFIG` and applies environment overrides. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
+  const file = env.KASIR_CONFIG;
+  if (!file) throw new Error('KASIR_CONFIG is not set: point it at a Kasir config JSON file (npm start writes .data/kasir.config.json)');
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { temporal?: Record<string, unknown>; api?: Record<string, unknown> };
+  const temporal = { ...(raw.temporal ?? {}) };
+  if (env.TEMPORAL_ADDRESS) temporal.address = env.TEMPORAL_ADDRESS;
+  if (env.TEMPORAL_NAMESPACE) temporal.namespace = env.TEMPORAL_NAMESPACE;
+  if (env.TEMPORAL_API_KEY) temporal.apiKey = env.TEMPORAL_API_KEY;
+  if (env.KASIR_TASK_QUEUE) temporal.taskQueue = env.KASIR_TASK_QUEUE;
+  if (env.TEMPORAL_TLS_CERT || env.TEMPORAL_TLS_KEY || env.TEMPORAL_TLS_CA) {
+    temporal.tls = {
+      clientCertPath: env.TEMPORAL_TLS_CERT,
+      clientKeyPath: env.TEMPORAL_TLS_KEY,
+      serverRootCACertificatePath: env.TEMPORAL_TLS_CA,
+      serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME,
+    };
+  } else if (env.TEMPORAL_TLS === 'true') temporal.tls = true;
+  const api = { ...(raw.api ?? {}) };
+  if (env.KASIR_API_PORT) api.port = Number(env.KASIR_API_PORT);
+  if (env.KASIR_PUBLIC_URL) api.publicUrl = env.KASIR_PUBLIC_URL;
+  return parseConfig({ ...raw, temporal, api });
+}

@@ -1,0 +1,343 @@
+/**
+ * Shared machinery of the provider simulators: injectable faults, callback delivery on a provider's
+ * retry schedule, submission counters and a listen helper. Each provider's `simulator.ts` composes
+ * these with its own endpoints, checks and state machine.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import express from 'express';
+import type { Request, Response, NextFunction } from 'express';
+import { z } from 'zod';
+import { logger } from '../logger';
+
+/**
+ * Faults a test or an operator can inject into the next matching requests.
+ * - `http-5xx`: answer with `status` (default 500) without touching state;
+ * - `slow`: wait `delayMs` before handling, so a client timeout fires first (state still changes);
+ * - `accept-then-drop`: handle the request fully, then destroy the socket instead of answering;
+ * - `drop`: destroy the socket without handling the request.
+ */
+export const FaultSchema = z.object({
+  kind: z.enum(['http-5xx', 'slow', 'accept-then-drop', 'drop']),
+  /** A path prefix the fault applies to, e.g. `/gateway/cash`; all paths when absent. */
+  path: z.string().optional(),
+  status: z.number().int().min(500).max(599).optional(),
+  delayMs: z.number().int().min(0).max(600_000).optional(),
+  /** How many matching requests it affects. */
+  count: z.number().int().min(1).default(1),
+});
+export type Fault = z.infer<typeof FaultSchema>;
+export type FaultInput = z.input<typeof FaultSchema>;
+
+export class FaultInjector {
+  private faults: Fault[] = [];
+
+  add(fault: FaultInput): void {
+    this.faults.push(FaultSchema.parse(fault));
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+
+  pending(): readonly Fault[] {
+    return this.faults;
+  }
+
+  private take(path: string): Fault | undefined {
+    const index = this.faults.findIndex((f) => f.path === undefined || path.startsWith(f.path));
+    if (index < 0) return undefined;
+    const fault = this.faults[index]!;
+    fault.count -= 1;
+    if (fault.count <= 0) this.faults.splice(index, 1);
+    return fault;
+  }
+
+  /** Express middleware; mount it before the provider's routes and after the control routes. */
+  middleware() {
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const fault = this.take(req.path);
+      if (!fault) return next();
+      switch (fault.kind) {
+        case 'http-5xx':
+          res.status(fault.status ?? 500).type('text/plain').send('Simulated provider failure');
+          return;
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'slow':
+          setTimeout(next, fault.delayMs ?? 30_000).unref();
+          return;
+        case 'accept-then-drop': {
+          // Let the handler change state, then cut the connection instead of sending its answer.
+          const destroy = () => req.socket.destroy();
+          res.json = (() => (destroy(), res)) as typeof res.json;
+          res.send = (() => (destroy(), res)) as typeof res.send;
+          res.end = (() => (destroy(), res)) as typeof res.end;
+          next();
+          return;
+        }
+      }
+    };
+  }
+}
+
+/**
+ * Faults applied to outgoing callbacks. Each applies to the next `count` callbacks created
+ * (optionally only for one reference).
+ * - `duplicate`: deliver each attempt twice;
+ * - `suppress`: never send it (a missing callback);
+ * - `forge`: sign with a wrong key, so verification must fail;
+ * - `delay`: hold the first attempt back by `delayMs` (a late callback).
+ */
+export const CallbackFaultSchema = z.object({
+  kind: z.enum(['duplicate', 'suppress', 'forge', 'delay']),
+  reference: z.string().optional(),
+  delayMs: z.number().int().min(0).optional(),
+  count: z.number().int().min(1).default(1),
+});
+export type CallbackFault = z.infer<typeof CallbackFaultSchema>;
+
+export interface OutgoingCallback {
+  url: string;
+  /** The reference the callback is about, for matching faults and counting. */
+  reference: string;
+  /** Builds the request; `forged` asks for a signature made with the wrong key. */
+  build(forged: boolean): { headers: Record<string, string>; body: string };
+}
+
+export interface CallbackAttempt {
+  reference: string;
+  url: string;
+  attempt: number;
+  at: string;
+  status?: number;
+  answer?: string;
+  error?: string;
+  acknowledged: boolean;
+  forged: boolean;
+}
+
+export interface CallbackDispatcherOptions {
+  /**
+   * Delays before each attempt, in ms of provider time: e.g. BDPay's seed `[1s, 30s, 60s, 90s, 1h, 2h]`.
+   * The first entry is the wait before the first delivery.
+   */
+  scheduleMs: readonly number[];
+  /** Multiplies every delay; tests use e.g. 0.001 to compress hours into seconds. */
+  timeScale: number;
+  /** Whether an answer stops the retries (BDPay: body exactly `SUCCESS`; others: HTTP 200). */
+  isAcknowledged(status: number, body: string): boolean;
+  /** Per-attempt HTTP timeout. */
+  timeoutMs?: number;
+  provider: string;
+}
+
+/** Sends callbacks and retries them on the provider's schedule until acknowledged. */
+export class CallbackDispatcher {
+  private faults: CallbackFault[] = [];
+  private timers = new Set<NodeJS.Timeout>();
+  readonly attempts: CallbackAttempt[] = [];
+  private stopped = false;
+  private readonly log;
+
+  constructor(private readonly options: CallbackDispatcherOptions) {
+    this.log = logger.child({ simulator: options.provider });
+  }
+
+  addFault(fault: z.input<typeof CallbackFaultSchema>): void {
+    this.faults.push(CallbackFaultSchema.parse(fault));
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  private takeFaults(reference: string): CallbackFault[] {
+    const taken: CallbackFault[] = [];
+    for (const fault of [...this.faults]) {
+      if (fault.reference !== undefined && fault.reference !== reference) continue;
+      taken.push(fault);
+      fault.count -= 1;
+      if (fault.count <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    }
+    return taken;
+  }
+
+  /** Queues a callback. Delivery happens in the background on the schedule. */
+  dispatch(callback: OutgoingCallback): void {
+    const faults = this.takeFaults(callback.reference);
+    if (faults.some((f) => f.kind === 'suppress')) {
+      this.log.info({ reference: callback.reference }, 'callback suppressed by fault');
+      return;
+    }
+    const forged = faults.some((f) => f.kind === 'forge');
+    const copies = faults.some((f) => f.kind === 'duplicate') ? 2 : 1;
+    const extraDelay = faults.find((f) => f.kind === 'delay')?.delayMs ?? 0;
+    this.schedule(callback, 0, forged, copies, extraDelay);
+  }
+
+  private schedule(callback: OutgoingCallback, index: number, forged: boolean, copies: number, extraDelayMs: number): void {
+    if (this.stopped || index >= this.options.scheduleMs.length) return;
+    const delay = Math.round((this.options.scheduleMs[index] ?? 0) * this.options.timeScale) + extraDelayMs;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.attempt(callback, index, forged, copies);
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private async attempt(callback: OutgoingCallback, index: number, forged: boolean, copies: number): Promise<void> {
+    let acknowledged = false;
+    for (let copy = 0; copy < copies; copy++) {
+      acknowledged = (await this.deliverOnce(callback, index + 1, forged)) || acknowledged;
+    }
+    // A forged callback is never acknowledged by a correct receiver, and retrying it proves nothing more.
+    if (!acknowledged && !forged) this.schedule(callback, index + 1, forged, 1, 0);
+  }
+
+  private async deliverOnce(callback: OutgoingCallback, attempt: number, forged: boolean): Promise<boolean> {
+    const record: CallbackAttempt = {
+      reference: callback.reference,
+      url: callback.url,
+      attempt,
+      at: new Date().toISOString(),
+      acknowledged: false,
+      forged,
+    };
+    this.attempts.push(record);
+    try {
+      const { headers, body } = callback.build(forged);
+      const response = await fetch(callback.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+      const answer = await response.text();
+      record.status = response.status;
+      record.answer = answer.slice(0, 200);
+      record.acknowledged = this.options.isAcknowledged(response.status, answer);
+    } catch (err) {
+      record.error = err instanceof Error ? err.message : String(err);
+    }
+    this.log.debug(record, 'callback attempt');
+    return record.acknowledged;
+  }
+
+  attemptsFor(reference: string): CallbackAttempt[] {
+    return this.attempts.filter((a) => a.reference === reference);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
+
+/** Counts requests that move money, so tests can prove a payout or bill payment reached the provider once. */
+export class SubmissionCounter {
+  private readonly counts = new Map<string, number>();
+
+  increment(key: string): number {
+    const next = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, next);
+    return next;
+  }
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+}
+
+/** Reads the body as raw bytes and keeps them, so signatures can be checked over exactly what was sent. */
+export function rawBody(limit = '1mb') {
+  return express.raw({ type: () => true, limit });
+}
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Listens on `port` (0 picks a free one) on loopback and resolves with the base URL. */
+export async function listen(app: express.Express, port = 0, host = '127.0.0.1'): Promise<RunningServer> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${actual}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Control routes every simulator mounts under `/_sim`: faults, callback faults, counters and
+ * callback attempts. Provider-specific controls (pay, expire, fail) are added by each simulator.
+ */
+export function controlRouter(parts: {
+  faults: FaultInjector;
+  callbacks: CallbackDispatcher;
+  submissions: SubmissionCounter;
+}): express.Router {
+  const router = express.Router();
+  router.use(express.json());
+  router.post('/faults', (req, res) => {
+    const parsed = FaultSchema.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues });
+    parts.faults.add(parsed.data);
+    res.status(201).json({ pending: parts.faults.pending() });
+  });
+  router.delete('/faults', (_req, res) => {
+    parts.faults.clear();
+    parts.callbacks.clearFaults();
+    res.status(204).end();
+  });
+  router.post('/callback-faults', (req, res) => {
+    const parsed = CallbackFaultSchema.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues });
+    parts.callbacks.addFault(parsed.data);
+    res.status(201).end();
+  });
+  router.get('/submissions', (_req, res) => void res.json(parts.submissions.snapshot()));
+  router.get('/callbacks', (req, res) => {
+    const reference = typeof req.query.reference === 'string' ? req.query.reference : undefined;
+    res.json(reference ? parts.callbacks.attemptsFor(reference) : parts.callbacks.attempts);
+  });
+  return router;
+}
+
+/** Options every simulator takes besides its provider's credentials. */
+export interface SimulatorCommonOptions {
+  /** Multiplies callback retry delays and state-machine timers; tests use small values. Default 1. */
+  timeScale?: number;
+  /** The simulator's own public base URL, for the redirect and QR links it hands out. */
+  publicUrl?: string;
+}
+
+/** A running provider simulator: an Express app (never listening by itself) plus its controls. */
+export interface ProviderSimulator {
+  readonly provider: string;
+  readonly app: express.Express;
+  readonly faults: FaultInjector;
+  readonly callbacks: CallbackDispatcher;
+  readonly submissions: SubmissionCounter;
+  /** The simulator's state as plain JSON, so `npm start` can persist it across restarts. */
+  exportState(): unknown;
+  importState(state: unknown): void;
+  /** Stops timers and callback retries. */
+  stop(): void;
+}

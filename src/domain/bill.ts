@@ -1,0 +1,72 @@
+/** Bills and digital products (PPOB): inquiry, payment, status. Pure types, safe to import from workflows. */
+import type { Rupiah } from './money';
+
+export interface BillInquiryInput {
+  productCode: string;
+  accountNumber: string;
+  amount?: Rupiah;
+  zoneId?: string;
+  month?: number;
+}
+
+export interface BillDetailLine {
+  key: string;
+  value: string;
+}
+
+export type BillInquiryOutcome =
+  | {
+      result: 'ok';
+      inquiryId: string;
+      customerName: string;
+      productCode: string;
+      productName?: string;
+      /** Bill amount before fees. */
+      amount: Rupiah;
+      totalAdmin: Rupiah;
+      processingFee: Rupiah;
+      /** ISO-8601 instant after which the inquiry can no longer be paid, when the provider says. */
+      expiresAt?: string;
+      details: BillDetailLine[];
+      providerCode: string;
+    }
+  | { result: 'failed'; providerCode: string; reason: { id: string; en: string } };
+
+export interface BillPaymentInput {
+  reference: string;
+  inquiryId: string;
+  productCode: string;
+  accountNumber: string;
+  amount: Rupiah;
+  callbackUrl?: string;
+}
+
+/**
+ * A bill payment as the provider reports it. `processing` covers 2xx codes, 188, duplicate reference,
+ * timeouts and any code outside the documented ranges: it is resolved by status, never by paying again.
+ */
+export type ProviderBillStatus = 'processing' | 'succeeded' | 'failed';
+
+export interface BillPaymentOutcome {
+  status: ProviderBillStatus;
+  providerCode: string;
+  message?: string;
+  transactionId?: string;
+  /** Token, serial number or voucher the customer needs (PLN token, pulsa serial...). */
+  token?: string;
+  amount?: Rupiah;
+  /** True when the failure refunded the partner deposit (codes 100-199). */
+  depositRefunded?: boolean;
+}
+
+export const BILL_STATUSES = [
+  'INQUIRED',
+  'INQUIRY_FAILED',
+  'PAYING',
+  'PROCESSING',
+  'SUCCEEDED',
+  'FAILED',
+  'EXPIRED',
+  'CANCELLED',
+] as const;
+export type BillStatus = (typeof BILL_STATUSES)[number];

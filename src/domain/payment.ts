@@ -1,0 +1,137 @@
+/**
+ * Money in: the canonical vocabulary every pay-in connector maps to and every workflow reasons in.
+ * Pure types and helpers, safe to import from workflows.
+ */
+import type { Rupiah } from './money';
+
+/** Every way a customer can pay, across providers. A connector lists the subset it supports. */
+export const PAYMENT_METHODS = [
+  'FINPAY_CODE',
+  'VA_BCA',
+  'VA_MANDIRI',
+  'VA_BNI',
+  'VA_BRI',
+  'VA_PERMATA',
+  'VA_CIMB',
+  'VA_BNC',
+  'VA_SAMPOERNA',
+  'VA_MAYBANK',
+  'VA_DANAMON',
+  'QRIS',
+  'RETAIL_ALFAMART',
+  'RETAIL_INDOMARET',
+  'EWALLET_OVO',
+  'EWALLET_DANA',
+  'EWALLET_LINKAJA',
+  'EWALLET_SHOPEEPAY',
+] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/**
+ * What a provider says about a payment, mapped. Only an explicit success or failure from the provider
+ * maps to `succeeded`/`failed`; anything unrecognised is `pending`.
+ */
+export type ProviderPaymentStatus = 'pending' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'refunded';
+
+/** The payment's lifecycle as Kasir reports it to merchants. */
+export const PAYMENT_STATUSES = [
+  'REGISTERING',
+  'PENDING',
+  'SUCCEEDED',
+  'EXPIRED',
+  'CANCELLED',
+  'FAILED',
+  'REFUNDED',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+export const TERMINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = ['SUCCEEDED', 'EXPIRED', 'CANCELLED', 'FAILED', 'REFUNDED'];
+
+export interface PaymentCustomer {
+  name: string;
+  email?: string;
+  /** Digits, optionally with a leading `+`, e.g. `+6281286288844` or `081286288844`. */
+  phone?: string;
+}
+
+/** What a connector needs to register a payment with its provider. */
+export interface CreatePaymentInput {
+  /**
+   * Kasir's payment id, derived from merchant and merchant reference; sent to the provider as its
+   * order id / partner reference so every callback names it. Alphanumeric, at most 24 characters.
+   */
+  reference: string;
+  amount: Rupiah;
+  method: PaymentMethod;
+  customer: PaymentCustomer;
+  description: string;
+  /** Minutes until the provider should stop accepting payment. */
+  expiresInMinutes: number;
+  /** Where the provider should send its callback for this payment (Kasir's `/callbacks/<provider>`). */
+  callbackUrl: string;
+  /** Where the customer's browser returns after a hosted or redirect flow. */
+  returnUrl?: string;
+}
+
+/** What the customer needs in order to pay. Fields appear as the method has them. */
+export interface PaymentInstructions {
+  vaNumber?: string;
+  paymentCode?: string;
+  redirectUrl?: string;
+  /** App deeplink (e-wallets). */
+  deeplink?: string;
+  /** QRIS payload to render as a QR code. */
+  qrContent?: string;
+  qrImageUrl?: string;
+  /** ISO-8601 instant after which the provider no longer accepts payment. */
+  expiresAt: string;
+}
+
+/** Identifies a payment at its provider, for inquiry, cancel and refund. */
+export interface PaymentRef {
+  reference: string;
+  /** The provider's own id (NICEPAY `referenceNo`, BDPay `platOrderNum`), once known. */
+  providerReference?: string;
+  amount: Rupiah;
+  method: PaymentMethod;
+  /** ISO-8601 instant the payment was registered; some status calls require the transaction date. */
+  createdAt: string;
+}
+
+export interface ProviderFailure {
+  code: string;
+  message: string;
+}
+
+/** The provider's view of a payment, mapped: returned by inquiries and carried by callbacks. */
+export interface PaymentOutcome {
+  status: ProviderPaymentStatus;
+  /** The provider's raw status word or code, kept for operators. */
+  providerStatus: string;
+  providerReference?: string;
+  paidAmount?: Rupiah;
+  /** ISO-8601. */
+  paidAt?: string;
+  failure?: ProviderFailure;
+}
+
+/** Registration either yields instructions, or the provider declined (an outcome, not an error). */
+export type PaymentRegistration =
+  | { result: 'registered'; providerReference?: string; instructions: PaymentInstructions; outcome: PaymentOutcome }
+  | { result: 'declined'; failure: ProviderFailure };
+
+/** Orders statuses so that a late or repeated report can never move a payment backwards. */
+export function paymentStatusRank(status: ProviderPaymentStatus): number {
+  switch (status) {
+    case 'pending':
+      return 0;
+    case 'failed':
+    case 'expired':
+    case 'cancelled':
+      return 1;
+    case 'succeeded':
+      return 2;
+    case 'refunded':
+      return 3;
+  }
+}

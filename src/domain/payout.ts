@@ -1,0 +1,63 @@
+/** Money out: bank payouts (disbursements). Pure types, safe to import from workflows. */
+import type { Rupiah } from './money';
+import type { ProviderFailure } from './payment';
+
+/**
+ * How the provider answered a submission.
+ * - `accepted`: the payout exists and is processing;
+ * - `failed`: the provider definitely did not create it (BDPay `platRespCode` FAIL);
+ * - `unknown`: it may exist. Resolve by query, never by resubmitting.
+ */
+export type PayoutSubmissionResult = 'accepted' | 'failed' | 'unknown';
+
+/** The provider's view of an existing payout. `not_found` is evidence for operators, never an auto-fail. */
+export type ProviderPayoutStatus = 'processing' | 'succeeded' | 'failed' | 'not_found';
+
+export const PAYOUT_STATUSES = ['SUBMITTING', 'PROCESSING', 'UNKNOWN', 'SUCCEEDED', 'FAILED'] as const;
+export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
+
+/** Who pays the provider's fee: `deducted` from the amount sent, or `merchant` balance on top (BDPay feeType 0/1). */
+export type PayoutFeeMode = 'deducted' | 'merchant';
+
+export interface Beneficiary {
+  /** Provider bank code, e.g. `014` for BCA or `BCA` depending on the rail. */
+  bankCode: string;
+  accountNumber: string;
+  accountName: string;
+}
+
+export interface SubmitPayoutInput {
+  reference: string;
+  amount: Rupiah;
+  feeMode: PayoutFeeMode;
+  beneficiary: Beneficiary;
+  description: string;
+  callbackUrl: string;
+}
+
+export interface PayoutSubmission {
+  result: PayoutSubmissionResult;
+  providerReference?: string;
+  fee?: Rupiah;
+  providerCode: string;
+  message?: string;
+}
+
+export interface PayoutRef {
+  reference: string;
+  providerReference?: string;
+}
+
+export interface PayoutOutcome {
+  status: ProviderPayoutStatus;
+  providerStatus: string;
+  providerReference?: string;
+  amount?: Rupiah;
+  fee?: Rupiah;
+  failure?: ProviderFailure;
+}
+
+export interface ProviderBalance {
+  available: Rupiah;
+  frozen?: Rupiah;
+}

@@ -1,0 +1,27 @@
+/** Connections to Temporal from config: a local dev server, a self-hosted cluster or Temporal Cloud. */
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { NativeConnection } from '@temporalio/worker';
+import type { TemporalConfig } from '../config';
+
+function tlsOf(config: TemporalConfig): TLSConfig | boolean | undefined {
+  if (config.tls === undefined) return config.apiKey ? true : undefined;
+  if (typeof config.tls === 'boolean') return config.tls;
+  const { serverNameOverride, serverRootCACertificatePath, clientCertPath, clientKeyPath } = config.tls;
+  return {
+    serverNameOverride,
+    serverRootCACertificate: serverRootCACertificatePath ? readFileSync(serverRootCACertificatePath) : undefined,
+    clientCertPair:
+      clientCertPath && clientKeyPath ? { crt: readFileSync(clientCertPath), key: readFileSync(clientKeyPath) } : undefined,
+  };
+}
+
+export async function connectClient(config: TemporalConfig): Promise<Client> {
+  const connection = await Connection.connect({ address: config.address, tls: tlsOf(config), apiKey: config.apiKey });
+  return new Client({ connection, namespace: config.namespace });
+}
+
+export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: config.address, tls: tlsOf(config), apiKey: config.apiKey });
+}

@@ -1,0 +1,150 @@
+/**
+ * Starts the Temporal dev server (the real server, SQLite-backed) as a child process, with the
+ * namespace, search attributes and dynamic config from `temporal-dev.yml`. Used by `npm start`, the
+ * tests and the benchmark alike.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { DevSettings } from './dev-settings';
+
+export interface DevServerOptions {
+  binary: string;
+  settings: DevSettings;
+  /** Overrides `settings.server.port`; 0 picks a free port. */
+  port?: number;
+  /** The Web UI port; `null` runs headless. */
+  uiPort?: number | null;
+  /** SQLite file to persist into; absent keeps everything in memory. */
+  dbFilename?: string;
+  /** Where the server's own output goes; discarded when absent. */
+  logFile?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface DevServer {
+  readonly address: string;
+  readonly namespace: string;
+  readonly uiUrl?: string;
+  readonly process: ChildProcess;
+  /** Stops the server gracefully (SIGTERM, then SIGKILL after a grace period). */
+  stop(): Promise<void>;
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function devServerArgs(options: {
+  settings: DevSettings;
+  port: number;
+  uiPort: number | null;
+  dbFilename?: string;
+}): string[] {
+  const { settings, port, uiPort, dbFilename } = options;
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    settings.server.ip,
+    '--port',
+    String(port),
+    '--namespace',
+    settings.server.namespace,
+    '--log-level',
+    settings.server.logLevel,
+    '--log-format',
+    'json',
+  ];
+  if (uiPort === null) args.push('--headless');
+  else args.push('--ui-port', String(uiPort));
+  if (dbFilename) args.push('--db-filename', dbFilename);
+  for (const [name, type] of Object.entries(settings.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(settings.dynamicConfig)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  return args;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const { settings } = options;
+  const port = options.port === 0 ? await freePort(settings.server.ip) : (options.port ?? settings.server.port);
+  const uiPort = options.uiPort === undefined ? settings.server.uiPort : options.uiPort;
+  if (options.dbFilename) mkdirSync(path.dirname(options.dbFilename), { recursive: true });
+
+  const child = spawn(options.binary, devServerArgs({ settings, port, uiPort, dbFilename: options.dbFilename }), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (options.logFile) {
+    mkdirSync(path.dirname(options.logFile), { recursive: true });
+    const log = createWriteStream(options.logFile, { flags: 'a' });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  } else {
+    child.stdout?.resume();
+    child.stderr?.resume();
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const address = `${settings.server.ip}:${port}`;
+  try {
+    await waitUntilReady(address, settings.server.namespace, Object.keys(settings.searchAttributes), exited, options.readyTimeoutMs ?? 60_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+
+  return {
+    address,
+    namespace: settings.server.namespace,
+    uiUrl: uiPort === null ? undefined : `http://${settings.server.ip}:${uiPort}`,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function waitUntilReady(
+  address: string,
+  namespace: string,
+  searchAttributes: string[],
+  exited: Promise<number | null>,
+  timeoutMs: number
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`Temporal dev server exited with code ${exitCode} while starting`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      try {
+        const info = await connection.operatorService.listSearchAttributes({ namespace });
+        const known = Object.keys(info.customAttributes ?? {});
+        if (searchAttributes.every((name) => known.includes(name))) return;
+        lastError = new Error(`search attributes not registered yet: ${searchAttributes.filter((n) => !known.includes(n)).join(', ')}`);
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`Temporal dev server at ${address} not ready after ${timeoutMs} ms: ${String(lastError)}`);
+}

@@ -1,0 +1,33 @@
+/** Builds Kasir's worker: every workflow and activity on one task queue. Stateless; run as many as needed. */
+import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { KasirConfig } from './config';
+import { createConnectors } from './connectors/registry';
+import type { Connectors } from './connectors/registry';
+
+export interface KasirWorkerOptions {
+  connection: NativeConnection;
+  config: KasirConfig;
+  connectors?: Connectors;
+  /** A pre-built bundle (tests bundle once per file); otherwise the worker bundles `workflows/`. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+export async function createKasirWorker(options: KasirWorkerOptions): Promise<Worker> {
+  const { config } = options;
+  const connectors = options.connectors ?? createConnectors(config.providers);
+  const merchants = new Map(config.merchants.map((m) => [m.id, m]));
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    identity: options.identity,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({
+      connectors,
+      merchantWebhook: (merchantId) => merchants.get(merchantId),
+    }),
+  });
+}

@@ -1,0 +1,222 @@
+/**
+ * The real stack for tests: a Temporal dev server (from the same binary as `npm start`, on a free port,
+ * in memory), every provider simulator on a free port with fresh test-only credentials, a worker with
+ * real activities, and a webhook sink standing in for the merchant. One stack per test file.
+ */
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { parseConfig } from '../../src/config';
+import type { KasirConfig } from '../../src/config';
+import { CONNECTOR_MODULES } from '../../src/connectors/registry';
+import type { ProviderSimulator, RunningServer } from '../../src/connectors/simulator-kit';
+import { listen } from '../../src/connectors/simulator-kit';
+import type { ProviderId } from '../../src/domain/provider';
+import { PROVIDER_IDS } from '../../src/domain/provider';
+import { sha256Hex } from '../../src/ids';
+import { ensureTemporalCli } from '../../src/temporal/cli-binary';
+import { connectClient, connectWorker } from '../../src/temporal/connection';
+import { loadDevSettings } from '../../src/temporal/dev-settings';
+import type { DevServer } from '../../src/temporal/dev-server';
+import { startDevServer } from '../../src/temporal/dev-server';
+import { createKasirWorker } from '../../src/worker';
+import type { WorkflowTimings } from '../../workflows/timings';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundles `workflows/` once per test process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+/** Timings shortened so whole lifecycles run in seconds; tests override what they exercise. */
+export const FAST_TIMINGS: WorkflowTimings = {
+  payment: {
+    poll: { initialMs: 1_000, maxMs: 4_000, factor: 2 },
+    lateWindowMs: 4_000,
+    latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 },
+  },
+  payout: { query: { initialMs: 500, maxMs: 2_000, factor: 2 }, attentionAfterMs: 60_000 },
+  bill: {
+    confirmWindowMs: 60_000,
+    firstStatusCheckMs: 1_500,
+    statusPoll: { initialMs: 500, maxMs: 2_000, factor: 2 },
+    attentionAfterMs: 60_000,
+  },
+  webhook: { initialIntervalMs: 200, maxIntervalMs: 2_000 },
+  pollsPerRun: 200,
+};
+
+export interface ReceivedWebhook {
+  headers: Record<string, string | string[] | undefined>;
+  rawBody: string;
+  event: { id: string; type: string; merchantId: string; data: { id: string; status: string } & Record<string, unknown> };
+}
+
+/** The merchant's webhook endpoint: records every delivery; can be told to fail the next N. */
+export class WebhookSink {
+  readonly received: ReceivedWebhook[] = [];
+  failNext = 0;
+  server?: RunningServer;
+
+  async start(): Promise<string> {
+    const app = express();
+    app.post('/webhooks', express.raw({ type: () => true }), (req, res) => {
+      if (this.failNext > 0) {
+        this.failNext--;
+        return void res.status(503).send('merchant down');
+      }
+      const rawBody = (req.body as Buffer).toString('utf8');
+      this.received.push({ headers: req.headers, rawBody, event: JSON.parse(rawBody) as ReceivedWebhook['event'] });
+      res.status(200).send('ok');
+    });
+    this.server = await listen(app);
+    return `${this.server.url}/webhooks`;
+  }
+
+  eventsFor(id: string): ReceivedWebhook['event'][] {
+    return this.received.map((r) => r.event).filter((e) => e.data.id === id);
+  }
+}
+
+export interface TestMerchant {
+  id: string;
+  apiKey: string;
+  webhookSecret: string;
+}
+
+export interface RunningSimulator {
+  simulator: ProviderSimulator;
+  server: RunningServer;
+  url: string;
+}
+
+export interface TestStack {
+  server: DevServer;
+  client: Client;
+  config: KasirConfig;
+  simulators: Record<ProviderId, RunningSimulator>;
+  merchants: TestMerchant[];
+  operatorKey: string;
+  webhooks: WebhookSink;
+  workerConnection: NativeConnection;
+  /** Starts a worker (there is one already unless `startWorker: false`); returns a stopper. */
+  startWorker(identity?: string): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  timings?: Partial<WorkflowTimings>;
+  startWorker?: boolean;
+  /** Public base URL for provider callbacks (the API's), when a test runs the API. */
+  publicUrl?: string;
+  /** Multiplier for simulators' callback schedules and timers. */
+  timeScale?: number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<TestStack> {
+  quietRuntime();
+  const settings = loadDevSettings();
+  const binary = await ensureTemporalCli();
+  const server = await startDevServer({ binary, settings, port: 0, uiPort: null });
+
+  const webhooks = new WebhookSink();
+  const webhookUrl = await webhooks.start();
+
+  const simulators = {} as Record<ProviderId, RunningSimulator>;
+  const providers = {} as Record<ProviderId, unknown>;
+  for (const id of PROVIDER_IDS) {
+    const setup = CONNECTOR_MODULES[id].simulatorSetup();
+    const simulator = setup.createSimulator({ timeScale: options.timeScale ?? 0.001 });
+    const running = await listen(simulator.app);
+    simulators[id] = { simulator, server: running, url: running.url };
+    providers[id] = setup.connectorConfig(running.url);
+  }
+
+  const merchants: TestMerchant[] = ['acme', 'globex'].map((id) => ({
+    id,
+    apiKey: `test_sk_${id}_${randomBytes(12).toString('hex')}`,
+    webhookSecret: `test_whsec_${randomBytes(16).toString('hex')}`,
+  }));
+  const operatorKey = `test_op_${randomBytes(12).toString('hex')}`;
+  const config = parseConfig({
+    temporal: { address: server.address, namespace: server.namespace, taskQueue: `kasir-test-${randomBytes(4).toString('hex')}` },
+    api: { publicUrl: options.publicUrl ?? 'http://127.0.0.1:9', operatorKeySha256: [sha256Hex(operatorKey)] },
+    merchants: merchants.map((m) => ({
+      id: m.id,
+      name: m.id.toUpperCase(),
+      apiKeySha256: [sha256Hex(m.apiKey)],
+      webhookUrl,
+      webhookSecret: m.webhookSecret,
+    })),
+    providers,
+    timings: { ...FAST_TIMINGS, ...(options.timings ?? {}) },
+  });
+
+  const client = await connectClient(config.temporal);
+  const workerConnection = await connectWorker(config.temporal);
+  const workers: { stop(): Promise<void> }[] = [];
+
+  async function startWorker(identity?: string) {
+    const worker = await createKasirWorker({ connection: workerConnection, config, workflowBundle: await workflowBundle(), identity });
+    const running = worker.run();
+    const handle = {
+      worker,
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      },
+    };
+    workers.push(handle);
+    return handle;
+  }
+  if (options.startWorker !== false) await startWorker();
+
+  return {
+    server,
+    client,
+    config,
+    simulators,
+    merchants,
+    operatorKey,
+    webhooks,
+    workerConnection,
+    startWorker,
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
+      for (const s of Object.values(simulators)) {
+        s.simulator.stop();
+        await s.server.close();
+      }
+      await webhooks.server?.close();
+      await client.connection.close();
+      await workerConnection.close();
+      await server.stop();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

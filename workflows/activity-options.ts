@@ -1,0 +1,49 @@
+/** Activity option sets, by kind of call. Temporal owns retries; connectors never retry. */
+import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/domain/errors';
+import type { WebhookTimings } from './timings';
+
+/** Registration, cancel: safe to repeat (the provider rejects a duplicate order id), so bounded retries. */
+export const providerCall = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '20 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+} as const satisfies ActivityOptions;
+
+/** Status inquiries: a failed one is simply tried again at the next poll. */
+export const providerInquiry = {
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '20 seconds',
+    maximumAttempts: 3,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+} as const satisfies ActivityOptions;
+
+/**
+ * Payout submission and bill payment: ONE attempt, ever. If the worker dies mid-call or the call times
+ * out, Temporal must not run it again; the workflow resolves the outcome by query instead.
+ */
+export const moneyMovingSubmission = {
+  startToCloseTimeout: '45 seconds',
+  retry: { maximumAttempts: 1 },
+} as const satisfies ActivityOptions;
+
+/** Merchant webhooks: retried with backoff until the merchant answers 2xx. */
+export function webhookDelivery(timings: WebhookTimings): ActivityOptions {
+  return {
+    startToCloseTimeout: '30 seconds',
+    retry: {
+      initialInterval: timings.initialIntervalMs,
+      backoffCoefficient: 2,
+      maximumInterval: timings.maxIntervalMs,
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/** Plumbing shared by Kasir's workflows: the webhook outbox, timeline, search attributes, callback dedupe. */
+import { condition, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { KasirActivities } from '../activities';
+import { webhookDelivery } from './activity-options';
+import { KasirNeedsAttention, KasirStatus } from './search-attributes';
+import type { WebhookTimings } from './timings';
+import type { MerchantEvent, MoneyMovementState, OutboxState, TimelineEntry } from './types';
+
+export function nowIso(): string {
+  return new Date(Date.now()).toISOString();
+}
+
+/** Keeps the timeline bounded so long-lived workflows stay small across continue-as-new. */
+const TIMELINE_LIMIT = 50;
+export function recordTimeline(state: { timeline: TimelineEntry[]; updatedAt: string }, entry: Omit<TimelineEntry, 'at'>): void {
+  const at = nowIso();
+  state.timeline.push({ at, ...entry });
+  if (state.timeline.length > TIMELINE_LIMIT) state.timeline.splice(0, state.timeline.length - TIMELINE_LIMIT);
+  state.updatedAt = at;
+}
+
+/** Mirrors status and needs-attention into search attributes so operators can filter on them. */
+export function publishStatus(state: { status: string; needsAttention: boolean }): void {
+  const pairs: SearchAttributePair[] = [
+    { key: KasirStatus, value: state.status },
+    { key: KasirNeedsAttention, value: state.needsAttention },
+  ];
+  upsertSearchAttributes(pairs);
+}
+
+/**
+ * Merchant webhooks, delivered in order by a background loop with durable retries. Event ids are
+ * `<workflowId>:<seq>`, stable across retries, so merchants can deduplicate.
+ */
+export class Outbox {
+  private readonly pending: MerchantEvent[];
+  private nextSeq: number;
+  private readonly deliver: KasirActivities['deliverMerchantWebhook'];
+
+  constructor(timings: WebhookTimings, carried?: OutboxState) {
+    this.pending = carried ? [...carried.pending] : [];
+    this.nextSeq = carried?.nextSeq ?? 1;
+    this.deliver = proxyActivities<KasirActivities>(webhookDelivery(timings)).deliverMerchantWebhook;
+  }
+
+  emit(type: string, state: MoneyMovementState): void {
+    this.pending.push({
+      id: `${workflowInfo().workflowId}:${this.nextSeq++}`,
+      type,
+      merchantId: state.merchantId,
+      createdAt: nowIso(),
+      data: structuredCloneState(state),
+    });
+  }
+
+  /** Runs for the life of the workflow run; never returns. */
+  async run(): Promise<never> {
+    for (;;) {
+      await condition(() => this.pending.length > 0);
+      const event = this.pending[0]!;
+      await this.deliver(event);
+      this.pending.shift();
+    }
+  }
+
+  drained(): boolean {
+    return this.pending.length === 0;
+  }
+
+  snapshot(): OutboxState {
+    return { pending: [...this.pending], nextSeq: this.nextSeq };
+  }
+}
+
+function structuredCloneState<S>(state: S): S {
+  return JSON.parse(JSON.stringify(state)) as S;
+}
+
+/** Remembers applied provider event ids (bounded), so a repeated callback is a no-op. */
+export class SeenEvents {
+  private readonly ids: string[];
+  constructor(carried: string[] = []) {
+    this.ids = [...carried];
+  }
+  /** True the first time an id is seen. */
+  firstTime(id: string): boolean {
+    if (this.ids.includes(id)) return false;
+    this.ids.push(id);
+    if (this.ids.length > 200) this.ids.shift();
+    return true;
+  }
+  snapshot(): string[] {
+    return [...this.ids];
+  }
+}
+
+/** True when this run should hand over to a fresh one to keep history small. */
+export function shouldContinueAsNew(pollsThisRun: number, pollsPerRun: number): boolean {
+  return pollsThisRun >= pollsPerRun || workflowInfo().continueAsNewSuggested;
+}

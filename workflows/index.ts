@@ -1,0 +1,3 @@
+export { paymentWorkflow } from './payment';
+export { payoutWorkflow } from './payout';
+export { billWorkflow } from './bill';

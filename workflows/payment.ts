@@ -1,0 +1,294 @@
+/**
+ * paymentWorkflow: money in. Registers with the provider, hands the merchant the payment instructions,
+ * then waits for the first of a verified callback, a status poll, a cancel request or expiry. After
+ * expiry or cancel it keeps watching for a late payment and flags one as needs-attention.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { KasirActivities } from '../activities';
+import type { ProviderCallbackEvent } from '../src/domain/callback';
+import type { PaymentOutcome, PaymentRef, PaymentStatus, ProviderPaymentStatus } from '../src/domain/payment';
+import { providerCall, providerInquiry } from './activity-options';
+import { Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from './messages';
+import type { CancelPaymentRequest } from './messages';
+import { nextDelay } from './timings';
+import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
+
+const calls = proxyActivities<KasirActivities>(providerCall);
+const inquiries = proxyActivities<KasirActivities>(providerInquiry);
+
+const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
+  pending: 'PENDING',
+  succeeded: 'SUCCEEDED',
+  failed: 'FAILED',
+  expired: 'EXPIRED',
+  cancelled: 'CANCELLED',
+  refunded: 'REFUNDED',
+};
+
+/** A status may only move up this ladder; equal ranks never replace each other (first terminal wins). */
+function rank(status: PaymentStatus): number {
+  switch (status) {
+    case 'REGISTERING':
+    case 'PENDING':
+      return 0;
+    case 'FAILED':
+    case 'EXPIRED':
+    case 'CANCELLED':
+      return 1;
+    case 'SUCCEEDED':
+      return 2;
+    case 'REFUNDED':
+      return 3;
+  }
+}
+
+function initialState(input: PaymentWorkflowInput): PaymentState {
+  const at = nowIso();
+  return {
+    id: input.paymentId,
+    kind: 'payment',
+    merchantId: input.merchantId,
+    merchantReference: input.merchantReference,
+    provider: input.provider,
+    method: input.method,
+    amount: input.amount,
+    status: 'REGISTERING',
+    requestFingerprint: input.requestFingerprint,
+    needsAttention: false,
+    createdAt: at,
+    updatedAt: at,
+    timeline: [],
+    metadata: input.metadata,
+  };
+}
+
+export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
+  const state = input.resume?.state ?? initialState(input);
+  const outbox = new Outbox(input.timings.webhook, input.resume?.outbox);
+  const seen = new SeenEvents(input.resume?.seenEventIds);
+  const callbacks: ProviderCallbackEvent[] = [];
+  let cancelRequest: CancelPaymentRequest | undefined;
+  let cancelFailure: string | undefined;
+  let attempt = input.resume?.attempt ?? 0;
+  let pollsThisRun = 0;
+
+  setHandler(paymentStateQuery, () => state);
+  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
+  setHandler(paymentRegisteredUpdate, async () => {
+    await condition(() => state.status !== 'REGISTERING');
+    return state;
+  });
+  setHandler(
+    cancelPaymentUpdate,
+    async (request) => {
+      cancelRequest = request;
+      cancelFailure = undefined;
+      await condition(() => state.status !== 'PENDING' || cancelFailure !== undefined);
+      if (cancelFailure !== undefined) {
+        const message = cancelFailure;
+        cancelRequest = undefined;
+        throw ApplicationFailure.create({ type: 'CancelFailed', message, nonRetryable: true });
+      }
+      return state;
+    },
+    {
+      validator: (_request: CancelPaymentRequest) => {
+        if (state.status !== 'PENDING') {
+          throw new Error(`payment ${state.id} is ${state.status}; only a PENDING payment can be cancelled`);
+        }
+      },
+    }
+  );
+  void outbox.run();
+
+  const ref = (): PaymentRef => ({
+    reference: state.id,
+    providerReference: state.providerReference,
+    amount: state.amount,
+    method: state.method,
+    createdAt: state.createdAt,
+  });
+
+  function transition(status: PaymentStatus, source: TimelineEntry['source'], note?: string): void {
+    state.status = status;
+    recordTimeline(state, { status, source, note });
+    publishStatus(state);
+    outbox.emit(`payment.${status.toLowerCase()}`, state);
+  }
+
+  function flag(reason: string): void {
+    state.needsAttention = true;
+    state.attentionReason = reason;
+    publishStatus(state);
+  }
+
+  /** Applies the provider's view; never moves a payment backwards. */
+  function apply(outcome: PaymentOutcome, source: TimelineEntry['source']): void {
+    state.providerStatus = outcome.providerStatus;
+    state.providerReference ??= outcome.providerReference;
+    const next = FROM_PROVIDER[outcome.status];
+    if (next === state.status || rank(next) <= rank(state.status)) return;
+    const wasClosed = rank(state.status) === 1;
+    if (next === 'SUCCEEDED') {
+      state.paidAmount = outcome.paidAmount ?? state.amount;
+      state.paidAt = outcome.paidAt ?? nowIso();
+      if (state.paidAmount !== state.amount) flag(`paid ${state.paidAmount} but ${state.amount} was due`);
+      if (wasClosed) flag(`LATE_PAYMENT: paid after the payment was ${state.status}`);
+    }
+    if (outcome.failure) state.failure = outcome.failure;
+    transition(next, source, outcome.providerStatus);
+  }
+
+  async function inquire(): Promise<PaymentOutcome | undefined> {
+    try {
+      return await inquiries.inquirePayment(state.provider, ref());
+    } catch (err) {
+      if (err instanceof ActivityFailure) return undefined; // the next poll asks again
+      throw err;
+    }
+  }
+
+  async function processCallbacks(): Promise<void> {
+    while (callbacks.length > 0) {
+      const event = callbacks.shift()!;
+      if (event.kind !== 'payment' || event.reference !== state.id || !seen.firstTime(event.eventId)) continue;
+      if (event.trust === 'verified') {
+        apply(event.outcome, 'callback');
+      } else {
+        // The body is not covered by a signature: believe only what a status inquiry confirms.
+        const confirmed = await inquire();
+        if (confirmed) apply(confirmed, 'callback');
+      }
+    }
+  }
+
+  async function handleCancel(): Promise<void> {
+    const request = cancelRequest!;
+    try {
+      const outcome = await calls.cancelPayment(state.provider, ref());
+      // The provider may report the payment paid after all: the customer won the race.
+      if (outcome.status === 'succeeded') return apply(outcome, 'cancel');
+      transition('CANCELLED', 'cancel', request.reason);
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      cancelFailure = `the provider could not cancel: ${err.cause?.message ?? err.message}`;
+    } finally {
+      cancelRequest = undefined;
+    }
+  }
+
+  async function handleExpiry(): Promise<void> {
+    // A payment made at the last second may not have called back yet.
+    const last = await inquire();
+    if (last) apply(last, 'expiry');
+    if (state.status !== 'PENDING') return;
+    try {
+      const afterCancel = await calls.cancelPayment(state.provider, ref());
+      if (afterCancel.status === 'succeeded') return apply(afterCancel, 'expiry');
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
+    transition('EXPIRED', 'expiry');
+  }
+
+  async function continueAsNewIfDue(): Promise<void> {
+    if (!shouldContinueAsNew(pollsThisRun, input.timings.pollsPerRun)) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof paymentWorkflow>({
+      ...input,
+      resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
+    });
+  }
+
+  // Registration, once.
+  if (state.status === 'REGISTERING') {
+    try {
+      const registration = await calls.registerPayment(state.provider, {
+        reference: state.id,
+        amount: state.amount,
+        method: state.method,
+        customer: input.customer,
+        description: input.description,
+        expiresInMinutes: input.expiresInMinutes,
+        callbackUrl: input.callbackUrl,
+        returnUrl: input.returnUrl,
+      });
+      if (registration.result === 'declined') {
+        state.failure = registration.failure;
+        transition('FAILED', 'registration', registration.failure.code);
+      } else {
+        state.instructions = registration.instructions;
+        state.providerReference = registration.providerReference;
+        state.providerStatus = registration.outcome.providerStatus;
+        transition('PENDING', 'registration');
+      }
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+      state.failure = { code: type ?? 'REGISTRATION_FAILED', message: err.cause?.message ?? err.message };
+      const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
+      if (mayExist) {
+        // The provider may hold a registration the customer never saw instructions for: close it there.
+        await calls.cancelPayment(state.provider, ref()).catch(() => undefined);
+        flag('REGISTRATION_OUTCOME_UNKNOWN: cancelled at the provider; watching for a stray payment');
+      }
+      transition('FAILED', 'registration', state.failure.code);
+    }
+  }
+
+  // Waiting for payment.
+  const expiresAt = state.instructions ? Date.parse(state.instructions.expiresAt) : 0;
+  while (state.status === 'PENDING') {
+    const untilExpiry = expiresAt - Date.now();
+    if (untilExpiry <= 0) {
+      await handleExpiry();
+      break;
+    }
+    const woken = await condition(
+      () => callbacks.length > 0 || cancelRequest !== undefined,
+      Math.min(nextDelay(input.timings.payment.poll, attempt), untilExpiry)
+    );
+    if (cancelRequest !== undefined) await handleCancel();
+    if (callbacks.length > 0) await processCallbacks();
+    if (!woken && Date.now() < expiresAt) {
+      const outcome = await inquire();
+      if (outcome) apply(outcome, 'poll');
+      attempt++;
+      pollsThisRun++;
+    }
+    if (state.status === 'PENDING') await continueAsNewIfDue();
+  }
+
+  // Closed without payment: keep watching for a late one, so it is flagged rather than lost.
+  const watchForLatePayment = state.status === 'EXPIRED' || state.status === 'CANCELLED' || state.needsAttention;
+  if (watchForLatePayment && rank(state.status) === 1) {
+    const closedAt = Date.parse(state.updatedAt);
+    const watchUntil = closedAt + input.timings.payment.lateWindowMs;
+    let lateAttempt = 0;
+    while (rank(state.status) === 1 && Date.now() < watchUntil) {
+      const woken = await condition(
+        () => callbacks.length > 0,
+        Math.min(nextDelay(input.timings.payment.latePoll, lateAttempt), watchUntil - Date.now())
+      );
+      if (woken) await processCallbacks();
+      else if (Date.now() < watchUntil) {
+        const outcome = await inquire();
+        if (outcome?.status === 'succeeded') apply(outcome, 'poll');
+        lateAttempt++;
+        pollsThisRun++;
+      }
+    }
+  }
+
+  await condition(() => outbox.drained() && allHandlersFinished());
+  return state;
+}

@@ -1,0 +1,77 @@
+/**
+ * Every duration a workflow waits on, passed in its input (snapshotted at start) so that config, not
+ * code, sets them, in-flight workflows keep theirs when config changes, and tests can shorten them.
+ */
+export interface BackoffSchedule {
+  initialMs: number;
+  maxMs: number;
+  /** Multiplier applied after each attempt. */
+  factor: number;
+}
+
+export interface PaymentTimings {
+  /** Status inquiries while waiting for a callback, per provider cadence, backing off. */
+  poll: BackoffSchedule;
+  /** After expiry, how long to keep watching for a late payment before closing. */
+  lateWindowMs: number;
+  /** Inquiries during the late window. */
+  latePoll: BackoffSchedule;
+}
+
+export interface PayoutTimings {
+  /** Kill-Bill-janitor-like query schedule while the outcome is unknown or processing. */
+  query: BackoffSchedule;
+  /** Unresolved this long after submission: raise needs-attention (never auto-fail). */
+  attentionAfterMs: number;
+}
+
+export interface BillTimings {
+  /** How long an inquiry may wait for the merchant's confirmation when the provider gives no expiry. */
+  confirmWindowMs: number;
+  /** Ayopop: check status no sooner than 150 s after a payment that did not answer definitively. */
+  firstStatusCheckMs: number;
+  statusPoll: BackoffSchedule;
+  attentionAfterMs: number;
+}
+
+export interface WebhookTimings {
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+}
+
+export interface WorkflowTimings {
+  payment: PaymentTimings;
+  payout: PayoutTimings;
+  bill: BillTimings;
+  webhook: WebhookTimings;
+  /** Polls before a long wait continues as new, keeping history small. */
+  pollsPerRun: number;
+}
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+export const DEFAULT_TIMINGS: WorkflowTimings = {
+  payment: {
+    poll: { initialMs: 30 * SECOND, maxMs: 30 * MINUTE, factor: 2 },
+    lateWindowMs: 72 * HOUR,
+    latePoll: { initialMs: 10 * MINUTE, maxMs: 6 * HOUR, factor: 2 },
+  },
+  payout: {
+    query: { initialMs: 10 * SECOND, maxMs: HOUR, factor: 2 },
+    attentionAfterMs: 24 * HOUR,
+  },
+  bill: {
+    confirmWindowMs: 30 * MINUTE,
+    firstStatusCheckMs: 150 * SECOND,
+    statusPoll: { initialMs: 30 * SECOND, maxMs: 30 * MINUTE, factor: 2 },
+    attentionAfterMs: 24 * HOUR,
+  },
+  webhook: { initialIntervalMs: SECOND, maxIntervalMs: 10 * MINUTE },
+  pollsPerRun: 200,
+};
+
+export function nextDelay(schedule: BackoffSchedule, attempt: number): number {
+  return Math.min(schedule.maxMs, Math.round(schedule.initialMs * Math.pow(schedule.factor, attempt)));
+}

@@ -1,0 +1,178 @@
+/** Inputs, states and merchant events of Kasir's workflows. Shared by workflows, activities and the API. */
+import type { BillDetailLine, BillStatus } from '../src/domain/bill';
+import type { Rupiah } from '../src/domain/money';
+import type { PaymentCustomer, PaymentInstructions, PaymentMethod, PaymentStatus, ProviderFailure } from '../src/domain/payment';
+import type { Beneficiary, PayoutFeeMode, PayoutStatus } from '../src/domain/payout';
+import type { ProviderId } from '../src/domain/provider';
+import type { WorkflowTimings } from './timings';
+
+/** One entry of a workflow's audit trail, newest last. */
+export interface TimelineEntry {
+  at: string;
+  status: string;
+  source: 'registration' | 'callback' | 'poll' | 'cancel' | 'expiry' | 'submission' | 'query' | 'operator' | 'inquiry' | 'payment';
+  note?: string;
+}
+
+interface MoneyMovementInputBase {
+  merchantId: string;
+  merchantReference: string;
+  provider: ProviderId;
+  amount: Rupiah;
+  /** Where the provider sends callbacks: Kasir's `/callbacks/<provider>`. */
+  callbackUrl: string;
+  /** Stripe-style fingerprint of the merchant's request, to tell a retry from a conflicting reuse of a key. */
+  requestFingerprint: string;
+  metadata?: Record<string, string>;
+  timings: WorkflowTimings;
+}
+
+export interface PaymentWorkflowInput extends MoneyMovementInputBase {
+  /** Kasir's payment id: the provider's order reference, and the workflow id's suffix. */
+  paymentId: string;
+  method: PaymentMethod;
+  customer: PaymentCustomer;
+  description: string;
+  expiresInMinutes: number;
+  returnUrl?: string;
+  /** Carried across continue-as-new. */
+  resume?: Carried<PaymentState>;
+}
+
+export interface PaymentState {
+  id: string;
+  kind: 'payment';
+  merchantId: string;
+  merchantReference: string;
+  provider: ProviderId;
+  method: PaymentMethod;
+  amount: Rupiah;
+  status: PaymentStatus;
+  requestFingerprint: string;
+  instructions?: PaymentInstructions;
+  providerReference?: string;
+  providerStatus?: string;
+  paidAmount?: Rupiah;
+  paidAt?: string;
+  failure?: ProviderFailure;
+  /** Set when a payment arrived after Kasir expired it, or registration's outcome could not be known. */
+  needsAttention: boolean;
+  attentionReason?: string;
+  createdAt: string;
+  updatedAt: string;
+  timeline: TimelineEntry[];
+  metadata?: Record<string, string>;
+}
+
+export interface PayoutWorkflowInput extends MoneyMovementInputBase {
+  payoutId: string;
+  feeMode: PayoutFeeMode;
+  beneficiary: Beneficiary;
+  description: string;
+  resume?: Carried<PayoutState>;
+}
+
+export interface PayoutState {
+  id: string;
+  kind: 'payout';
+  merchantId: string;
+  merchantReference: string;
+  provider: ProviderId;
+  amount: Rupiah;
+  fee?: Rupiah;
+  feeMode: PayoutFeeMode;
+  /** Bank and a masked account number only: the full number stays in the workflow input. */
+  beneficiary: { bankCode: string; accountNumberMasked: string };
+  status: PayoutStatus;
+  requestFingerprint: string;
+  /** True once the submission activity was scheduled: from then on, only queries. */
+  submitted: boolean;
+  submittedAt?: string;
+  providerReference?: string;
+  providerStatus?: string;
+  failure?: ProviderFailure;
+  needsAttention: boolean;
+  attentionReason?: string;
+  resolution?: { by: string; outcome: 'SUCCEEDED' | 'FAILED'; evidence: string; at: string };
+  createdAt: string;
+  updatedAt: string;
+  timeline: TimelineEntry[];
+  metadata?: Record<string, string>;
+}
+
+export interface BillWorkflowInput {
+  billId: string;
+  merchantId: string;
+  merchantReference: string;
+  provider: ProviderId;
+  productCode: string;
+  accountNumber: string;
+  amount?: Rupiah;
+  zoneId?: string;
+  month?: number;
+  callbackUrl: string;
+  requestFingerprint: string;
+  timings: WorkflowTimings;
+  resume?: Carried<BillState>;
+}
+
+export interface BillState {
+  id: string;
+  kind: 'bill';
+  merchantId: string;
+  merchantReference: string;
+  provider: ProviderId;
+  productCode: string;
+  status: BillStatus;
+  requestFingerprint: string;
+  inquiry?: {
+    inquiryId: string;
+    customerName: string;
+    productName?: string;
+    amount: Rupiah;
+    totalAdmin: Rupiah;
+    processingFee: Rupiah;
+    expiresAt: string;
+    details: BillDetailLine[];
+  };
+  inquiryFailure?: { code: string; reason: { id: string; en: string } };
+  /** True once the payment activity was scheduled: from then on, only status checks. */
+  paymentSubmitted: boolean;
+  paidAt?: string;
+  providerCode?: string;
+  transactionId?: string;
+  token?: string;
+  failure?: { code: string; message: string; depositRefunded: boolean };
+  needsAttention: boolean;
+  attentionReason?: string;
+  createdAt: string;
+  updatedAt: string;
+  timeline: TimelineEntry[];
+}
+
+export type MoneyMovementState = PaymentState | PayoutState | BillState;
+
+/** A merchant webhook event, as the workflow's outbox holds it. The id is stable for deduplication. */
+export interface MerchantEvent {
+  id: string;
+  type: string;
+  merchantId: string;
+  createdAt: string;
+  data: MoneyMovementState;
+}
+
+/** The merchant webhook outbox: events not yet delivered, and the next sequence number. */
+export interface OutboxState {
+  pending: MerchantEvent[];
+  nextSeq: number;
+}
+
+/** What a workflow hands to its next run when it continues as new. */
+export interface Carried<S> {
+  state: S;
+  outbox: OutboxState;
+  /** Provider event ids already applied, newest last (bounded). */
+  seenEventIds: string[];
+  /** Position in the current poll/query backoff. */
+  attempt: number;
+}
