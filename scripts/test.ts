@@ -23,8 +23,9 @@ function run(title: string, command: string, args: string[], env: NodeJS.Process
 async function main(): Promise<void> {
   const temporal = await ensureTemporalCli();
   const bin = (name: string) => path.join(PROJECT_ROOT, 'node_modules', '.bin', name);
-  const mochaArgs = process.argv.slice(2);
-  if (mochaArgs.length === 0) {
+  const specs = process.argv.slice(2);
+  const mochaArgs = specs.length > 0 ? specs : ['test/**/*.test.ts'];
+  if (specs.length === 0) {
     run('typecheck', bin('tsc'), ['-p', 'tsconfig.json']);
     run('lint', bin('eslint'), ['.']);
   }

@@ -1,0 +1,83 @@
+/** billWorkflow on the real Temporal server against the Ayopop simulator: inquiry, confirm, pay, status. */
+import assert from 'node:assert/strict';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
+import { billTotal } from '../../workflows/bill';
+import { confirmBillPaymentUpdate } from '../../workflows/messages';
+import { recordHistory } from '../helpers/histories';
+import { simGet, startBill } from '../helpers/movements';
+import { startStack } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+
+describe('billWorkflow', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  let ayopop: string;
+  const paymentsOf = async (reference: string) => (await simGet<Record<string, number>>(ayopop, '/_sim/submissions'))[reference] ?? 0;
+
+  before(async () => {
+    stack = await startStack();
+    ayopop = stack.simulators.ayopop.url;
+  });
+  after(async () => stack?.stop());
+  afterEach(async () => void (await fetch(`${ayopop}/_sim/faults`, { method: 'DELETE' })));
+
+  it('inquires, pays once on confirmation and settles with the token', async () => {
+    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
+    assert.equal(state.status, 'INQUIRED');
+    assert.ok(state.inquiry && state.inquiry.amount > 0);
+    const afterPay = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: billTotal(state) }] });
+    assert.equal(afterPay.status, 'PROCESSING');
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.ok(final.token);
+    assert.equal(await paymentsOf(state.id), 1);
+    await recordHistory(stack, handle, 'bill', 'succeeded');
+  });
+
+  it('rejects a confirmation whose total differs from the inquiry', async () => {
+    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
+    await assert.rejects(handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: 1 }] }), WorkflowUpdateFailedError);
+    assert.equal(await paymentsOf(state.id), 0);
+    await handle.terminate('test cleanup');
+  });
+
+  it('reports a failed payment with the deposit refunded', async () => {
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.failsAfterProcessing,
+    });
+    const deposit = (await simGet<{ balance: number }>(ayopop, '/_sim/deposit')).balance;
+    await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{}] });
+    const final = await handle.result();
+    assert.equal(final.status, 'FAILED');
+    assert.equal(final.failure?.depositRefunded, true);
+    assert.equal((await simGet<{ balance: number }>(ayopop, '/_sim/deposit')).balance, deposit);
+    assert.equal(await paymentsOf(state.id), 1);
+    await recordHistory(stack, handle, 'bill', 'failed');
+  });
+
+  it('resolves a payment that timed out by status, paying exactly once', async () => {
+    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
+    // The payment reaches Ayopop, but the answer never comes back.
+    await fetch(`${ayopop}/_sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'accept-then-drop', path: '/api/v2/bill/payment' }),
+    });
+    const afterPay = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{}] });
+    assert.equal(afterPay.status, 'PROCESSING');
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.equal(await paymentsOf(state.id), 1);
+    await recordHistory(stack, handle, 'bill', 'payment-timeout');
+  });
+
+  it('ends an inquiry the provider refused with the reason the merchant can show', async () => {
+    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.alreadyPaid });
+    assert.equal(state.status, 'INQUIRY_FAILED');
+    assert.equal(state.inquiryFailure?.code, '302');
+    assert.ok(state.inquiryFailure?.reason.en);
+    assert.equal((await handle.result()).status, 'INQUIRY_FAILED');
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * paymentWorkflow on the real Temporal server with real activities against the provider simulators.
+ * Callbacks are signalled directly here (the API's callback path has its own tests), so each scenario
+ * controls exactly what the workflow receives and when.
+ */
+import assert from 'node:assert/strict';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ProviderCallbackEvent } from '../../src/domain/callback';
+import { cancelPaymentUpdate, paymentStateQuery, providerCallbackSignal } from '../../workflows/messages';
+import type { PaymentState } from '../../workflows/types';
+import { recordHistory } from '../helpers/histories';
+import { simControl, startPayment } from '../helpers/movements';
+import { eventually, startStack } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+
+type PaymentCallback = Extract<ProviderCallbackEvent, { kind: 'payment' }>;
+
+function paidCallback(state: PaymentState, eventId: string, trust: 'verified' | 'hint' = 'verified'): PaymentCallback {
+  return {
+    kind: 'payment',
+    provider: state.provider,
+    reference: state.id,
+    eventId,
+    trust,
+    receivedAt: new Date().toISOString(),
+    outcome: { status: 'succeeded', providerStatus: 'PAID', paidAmount: state.amount, paidAt: new Date().toISOString() },
+  };
+}
+
+describe('paymentWorkflow', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async () => {
+    // Polls slow enough that callbacks, not polls, decide the callback scenarios.
+    stack = await startStack({
+      timings: {
+        payment: { poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 }, lateWindowMs: 6_000, latePoll: { initialMs: 30_000, maxMs: 30_000, factor: 1 } },
+      },
+    });
+  });
+  after(async () => stack?.stop());
+
+  it('returns Finpay payment-code instructions at once, then settles on a verified callback', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+    assert.equal(state.status, 'PENDING');
+    assert.match(state.instructions?.paymentCode ?? '', /^\d+$/);
+    assert.ok(Date.parse(state.instructions!.expiresAt) > Date.now());
+
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:1'));
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.equal(final.paidAmount, state.amount);
+    assert.equal(final.needsAttention, false);
+    const events = stack.webhooks.eventsFor(state.id).map((e) => e.type);
+    assert.deepEqual(events, ['payment.pending', 'payment.succeeded']);
+    await recordHistory(stack, handle, 'payment', 'finpay-code-paid');
+  });
+
+  it('confirms a hint-level callback by status inquiry before settling', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+    // The hint claims success but the provider still says pending: nothing settles.
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'HINT:1', 'hint'));
+    await eventually(async () => ((await handle.query(paymentStateQuery)).timeline.length >= 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal((await handle.query(paymentStateQuery)).status, 'PENDING');
+
+    await simControl(stack.simulators.finpay.url, `/_sim/orders/${state.id}/pay`);
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'HINT:2', 'hint'));
+    assert.equal((await handle.result()).status, 'SUCCEEDED');
+  });
+
+  it('treats a duplicate callback as a no-op', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:dup'));
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:dup'));
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.equal(final.timeline.filter((t) => t.status === 'SUCCEEDED').length, 1);
+    assert.equal(stack.webhooks.eventsFor(state.id).filter((e) => e.type === 'payment.succeeded').length, 1);
+    await recordHistory(stack, handle, 'payment', 'duplicate-callback');
+  });
+
+  it('never lets an out-of-order callback move a payment backwards', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+    const paid = paidCallback(state, 'PAID:ooo');
+    const stalePending: PaymentCallback = {
+      ...paid,
+      eventId: 'PENDING:ooo',
+      outcome: { status: 'pending', providerStatus: 'PENDING' },
+    };
+    const staleExpired: PaymentCallback = { ...paid, eventId: 'EXPIRED:ooo', outcome: { status: 'expired', providerStatus: 'EXPIRED' } };
+    await handle.signal(providerCallbackSignal, paid);
+    await handle.signal(providerCallbackSignal, stalePending);
+    await handle.signal(providerCallbackSignal, staleExpired);
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.deepEqual(
+      final.timeline.map((t) => t.status),
+      ['PENDING', 'SUCCEEDED']
+    );
+    await recordHistory(stack, handle, 'payment', 'out-of-order-callback');
+  });
+
+  it('cancels a pending payment at the provider through a validated update', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+    const cancelled = await handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: 'customer changed their mind' }] });
+    assert.equal(cancelled.status, 'CANCELLED');
+    const order = await (await fetch(`${stack.simulators.finpay.url}/_sim/orders/${state.id}`)).json() as { status: string };
+    assert.equal(order.status, 'CANCELLED');
+    // The validator rejects a second cancel without touching history.
+    await assert.rejects(handle.executeUpdate(cancelPaymentUpdate, { args: [{}] }), WorkflowUpdateFailedError);
+    assert.equal((await handle.result()).status, 'CANCELLED');
+    await recordHistory(stack, handle, 'payment', 'cancelled');
+  });
+
+  it('expires an unpaid payment, cancelling it at the provider', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 0.05 });
+    const final = await handle.result();
+    assert.equal(final.status, 'EXPIRED');
+    assert.equal(final.needsAttention, false);
+    assert.deepEqual(stack.webhooks.eventsFor(state.id).map((e) => e.type), ['payment.pending', 'payment.expired']);
+    await recordHistory(stack, handle, 'payment', 'expired');
+  });
+
+  it('flags a payment that arrives after expiry as needing attention instead of losing it', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 0.05 });
+    await eventually(async () => ((await handle.query(paymentStateQuery)).status === 'EXPIRED' ? true : undefined), 20_000, 'expiry');
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:late'));
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.equal(final.needsAttention, true);
+    assert.match(final.attentionReason ?? '', /LATE_PAYMENT/);
+    const described = await handle.describe();
+    assert.equal(described.searchAttributes.KasirNeedsAttention?.[0], true);
+    await recordHistory(stack, handle, 'payment', 'late-payment');
+  });
+});
