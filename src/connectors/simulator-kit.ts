@@ -13,7 +13,7 @@ import { logger } from '../logger';
 /**
  * Faults a test or an operator can inject into the next matching requests.
  * - `http-5xx`: answer with `status` (default 500) without touching state;
- * - `slow`: wait `delayMs` before handling, so a client timeout fires first (state still changes);
+ * - `slow`: handle the request, but hold the answer back `delayMs`, so a client timeout fires first;
  * - `accept-then-drop`: handle the request fully, then destroy the socket instead of answering;
  * - `drop`: destroy the socket without handling the request.
  */
@@ -65,9 +65,19 @@ export class FaultInjector {
         case 'drop':
           req.socket.destroy();
           return;
-        case 'slow':
-          setTimeout(next, fault.delayMs ?? 30_000).unref();
+        case 'slow': {
+          // Handle the request now (state changes) but hold the answer back, as a slow provider does.
+          // Delaying the handler instead would let the client give up before the body was even read.
+          const end = res.end.bind(res) as (...args: unknown[]) => Response;
+          res.end = ((...args: unknown[]) => {
+            setTimeout(() => {
+              if (!req.socket.destroyed) end(...args);
+            }, fault.delayMs ?? 30_000).unref();
+            return res;
+          }) as typeof res.end;
+          next();
           return;
+        }
         case 'accept-then-drop': {
           // Let the handler change state, then cut the connection instead of sending its answer.
           const destroy = () => req.socket.destroy();
