@@ -75,7 +75,7 @@ export async function billWorkflow(input: BillWorkflowInput): Promise<BillState>
       return state;
     },
     {
-      validator: (request) => {
+      validator: (request: ConfirmBillPaymentRequest) => {
         if (state.status !== 'INQUIRED' || state.paymentSubmitted) {
           throw new Error(`bill ${state.id} is ${state.status}; only an INQUIRED bill can be paid`);
         }

@@ -75,7 +75,7 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
       return state;
     },
     {
-      validator: (request) => {
+      validator: (request: ResolvePayoutRequest) => {
         if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED') throw new Error('outcome must be SUCCEEDED or FAILED');
         if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
           throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
