@@ -1,0 +1,209 @@
+/**
+ * BDPay (seed 003 "Technical docking instructions"; the BDPay / TopPay / ClickPay / Jayapay white-label
+ * platform): pay-in by VA, Alfamart code, QRIS, DANA and OVO; payouts ("pay on behalf") with balance.
+ *
+ * The payout rule this connector exists to keep: a submission is answered `accepted` only on a verified
+ * SUCCESS and `failed` only on a verified FAIL. Everything else (timeout, dropped connection, 5xx, an
+ * answer that does not parse or whose platSign does not verify, UNKNOWN) is `unknown`, resolved by
+ * CASH_QUERY and never by submitting again (seed "Pay on behalf", tip).
+ */
+import { z } from 'zod';
+import type { Connector, CallbacksCapability, PaymentsCapability, PayoutsCapability, RawCallback } from '../connector';
+import type { ConnectorModule, SimulatorSetup } from '../module';
+import { createHttpClient } from '../http';
+import {
+  CallbackPayloadError,
+  CallbackSignatureError,
+  isKasirError,
+  OutcomeUnknownError,
+  ProviderResponseInvalidError,
+  ProviderUnavailableError,
+} from '../../domain/errors';
+import { MAX_RUPIAH } from '../../domain/money';
+import type { PayoutSubmission } from '../../domain/payout';
+import { logger } from '../../logger';
+import { createOrder, query, queryBalance, submitCash, type BdpayClient } from './client';
+import {
+  payInPathFor,
+  SUPPORTED_METHODS,
+  toBalanceRequest,
+  toBdpayMethod,
+  toCashRequest,
+  toParsedCallback,
+  toPaymentOutcome,
+  toPaymentRegistration,
+  toPayInRequest,
+  toPayoutOutcome,
+  toPayoutSubmission,
+  toProviderBalance,
+  toQueryRequest,
+  type RequestContext,
+} from './mapping';
+import { CALLBACK_ACKNOWLEDGEMENT } from './schemas';
+import { toPrivateKey, toPublicKey, verifyFieldSignature } from './signing';
+import {
+  BdpayCredentialsSchema,
+  createBdpaySimulator,
+  generateBdpayCredentials,
+  type BdpayCredentials,
+  type BdpaySimulator,
+  type BdpaySimulatorOptions,
+} from './simulator';
+
+const provider = 'bdpay';
+
+export const bdpayConfigSchema = z.object({
+  /** BDPay sandbox (reference 2.1); production is `https://openapi.bdpay.co.id`. */
+  baseUrl: z.url().default('https://dev-openapi.bdpay.co.id'),
+  timeoutMs: z.number().int().positive().default(10_000),
+  merchantCode: z.string().min(1),
+  /** Merchant private key: PEM, or the bare base64 PKCS#8 DER the merchant dashboard shows. */
+  privateKeyPem: z.string().min(1),
+  /** Platform public key that verifies `platSign`: PEM, or bare base64 X.509 SPKI DER. */
+  platformPublicKeyPem: z.string().min(1),
+});
+export type BdpayConfig = z.infer<typeof bdpayConfigSchema>;
+
+/** A callback's fields: form-encoded per the seed; JSON tolerated, as one TopPay integration receives it. */
+function readCallbackFields(callback: RawCallback): Record<string, string> {
+  const text = callback.rawBody.toString('utf8');
+  const contentType = callback.contentType ?? callback.headers['content-type'] ?? '';
+  const fields: Record<string, string> = {};
+  if (contentType.includes('json')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (cause) {
+      throw new CallbackPayloadError('BDPay callback is not valid JSON', { provider, cause });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new CallbackPayloadError('BDPay callback is not a JSON object', { provider });
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      if (value === null || typeof value === 'object') continue;
+      fields[key] = String(value as string | number | boolean);
+    }
+  } else {
+    for (const [key, value] of new URLSearchParams(text)) {
+      // A repeated field would make "what was signed" ambiguous.
+      if (key in fields) throw new CallbackPayloadError(`BDPay callback repeats the field ${key}`, { provider });
+      fields[key] = value;
+    }
+  }
+  if (Object.keys(fields).length === 0) throw new CallbackPayloadError('BDPay callback has no fields', { provider });
+  return fields;
+}
+
+/** Why a submission came back `unknown` when BDPay gave no trustworthy answer. */
+function unknownCodeFor(err: unknown): string {
+  if (err instanceof OutcomeUnknownError || err instanceof ProviderUnavailableError) return 'NO_ANSWER';
+  if (err instanceof ProviderResponseInvalidError) return 'UNTRUSTED_ANSWER';
+  if (isKasirError(err) && err.httpStatus !== undefined) return `HTTP_${err.httpStatus}`;
+  return 'ERROR';
+}
+
+export function createBdpayConnector(config: BdpayConfig): Connector {
+  const log = logger.child({ provider });
+  const client: BdpayClient = {
+    http: createHttpClient({ provider, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs }),
+    merchantPrivateKey: toPrivateKey(config.privateKeyPem),
+    platformPublicKey: toPublicKey(config.platformPublicKeyPem),
+  };
+  const context = (): RequestContext => ({ merchantCode: config.merchantCode, now: new Date() });
+
+  const payments: PaymentsCapability = {
+    methods: SUPPORTED_METHODS,
+    // The seed only says "a positive integer" of rupiah; BDPay publishes no per-method limits.
+    amountLimits: () => ({ min: 1, max: MAX_RUPIAH }),
+    async create(input) {
+      const ctx = context();
+      const fields = toPayInRequest(input, ctx);
+      const response = await createOrder(client, payInPathFor(toBdpayMethod(input.method)), fields);
+      return toPaymentRegistration(response, input, ctx.now);
+    },
+    async inquire(ref) {
+      const response = await query(client, toQueryRequest('ORDER_QUERY', ref.reference, context()));
+      return toPaymentOutcome(response, ref.reference);
+    },
+  };
+
+  const payouts: PayoutsCapability = {
+    async submit(input): Promise<PayoutSubmission> {
+      // Built (and validated) before anything is sent: an error here means BDPay never saw the payout.
+      const fields = toCashRequest(input, context());
+      try {
+        return toPayoutSubmission(await submitCash(client, fields), input.reference);
+      } catch (err) {
+        // Sent, but no answer we can trust: it may exist. Never retried here; CASH_QUERY decides.
+        log.warn(
+          { reference: input.reference, err: err instanceof Error ? err.message : String(err) },
+          'payout outcome unknown'
+        );
+        return {
+          result: 'unknown',
+          providerCode: unknownCodeFor(err),
+          message: err instanceof Error ? err.message : String(err),
+        };
+      }
+    },
+    async inquire(ref) {
+      const response = await query(client, toQueryRequest('CASH_QUERY', ref.reference, context()));
+      return toPayoutOutcome(response, ref.reference);
+    },
+    async balance() {
+      return toProviderBalance(await queryBalance(client, toBalanceRequest(context())));
+    },
+  };
+
+  const textAnswer = (status: number, body: string) => ({ status, contentType: 'text/plain; charset=utf-8', body });
+  const callbacks: CallbacksCapability = {
+    async verifyAndParse(callback) {
+      const fields = readCallbackFields(callback);
+      // The signature covers the field values, not the bytes (reference 2.5), so it is checked on the
+      // decoded fields before anything in them is read.
+      if (!verifyFieldSignature(fields, 'platSign', client.platformPublicKey)) {
+        throw new CallbackSignatureError('BDPay callback platSign does not verify', { provider });
+      }
+      return toParsedCallback(fields);
+    },
+    answer: () => textAnswer(200, CALLBACK_ACKNOWLEDGEMENT),
+    reject: (reason) =>
+      reason === 'signature'
+        ? textAnswer(401, 'FAIL: platSign does not verify')
+        : textAnswer(400, 'FAIL: unreadable callback'),
+    unknownReferencePolicy:
+      'BDPay notifies 6 times until the body is exactly SUCCESS; an order Kasir does not know cannot become known by retrying, so it is answered SUCCESS',
+  };
+
+  return { id: provider, displayName: 'BDPay', payments, payouts, callbacks };
+}
+
+export interface BdpaySimulatorSetup extends SimulatorSetup<BdpayConfig> {
+  readonly credentials: BdpayCredentials;
+  createSimulator(options?: Omit<BdpaySimulatorOptions, 'credentials'>): BdpaySimulator;
+}
+
+/** Fresh TEST-ONLY keys for both sides, or the ones saved from a previous run. */
+export function createBdpaySimulatorSetup(saved?: unknown): BdpaySimulatorSetup {
+  const credentials = saved === undefined ? generateBdpayCredentials() : BdpayCredentialsSchema.parse(saved);
+  return {
+    credentials,
+    connectorConfig: (baseUrl) => ({
+      baseUrl,
+      timeoutMs: 10_000,
+      merchantCode: credentials.merchantCode,
+      privateKeyPem: credentials.merchantPrivateKeyPem,
+      platformPublicKeyPem: credentials.platformPublicKeyPem,
+    }),
+    createSimulator: (options) => createBdpaySimulator({ ...options, credentials }),
+  };
+}
+
+export const bdpayModule: ConnectorModule<BdpayConfig> = {
+  id: provider,
+  configSchema: bdpayConfigSchema,
+  createConnector: createBdpayConnector,
+  simulatorSetup: createBdpaySimulatorSetup,
+};
+
+export { createBdpaySimulator, type BdpaySimulator, type BdpayCredentials } from './simulator';

@@ -1,0 +1,304 @@
+/**
+ * BDPay wire shapes, in BDPay's own vocabulary (seed 003 "Technical docking instructions"; contract in
+ * `providers-nicepay-bdpay.md` Part 2). Request schemas carry every field rule the seed states, because the
+ * simulator validates incoming requests with them; response and callback schemas are lenient about
+ * values BDPay's brands send as either strings or numbers.
+ */
+import { z } from 'zod';
+
+/** Seed "payment method" table, in its order. Kasir uses the same literals, so the map is 1:1. */
+export const BDPAY_METHODS = [
+  'VA_BCA',
+  'VA_MANDIRI',
+  'VA_PERMATA',
+  'VA_CIMB',
+  'VA_BNI',
+  'VA_BRI',
+  'VA_BNC',
+  'VA_SAMPOERNA',
+  'VA_MAYBANK',
+  'VA_DANAMON',
+  'RETAIL_ALFAMART',
+  'QRIS',
+  'EWALLET_DANA',
+  'EWALLET_OVO',
+] as const;
+export const BdpayMethodSchema = z.enum(BDPAY_METHODS);
+export type BdpayMethod = z.infer<typeof BdpayMethodSchema>;
+
+/** `platRespCode` on every synchronous answer (reference 2.4). */
+export const PlatRespCodeSchema = z.enum(['SUCCESS', 'FAIL', 'UNKNOWN', 'NOTEXIST', 'ERROR']);
+export type PlatRespCode = z.infer<typeof PlatRespCodeSchema>;
+
+/** ORDER_QUERY statuses (seed "Transaction status description"; PAY_ERROR from reference 2.4). */
+export const OrderStatusSchema = z.enum(['INIT_ORDER', 'NO_PAY', 'OPEN_PAY_URL', 'SUCCESS', 'PAY_CANCEL', 'PAY_ERROR']);
+export type OrderStatus = z.infer<typeof OrderStatusSchema>;
+
+/** CASH_QUERY statuses: 0 new, 1 and 5 processing, 2 success, 3 cancelled, 4 failed (reference 2.4). */
+export const CashStatusSchema = z.enum(['0', '1', '2', '3', '4', '5']);
+export type CashStatus = z.infer<typeof CashStatusSchema>;
+
+export const QueryTypeSchema = z.enum(['ORDER_QUERY', 'CASH_QUERY', 'REFUND_QUERY']);
+export type QueryType = z.infer<typeof QueryTypeSchema>;
+
+/** `0`: the fee comes out of the amount sent; `1`: it is taken from the merchant balance on top (seed). */
+export const FeeTypeSchema = z.enum(['0', '1']);
+export type FeeType = z.infer<typeof FeeTypeSchema>;
+
+/** Pay-in `expiryPeriod` bounds and default, in minutes (seed "Precautions" 5; BDPay's public docs differ). */
+export const EXPIRY_PERIOD_MIN_MINUTES = 15;
+export const EXPIRY_PERIOD_MAX_MINUTES = 97_200;
+export const EXPIRY_PERIOD_DEFAULT_MINUTES = 4_320;
+/** Seed "Precautions" 4: an OVO push must be confirmed within 30 seconds, or the order expires. */
+export const OVO_CONFIRMATION_WINDOW_MS = 30_000;
+/** Seed "Precautions" 2: the VA display name is letters, digits and spaces, at most 30 characters. */
+export const CUSTOMER_NAME_MAX_LENGTH = 30;
+/** Reference 2.3: `productDetail` is at most 32 characters. */
+export const PRODUCT_DETAIL_MAX_LENGTH = 32;
+/** Not documented; a bound so free text stays within what bank transfer remarks take. (inferred) */
+export const DESCRIPTION_MAX_LENGTH = 100;
+
+// ---------- field rules ----------
+
+const positiveRupiah = z
+  .string()
+  .regex(/^[1-9]\d*$/, 'must be a positive integer of rupiah')
+  .refine((v) => Number.isSafeInteger(Number(v)), 'is too large');
+const merchantCode = z.string().min(1, 'is required').max(64);
+/** Kasir sends its alphanumeric reference; BDPay documents no format, so only a sane bound. (inferred) */
+const orderNum = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, - or _');
+const customerName = z
+  .string()
+  .regex(/^[A-Za-z0-9 ]+$/, 'must be letters, digits and spaces')
+  .max(CUSTOMER_NAME_MAX_LENGTH, `must be at most ${CUSTOMER_NAME_MAX_LENGTH} characters`);
+/** Seed: "the email format must be xxx@xx.xx". */
+const email = z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be a well-formed email address');
+/** Seed: "the mobile phone number must be a pure number". */
+const phone = z.string().regex(/^\d{1,20}$/, 'must be digits only');
+/** Seed example of an OVO number: `082113086611`. Indonesian mobile numbers in local form. (inferred bounds) */
+const OVO_PHONE = /^08\d{8,11}$/;
+const httpUrl = z
+  .string()
+  .max(512)
+  .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL');
+const expiryPeriod = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number of minutes')
+  .refine(
+    (v) => Number(v) >= EXPIRY_PERIOD_MIN_MINUTES && Number(v) <= EXPIRY_PERIOD_MAX_MINUTES,
+    `must be between ${EXPIRY_PERIOD_MIN_MINUTES} and ${EXPIRY_PERIOD_MAX_MINUTES} minutes`
+  );
+/** Reference 2.3: `yyyyMMddHHmmss`. */
+const dateTime = z.string().regex(/^\d{14}$/, 'must be yyyyMMddHHmmss');
+const sign = z.string().min(1, 'is required');
+/** Seed: avoid Chinese and special characters; printable ASCII keeps every upstream bank happy. */
+const plainText = (max: number) =>
+  z
+    .string()
+    .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')
+    .max(max, `must be at most ${max} characters`);
+/** Not documented as a list (reference 2.2: bank codes are a static appendix); `014` or `BCA` style. */
+const bankCode = z.string().regex(/^[A-Za-z0-9]{2,20}$/, 'must be a bank code of 2-20 letters or digits');
+const accountNumber = z.string().regex(/^\d{4,34}$/, 'must be 4-34 digits');
+const accountName = z
+  .string()
+  .regex(/^[A-Za-z0-9 .,'-]+$/, "must be letters, digits, spaces and . , ' -")
+  .max(100, 'must be at most 100 characters');
+
+// ---------- requests ----------
+
+const payInFields = {
+  merchantCode,
+  orderNum,
+  payMoney: positiveRupiah,
+  /** Optional on the hosted cashier (the customer picks there); required on `/gateway/pay`. */
+  method: BdpayMethodSchema.optional(),
+  productDetail: plainText(PRODUCT_DETAIL_MAX_LENGTH).optional(),
+  name: customerName,
+  email,
+  phone,
+  notifyUrl: httpUrl,
+  redirectUrl: httpUrl.optional(),
+  /** Minutes; absent means {@link EXPIRY_PERIOD_DEFAULT_MINUTES}. */
+  expiryPeriod: expiryPeriod.optional(),
+  dateTime,
+  sign,
+};
+
+function requireOvoPhone(value: { method?: BdpayMethod; phone: string }, ctx: z.RefinementCtx): void {
+  if (value.method === 'EWALLET_OVO' && !OVO_PHONE.test(value.phone)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['phone'],
+      message: "must be the customer's OVO mobile number (08...) for EWALLET_OVO",
+    });
+  }
+}
+
+/** `POST /gateway/prepaidOrder`: a hosted payment link (reference 2.3). */
+export const PrepaidOrderRequestSchema = z.object(payInFields).superRefine(requireOvoPhone);
+export type PrepaidOrderRequest = z.infer<typeof PrepaidOrderRequestSchema>;
+
+/** `POST /gateway/pay`: a direct VA, payment code, QRIS or e-wallet order (reference 2.3). */
+export const PayRequestSchema = z.object({ ...payInFields, method: BdpayMethodSchema }).superRefine(requireOvoPhone);
+export type PayRequest = z.infer<typeof PayRequestSchema>;
+
+/** `POST /gateway/cash`: pay on behalf (seed "Pay on behalf"). */
+export const CashRequestSchema = z.object({
+  merchantCode,
+  orderNum,
+  money: positiveRupiah,
+  feeType: FeeTypeSchema,
+  bankCode,
+  number: accountNumber,
+  name: accountName,
+  description: plainText(DESCRIPTION_MAX_LENGTH),
+  notifyUrl: httpUrl,
+  dateTime,
+  sign,
+});
+export type CashRequest = z.infer<typeof CashRequestSchema>;
+
+/** `POST /gateway/query`, by `orderNum` (or `platOrderNum`, which TopPay also accepts). */
+export const QueryRequestSchema = z
+  .object({
+    merchantCode,
+    queryType: QueryTypeSchema,
+    orderNum: orderNum.optional(),
+    platOrderNum: z.string().min(1).max(64).optional(),
+    dateTime,
+    sign,
+  })
+  .refine((q) => q.orderNum !== undefined || q.platOrderNum !== undefined, {
+    path: ['orderNum'],
+    message: 'orderNum or platOrderNum is required',
+  });
+export type QueryRequest = z.infer<typeof QueryRequestSchema>;
+
+/** Merchant balance query (reference 2.2: `balance`, `freeze`, `pendMoney`). */
+export const BalanceRequestSchema = z.object({
+  merchantCode,
+  currency: z.literal('IDR').optional(),
+  dateTime,
+  sign,
+});
+export type BalanceRequest = z.infer<typeof BalanceRequestSchema>;
+
+// ---------- responses ----------
+
+/** A text value some brands send as a JSON number. */
+const wireText = z.union([z.string(), z.number()]).transform((v) => String(v));
+const optionalText = wireText.nullish().transform((v) => (v === null || v === '' ? undefined : v));
+/** Whole rupiah, as a string or a number; a zero fraction (`"1000.00"`) is tolerated, any other is not. */
+const wireRupiah = z
+  .union([z.string().regex(/^\d+(\.0+)?$/), z.number().int().nonnegative()])
+  .transform((v) => Math.trunc(Number(v)));
+const optionalRupiah = z
+  .union([wireRupiah, z.literal(''), z.null()])
+  .optional()
+  .transform((v) => (v === '' || v === null ? undefined : v));
+
+const responseBase = {
+  /** Kept as text: a code outside {@link PlatRespCodeSchema} must still parse, and then means "unknown". */
+  platRespCode: z.string().min(1),
+  platRespMessage: optionalText,
+  platSign: z.string().min(1),
+};
+
+/** Answer to `/gateway/prepaidOrder` and `/gateway/pay` (reference 2.3). */
+export const PayInResponseSchema = z.object({
+  ...responseBase,
+  platOrderNum: optionalText,
+  orderNum: optionalText,
+  method: optionalText,
+  name: optionalText,
+  email: optionalText,
+  payMoney: optionalRupiah,
+  payFee: optionalRupiah,
+  /** Hosted cashier link. */
+  url: optionalText,
+  /** VA number, or the payment code for retail methods. */
+  vaNumber: optionalText,
+  /** QRIS payload. The field name is read from a PrestaShop module (reference 2.3, unverified). */
+  qrString: optionalText,
+  productDetail: optionalText,
+});
+export type PayInResponse = z.infer<typeof PayInResponseSchema>;
+
+/** Answer to `/gateway/cash` (reference 2.3, the fields a vnpay sample prints). */
+export const CashResponseSchema = z.object({
+  ...responseBase,
+  platOrderNum: optionalText,
+  orderNum: optionalText,
+  money: optionalRupiah,
+  fee: optionalRupiah,
+  feeType: optionalText,
+  name: optionalText,
+  number: optionalText,
+  bankCode: optionalText,
+  description: optionalText,
+  status: optionalText,
+  statusMsg: optionalText,
+});
+export type CashResponse = z.infer<typeof CashResponseSchema>;
+
+/** Answer to `/gateway/query` for every `queryType`. */
+export const QueryResponseSchema = z.object({
+  ...responseBase,
+  platOrderNum: optionalText,
+  orderNum: optionalText,
+  amount: optionalRupiah,
+  fee: optionalRupiah,
+  status: optionalText,
+  msg: optionalText,
+});
+export type QueryResponse = z.infer<typeof QueryResponseSchema>;
+
+export const BalanceResponseSchema = z.object({
+  ...responseBase,
+  balance: optionalRupiah,
+  freeze: optionalRupiah,
+  pendMoney: optionalRupiah,
+});
+export type BalanceResponse = z.infer<typeof BalanceResponseSchema>;
+
+// ---------- callbacks (form-encoded, so every value is text) ----------
+
+const callbackText = z.string().optional();
+const callbackRupiah = z.string().regex(/^\d+$/, 'must be whole rupiah');
+
+/** Pay-in callback (reference 2.6): `code` 00 is success. */
+export const PayInCallbackSchema = z.object({
+  code: z.string().min(1),
+  email: callbackText,
+  method: callbackText,
+  msg: callbackText,
+  name: callbackText,
+  orderNum: z.string().min(1),
+  payFee: callbackRupiah.optional(),
+  payMoney: callbackRupiah,
+  platOrderNum: z.string().min(1),
+  vaNumber: callbackText,
+  platSign: z.string().min(1),
+});
+export type PayInCallback = z.infer<typeof PayInCallbackSchema>;
+
+/** Payout callback (reference 2.6): `status` 2 success, 4 failure. */
+export const PayoutCallbackSchema = z.object({
+  bankCode: callbackText,
+  description: callbackText,
+  fee: callbackRupiah.optional(),
+  feeType: callbackText,
+  money: callbackRupiah,
+  name: callbackText,
+  number: callbackText,
+  orderNum: z.string().min(1),
+  platOrderNum: z.string().min(1),
+  status: z.string().min(1),
+  statusMsg: callbackText,
+  platSign: z.string().min(1),
+});
+export type PayoutCallback = z.infer<typeof PayoutCallbackSchema>;
+
+/** The body Kasir must answer, exactly, or BDPay notifies again (seed "Whether to retry the callback"). */
+export const CALLBACK_ACKNOWLEDGEMENT = 'SUCCESS';
