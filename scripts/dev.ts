@@ -167,6 +167,12 @@ async function main(): Promise<void> {
   stops.push(stopChild(api));
 
   await waitForHttp(`http://127.0.0.1:${API_PORT}/healthz`, 60_000);
+  // Like a provider sandbox, payouts settle by themselves; /_sim/payouts/:ref/fail still overrides.
+  await fetch(`http://127.0.0.1:${SIMULATOR_PORTS.bdpay}/_sim/settings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ autoSettlePayoutsAfterMs: 10_000 }),
+  });
   const simulatorLines = PROVIDER_IDS.map((id) => `  ${id.padEnd(8)} simulator  http://127.0.0.1:${SIMULATOR_PORTS[id]}   (controls under /_sim)`);
   console.log(
     [
