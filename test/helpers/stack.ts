@@ -8,9 +8,10 @@ import express from 'express';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createApp } from '../../src/api/app';
 import { parseConfig } from '../../src/config';
 import type { KasirConfig } from '../../src/config';
-import { CONNECTOR_MODULES } from '../../src/connectors/registry';
+import { CONNECTOR_MODULES, createConnectors } from '../../src/connectors/registry';
 import type { ProviderSimulator, RunningServer } from '../../src/connectors/simulator-kit';
 import { listen } from '../../src/connectors/simulator-kit';
 import type { ProviderId } from '../../src/domain/provider';
@@ -20,7 +21,7 @@ import { ensureTemporalCli } from '../../src/temporal/cli-binary';
 import { connectClient, connectWorker } from '../../src/temporal/connection';
 import { loadDevSettings } from '../../src/temporal/dev-settings';
 import type { DevServer } from '../../src/temporal/dev-server';
-import { startDevServer } from '../../src/temporal/dev-server';
+import { freePort, startDevServer } from '../../src/temporal/dev-server';
 import { createKasirWorker } from '../../src/worker';
 import type { WorkflowTimings } from '../../workflows/timings';
 
@@ -42,6 +43,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 /** Timings shortened so whole lifecycles run in seconds; tests override what they exercise. */
 export const FAST_TIMINGS: WorkflowTimings = {
   payment: {
+    registrationRetry: { initialMs: 200, maxMs: 1_000, factor: 2, attempts: 4 },
     poll: { initialMs: 1_000, maxMs: 4_000, factor: 2 },
     lateWindowMs: 4_000,
     latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 },
@@ -110,6 +112,8 @@ export interface TestStack {
   operatorKey: string;
   webhooks: WebhookSink;
   workerConnection: NativeConnection;
+  /** Base URL of the Kasir API, when started with `api: true` (it is also `config.api.publicUrl`). */
+  apiUrl?: string;
   /** Starts a worker (there is one already unless `startWorker: false`); returns a stopper. */
   startWorker(identity?: string): Promise<{ worker: Worker; stop(): Promise<void> }>;
   stop(): Promise<void>;
@@ -122,6 +126,11 @@ export interface StackOptions {
   publicUrl?: string;
   /** Multiplier for simulators' callback schedules and timers. */
   timeScale?: number;
+  /**
+   * Also run the Kasir API (createApp) on a free port, with `config.api.publicUrl` pointing at it, so
+   * simulators deliver real callbacks to it. Exposed as `apiUrl`.
+   */
+  api?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -149,9 +158,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     webhookSecret: `test_whsec_${randomBytes(16).toString('hex')}`,
   }));
   const operatorKey = `test_op_${randomBytes(12).toString('hex')}`;
+  const apiPort = options.api ? await freePort() : undefined;
+  const publicUrl = apiPort !== undefined ? `http://127.0.0.1:${apiPort}` : (options.publicUrl ?? 'http://127.0.0.1:9');
   const config = parseConfig({
     temporal: { address: server.address, namespace: server.namespace, taskQueue: `kasir-test-${randomBytes(4).toString('hex')}` },
-    api: { publicUrl: options.publicUrl ?? 'http://127.0.0.1:9', operatorKeySha256: [sha256Hex(operatorKey)] },
+    api: { publicUrl, operatorKeySha256: [sha256Hex(operatorKey)], ...(apiPort !== undefined ? { host: '127.0.0.1', port: apiPort } : {}) },
     merchants: merchants.map((m) => ({
       id: m.id,
       name: m.id.toUpperCase(),
@@ -182,6 +193,11 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   }
   if (options.startWorker !== false) await startWorker();
 
+  let api: RunningServer | undefined;
+  if (apiPort !== undefined) {
+    api = await listen(createApp({ client, config, connectors: createConnectors(config.providers) }), apiPort);
+  }
+
   return {
     server,
     client,
@@ -191,8 +207,10 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     operatorKey,
     webhooks,
     workerConnection,
+    apiUrl: api?.url,
     startWorker,
     async stop() {
+      await api?.close();
       await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
       for (const s of Object.values(simulators)) {
         s.simulator.stop();
@@ -219,5 +237,5 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }

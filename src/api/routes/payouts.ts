@@ -1,0 +1,210 @@
+/**
+ * Payouts (money out): create by update-with-start of `payoutWorkflow` (submitted exactly once), read
+ * by query, and the operator's resolution of a payout stuck in UNKNOWN.
+ */
+import { z } from 'zod';
+import type { ProviderId } from '../../domain/provider';
+import { deriveId, requestFingerprint } from '../../ids';
+import type { payoutWorkflow } from '../../../workflows/payout';
+import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from '../../../workflows/messages';
+import {
+  KasirAmount,
+  KasirKind,
+  KasirMerchant,
+  KasirMerchantReference,
+  KasirNeedsAttention,
+  KasirProvider,
+  KasirStatus,
+} from '../../../workflows/search-attributes';
+import type { PayoutState, PayoutWorkflowInput } from '../../../workflows/types';
+import { OPERATOR_KEY_HEADER } from '../middleware/auth';
+import { ApiError } from '../http-errors';
+import { createMovement, loadOwned } from '../movements';
+import { defineRoute } from '../route';
+import type { AnyRoute } from '../route';
+import {
+  ErrorResponseSchema,
+  IdParamsSchema,
+  IdempotencyHeadersSchema,
+  MerchantReferenceSchema,
+  MetadataSchema,
+  PayoutViewSchema,
+  ProviderSchema,
+  RupiahSchema,
+} from '../schemas';
+import { payoutView } from '../views';
+import { callbackUrlOf, commonErrors, idempotencyKeyOf, sendCreated } from './shared';
+
+export const DEFAULT_PAYOUT_PROVIDER: ProviderId = 'bdpay';
+
+export const PayoutCreateSchema = z
+  .strictObject({
+    reference: MerchantReferenceSchema,
+    amount: RupiahSchema,
+    provider: ProviderSchema.optional().meta({ description: `Defaults to ${DEFAULT_PAYOUT_PROVIDER}.` }),
+    feeMode: z.enum(['deducted', 'merchant']).meta({
+      description: '`deducted`: the fee comes out of the amount sent; `merchant`: your balance pays it on top.',
+    }),
+    beneficiary: z.strictObject({
+      bankCode: z
+        .string()
+        .min(1)
+        .max(20)
+        .regex(/^[A-Za-z0-9]+$/, 'letters and digits only')
+        .meta({ example: '014' }),
+      accountNumber: z
+        .string()
+        .regex(/^[0-9]{5,34}$/, '5 to 34 digits')
+        .meta({ example: '1234567890' }),
+      accountName: z.string().min(1).max(100),
+    }),
+    description: z.string().min(1).max(255),
+    metadata: MetadataSchema.optional(),
+  })
+  .meta({ id: 'PayoutCreateRequest' });
+
+export const PayoutResolveSchema = z
+  .strictObject({
+    outcome: z.enum(['SUCCEEDED', 'FAILED']),
+    evidence: z
+      .string()
+      .trim()
+      .min(10, 'describe what proves the outcome (at least 10 characters)')
+      .max(2000)
+      .meta({ description: 'What proves the outcome: bank statement line, provider ticket. Recorded in history.' }),
+    operator: z.string().trim().min(1).max(100).meta({ description: 'Who resolves it.' }),
+  })
+  .meta({ id: 'PayoutResolveRequest' });
+
+export const payoutRoutes: AnyRoute[] = [
+  defineRoute({
+    method: 'post',
+    path: '/v1/payouts',
+    operationId: 'createPayout',
+    summary: 'Send a payout',
+    description:
+      'Submits the payout to the provider exactly once and answers with its first status: PROCESSING, FAILED, or UNKNOWN ' +
+      '(the provider did not answer definitively; Kasir resolves it by inquiry, never by resubmitting). Idempotent like payments.',
+    tags: ['Payouts'],
+    auth: 'merchant',
+    bodyKind: 'json',
+    body: PayoutCreateSchema,
+    headers: IdempotencyHeadersSchema,
+    responses: {
+      201: { description: 'Submitted.', schema: PayoutViewSchema },
+      200: { description: 'The same request was made before: the existing payout.', schema: PayoutViewSchema },
+      202: { description: 'Accepted, submission still in progress (status SUBMITTING).', schema: PayoutViewSchema },
+      400: { description: 'Invalid request.', schema: ErrorResponseSchema },
+      409: { description: 'The idempotency key was used with a different body.', schema: ErrorResponseSchema },
+      ...commonErrors,
+    },
+    async handler({ deps, merchant, body, headers, requestId, res }) {
+      const provider = body.provider ?? DEFAULT_PAYOUT_PROVIDER;
+      if (!deps.connectors[provider].payouts) {
+        throw ApiError.field('provider', 'provider_not_supported', `${provider} does not send payouts`);
+      }
+      const key = idempotencyKeyOf(headers['Idempotency-Key'], body.reference);
+      const id = deriveId('payout', merchant.id, key.value);
+      const fingerprint = requestFingerprint(body);
+      const input: PayoutWorkflowInput = {
+        payoutId: id,
+        merchantId: merchant.id,
+        merchantReference: body.reference,
+        provider,
+        amount: body.amount,
+        callbackUrl: callbackUrlOf(deps.config, provider),
+        requestFingerprint: fingerprint,
+        metadata: body.metadata,
+        timings: deps.config.timings,
+        feeMode: body.feeMode,
+        beneficiary: body.beneficiary,
+        description: body.description,
+      };
+      const { state, outcome } = await createMovement<typeof payoutWorkflow, PayoutState>(deps, {
+        kind: 'payout',
+        id,
+        merchant,
+        idempotencyKey: key,
+        fingerprint,
+        requestId,
+        workflowType: 'payoutWorkflow',
+        args: [input],
+        searchAttributes: [
+          { key: KasirKind, value: 'payout' },
+          { key: KasirStatus, value: 'SUBMITTING' },
+          { key: KasirProvider, value: provider },
+          { key: KasirMerchant, value: merchant.id },
+          { key: KasirMerchantReference, value: body.reference },
+          { key: KasirAmount, value: body.amount },
+          { key: KasirNeedsAttention, value: false },
+        ],
+        staticSummary: `Payout ${body.amount} IDR to bank ${body.beneficiary.bankCode} via ${provider} for ${merchant.id}/${body.reference}`,
+        staticDetails: [
+          `merchant: ${merchant.id}`,
+          `reference: ${body.reference}`,
+          `amount: ${body.amount} IDR (fee: ${body.feeMode})`,
+          `bank: ${body.beneficiary.bankCode}`,
+          `provider: ${provider}`,
+          `created by request: ${requestId}`,
+        ].join('\n'),
+        firstAnswer: payoutSubmittedUpdate,
+        stateQuery: payoutStateQuery,
+        isPending: (state) => state.status === 'SUBMITTING',
+      });
+      sendCreated(res, outcome, `/v1/payouts/${id}`, payoutView(state));
+    },
+  }),
+
+  defineRoute({
+    method: 'get',
+    path: '/v1/payouts/:id',
+    operationId: 'getPayout',
+    summary: 'Retrieve a payout',
+    tags: ['Payouts'],
+    auth: 'merchant',
+    bodyKind: 'none',
+    params: IdParamsSchema,
+    responses: {
+      200: { description: 'The payout.', schema: PayoutViewSchema },
+      404: { description: 'No such payout for this merchant.', schema: ErrorResponseSchema },
+      ...commonErrors,
+    },
+    async handler({ deps, merchant, params, res }) {
+      const { state } = await loadOwned(deps, 'payout', params.id, merchant, payoutStateQuery);
+      res.json(payoutView(state));
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/v1/operator/payouts/:id/resolve',
+    operationId: 'resolvePayout',
+    summary: 'Resolve a stuck payout (operator)',
+    description:
+      `Operators only (\`${OPERATOR_KEY_HEADER}\` header; merchant keys are refused). Settles a submitted payout that is not final ` +
+      '(typically UNKNOWN or needs-attention) as SUCCEEDED or FAILED, with evidence that is recorded in its history.',
+    tags: ['Operator'],
+    auth: 'operator',
+    bodyKind: 'json',
+    params: IdParamsSchema,
+    body: PayoutResolveSchema,
+    responses: {
+      200: { description: 'The payout, now final.', schema: PayoutViewSchema },
+      400: { description: 'Invalid request.', schema: ErrorResponseSchema },
+      404: { description: 'No such payout.', schema: ErrorResponseSchema },
+      409: { description: 'The payout is already final or not yet submitted.', schema: ErrorResponseSchema },
+      ...commonErrors,
+    },
+    async handler({ deps, params, body, res, log }) {
+      const { state: current, handle } = await loadOwned(deps, 'payout', params.id, undefined, payoutStateQuery);
+      if (current.status === 'SUCCEEDED' || current.status === 'FAILED') {
+        throw new ApiError(409, 'state_error', 'invalid_state', `payout ${current.id} is already ${current.status}`);
+      }
+      const state = await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
+        handle.executeUpdate(resolvePayoutUpdate, { args: [body] })
+      );
+      log.warn({ payoutId: params.id, operator: body.operator, outcome: body.outcome }, 'payout resolved by operator');
+      res.json(payoutView(state));
+    },
+  }),
+];

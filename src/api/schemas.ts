@@ -1,0 +1,254 @@
+/**
+ * zod schemas shared by several routes: ids, metadata, the error object and the public views of
+ * payments, payouts and bills. Request bodies live next to their routes. Every schema here is also
+ * what the OpenAPI document shows (`.meta({ id })` names its component).
+ */
+import { z } from 'zod';
+import { BILL_STATUSES } from '../domain/bill';
+import { MAX_RUPIAH } from '../domain/money';
+import { PAYMENT_METHODS, PAYMENT_STATUSES } from '../domain/payment';
+import { PAYOUT_STATUSES } from '../domain/payout';
+import { PROVIDER_IDS } from '../domain/provider';
+import { ERROR_TYPES } from './http-errors';
+
+/** Printable text without control characters. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const PRINTABLE = /^[^\u0000-\u001F\u007F]*$/;
+
+export const MerchantReferenceSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(PRINTABLE, 'must not contain control characters')
+  .meta({
+    description:
+      'Your own reference for this movement (order id, invoice number). Unique per movement: it is the default idempotency key.',
+    example: 'ORDER-10023',
+  });
+
+export const RupiahSchema = z
+  .number({ error: 'must be a number' })
+  .int({ error: 'must be a whole number of rupiah' })
+  .positive({ error: 'must be positive' })
+  .max(MAX_RUPIAH, { error: `must be at most ${MAX_RUPIAH}` })
+  .meta({ description: 'Whole rupiah (IDR has no minor unit in practice).', example: 150000 });
+
+export const MetadataSchema = z
+  .record(z.string().min(1).max(40).regex(PRINTABLE), z.string().max(500))
+  .refine((value) => Object.keys(value).length <= 20, { error: 'at most 20 keys' })
+  .meta({
+    description:
+      'Up to 20 string key/value pairs (keys ≤ 40, values ≤ 500 characters), returned as given. No personal data.',
+    example: { cartId: 'c_881' },
+  });
+
+export const ProviderSchema = z.enum(PROVIDER_IDS).meta({ description: 'A payment provider Kasir connects to.' });
+export const PaymentMethodSchema = z.enum(PAYMENT_METHODS).meta({ description: 'How the customer pays.' });
+
+export const IdParamsSchema = z.object({
+  id: z.string().max(64).meta({ description: 'Kasir id, as returned on creation.', example: 'P0M6XH4B8Q2W9N1C7D3E' }),
+});
+
+export const IdempotencyHeadersSchema = z.object({
+  'Idempotency-Key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7E]+$/, 'visible ASCII characters only')
+    .optional()
+    .meta({
+      description:
+        'Optional. Requests with the same key (per merchant) return the same movement; a different body with a reused key is a 409. Defaults to `reference`.',
+    }),
+});
+
+export const FieldErrorSchema = z.object({
+  param: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
+
+export const ErrorResponseSchema = z
+  .object({
+    error: z.object({
+      type: z.enum(ERROR_TYPES),
+      code: z.string().meta({ example: 'validation_failed' }),
+      message: z.string(),
+      param: z.string().optional().meta({ description: 'The first offending parameter, when there is one.' }),
+      errors: z
+        .array(FieldErrorSchema)
+        .optional()
+        .meta({ description: 'Every offending parameter (validation errors).' }),
+      request_id: z.string().meta({ description: 'Also in the `Request-Id` header. Quote it to support.' }),
+    }),
+  })
+  .meta({ id: 'Error', description: 'The one error shape of the Kasir API.' });
+
+const TimelineEntrySchema = z.object({
+  at: z.string(),
+  status: z.string(),
+  source: z.enum([
+    'registration',
+    'callback',
+    'poll',
+    'cancel',
+    'expiry',
+    'submission',
+    'query',
+    'operator',
+    'inquiry',
+    'payment',
+  ]),
+  note: z.string().optional(),
+});
+
+const FailureSchema = z.object({ code: z.string(), message: z.string() });
+
+const TimestampsAndAttention = {
+  needsAttention: z.boolean().meta({ description: 'An operator should look at this movement (see attentionReason).' }),
+  attentionReason: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  timeline: z.array(TimelineEntrySchema),
+};
+
+export const PaymentInstructionsSchema = z
+  .object({
+    vaNumber: z.string().optional(),
+    paymentCode: z.string().optional(),
+    redirectUrl: z.string().optional(),
+    deeplink: z.string().optional(),
+    qrContent: z.string().optional(),
+    qrImageUrl: z.string().optional(),
+    expiresAt: z.string(),
+  })
+  .meta({
+    id: 'PaymentInstructions',
+    description: 'What the customer needs in order to pay; fields appear as the method has them.',
+  });
+
+export const PaymentViewSchema = z
+  .object({
+    id: z.string(),
+    kind: z.literal('payment'),
+    merchantId: z.string(),
+    merchantReference: z.string(),
+    provider: ProviderSchema,
+    method: PaymentMethodSchema,
+    amount: z.number().int(),
+    status: z.enum(PAYMENT_STATUSES),
+    instructions: PaymentInstructionsSchema.optional(),
+    providerReference: z.string().optional(),
+    providerStatus: z.string().optional(),
+    paidAmount: z.number().int().optional(),
+    paidAt: z.string().optional(),
+    failure: FailureSchema.optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    ...TimestampsAndAttention,
+  })
+  .meta({ id: 'Payment', description: 'A payment (money in) as Kasir reports it.' });
+export type PaymentView = z.infer<typeof PaymentViewSchema>;
+
+export const PayoutViewSchema = z
+  .object({
+    id: z.string(),
+    kind: z.literal('payout'),
+    merchantId: z.string(),
+    merchantReference: z.string(),
+    provider: ProviderSchema,
+    amount: z.number().int(),
+    fee: z.number().int().optional(),
+    feeMode: z.enum(['deducted', 'merchant']),
+    beneficiary: z.object({ bankCode: z.string(), accountNumberMasked: z.string() }),
+    status: z.enum(PAYOUT_STATUSES),
+    submitted: z.boolean(),
+    submittedAt: z.string().optional(),
+    providerReference: z.string().optional(),
+    providerStatus: z.string().optional(),
+    failure: FailureSchema.optional(),
+    resolution: z
+      .object({ by: z.string(), outcome: z.enum(['SUCCEEDED', 'FAILED']), evidence: z.string(), at: z.string() })
+      .optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    ...TimestampsAndAttention,
+  })
+  .meta({
+    id: 'Payout',
+    description:
+      'A payout (money out to a bank account). UNKNOWN is resolved by the provider or an operator, never by resubmitting.',
+  });
+export type PayoutView = z.infer<typeof PayoutViewSchema>;
+
+export const BillViewSchema = z
+  .object({
+    id: z.string(),
+    kind: z.literal('bill'),
+    merchantId: z.string(),
+    merchantReference: z.string(),
+    provider: ProviderSchema,
+    productCode: z.string(),
+    status: z.enum(BILL_STATUSES),
+    inquiry: z
+      .object({
+        inquiryId: z.string(),
+        customerName: z.string(),
+        productName: z.string().optional(),
+        amount: z.number().int(),
+        totalAdmin: z.number().int(),
+        processingFee: z.number().int(),
+        expiresAt: z.string(),
+        details: z.array(z.object({ key: z.string(), value: z.string() })),
+      })
+      .optional(),
+    total: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'amount + totalAdmin + processingFee: what `expectedTotal` must equal.' }),
+    inquiryFailure: z.object({ code: z.string(), reason: z.object({ id: z.string(), en: z.string() }) }).optional(),
+    paymentSubmitted: z.boolean(),
+    paidAt: z.string().optional(),
+    providerCode: z.string().optional(),
+    transactionId: z.string().optional(),
+    token: z
+      .string()
+      .optional()
+      .meta({ description: 'Token, serial number or voucher for the customer (PLN token, pulsa serial).' }),
+    failure: z.object({ code: z.string(), message: z.string(), depositRefunded: z.boolean() }).optional(),
+    ...TimestampsAndAttention,
+  })
+  .meta({ id: 'Bill', description: 'A bill (PPOB): inquiry, then one payment after your confirmation.' });
+export type BillView = z.infer<typeof BillViewSchema>;
+
+export const PaymentSummarySchema = z
+  .object({
+    id: z.string(),
+    kind: z.literal('payment'),
+    merchantReference: z.string().optional(),
+    provider: z.string().optional(),
+    method: z.string().optional(),
+    amount: z.number().int().optional(),
+    status: z.string().optional(),
+    needsAttention: z.boolean().optional(),
+    createdAt: z.string().optional(),
+    closedAt: z.string().optional(),
+  })
+  .meta({
+    id: 'PaymentSummary',
+    description:
+      'A payment as the search index sees it (eventually consistent, updated within seconds). GET the payment for its full state.',
+  });
+export type PaymentSummary = z.infer<typeof PaymentSummarySchema>;
+
+export const PaymentListSchema = z
+  .object({
+    object: z.literal('list'),
+    data: z.array(PaymentSummarySchema),
+    hasMore: z.boolean(),
+    nextPageToken: z
+      .string()
+      .nullable()
+      .meta({ description: 'Pass as `page_token` for the next page; null on the last page.' }),
+  })
+  .meta({ id: 'PaymentList' });
+export type PaymentList = z.infer<typeof PaymentListSchema>;

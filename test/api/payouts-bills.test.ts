@@ -1,0 +1,290 @@
+import assert from 'node:assert/strict';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
+import { eventually, startStack } from '../helpers/stack';
+import type { TestMerchant, TestStack } from '../helpers/stack';
+import type { BillView, PayoutView } from '../../src/api/schemas';
+import { apiClient, paramsOf, uniqueRef } from './http';
+
+describe('merchant API: payouts, bills and the operator endpoint', function () {
+  let stack: TestStack;
+  let api: ReturnType<typeof apiClient>;
+  let acme: TestMerchant;
+  let globex: TestMerchant;
+
+  before(async function () {
+    this.timeout(120_000);
+    stack = await startStack({ api: true });
+    api = apiClient(stack);
+    [acme, globex] = stack.merchants as [TestMerchant, TestMerchant];
+  });
+  after(async () => stack?.stop());
+
+  function payoutBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+      reference: uniqueRef('PO'),
+      amount: 300_000,
+      feeMode: 'deducted',
+      beneficiary: { bankCode: '014', accountNumber: '9876543210', accountName: 'Dewi Lestari' },
+      description: 'Marketplace payout',
+      ...overrides,
+    };
+  }
+
+  describe('payouts', () => {
+    it('submits a payout (201), masks the account number, and reads it back', async () => {
+      const body = payoutBody();
+      const created = await api.post<PayoutView>('/v1/payouts', body, { as: acme });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const payout = created.body;
+      assert.match(payout.id, /^O[0-9A-Z]{19}$/);
+      assert.equal(created.headers.get('location'), `/v1/payouts/${payout.id}`);
+      assert.equal(payout.provider, 'bdpay');
+      assert.equal(payout.status, 'PROCESSING');
+      assert.equal(payout.submitted, true);
+      assert.equal(payout.beneficiary.accountNumberMasked, '******3210');
+      assert.ok(!created.text.includes('9876543210'), 'the full account number never appears');
+      assert.equal('requestFingerprint' in payout, false);
+
+      const fetched = await api.get<PayoutView>(`/v1/payouts/${payout.id}`, { as: acme });
+      assert.equal(fetched.status, 200);
+      assert.equal(fetched.body.id, payout.id);
+
+      const replay = await api.post<PayoutView>('/v1/payouts', body, { as: acme });
+      assert.equal(replay.status, 200);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(replay.body.id, payout.id);
+      const conflict = await api.post<PayoutView>('/v1/payouts', { ...body, amount: 999_000 }, { as: acme });
+      assert.equal(conflict.status, 409);
+      assert.equal(conflict.error.code, 'idempotency_key_reused');
+
+      const asGlobex = await api.get<PayoutView>(`/v1/payouts/${payout.id}`, { as: globex });
+      assert.equal(asGlobex.status, 404);
+      assert.equal(asGlobex.error.code, 'resource_missing');
+    });
+
+    it('validates the body, naming each bad field, and refuses a provider without payouts', async () => {
+      const invalid = await api.post(
+        '/v1/payouts',
+        {
+          reference: uniqueRef('PO'),
+          amount: -5,
+          beneficiary: { bankCode: 'BCA!', accountNumber: '12', accountName: '' },
+        },
+        { as: acme }
+      );
+      assert.equal(invalid.status, 400);
+      const params = paramsOf(invalid);
+      assert.deepEqual(params, [
+        'amount',
+        'beneficiary.accountName',
+        'beneficiary.accountNumber',
+        'beneficiary.bankCode',
+        'description',
+        'feeMode',
+      ]);
+      const finpay = await api.post<PayoutView>('/v1/payouts', payoutBody({ provider: 'finpay' }), { as: acme });
+      assert.equal(finpay.status, 400);
+      assert.equal(finpay.error.param, 'provider');
+    });
+  });
+
+  describe('POST /v1/operator/payouts/:id/resolve', () => {
+    let payoutId: string;
+    const resolution = {
+      outcome: 'SUCCEEDED',
+      evidence: 'BCA statement line 2024-11-21 #88123, Rp 300.000 credited',
+      operator: 'ops@kasir',
+    };
+
+    before(async () => {
+      // The provider takes the payout but the answer never arrives: UNKNOWN, then resolved only by evidence or query.
+      await fetch(`${stack.simulators.bdpay.url}/_sim/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'accept-then-drop', path: '/gateway/cash' }),
+      });
+      const created = await api.post<PayoutView>('/v1/payouts', payoutBody(), { as: acme });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.status, 'UNKNOWN');
+      payoutId = created.body.id;
+    });
+
+    it('is closed to callers without the operator key, merchant keys included', async () => {
+      const none = await api.post<PayoutView>(`/v1/operator/payouts/${payoutId}/resolve`, resolution);
+      assert.equal(none.status, 401);
+      assert.equal(none.error.code, 'missing_operator_key');
+      const merchantBearer = await api.post<PayoutView>(`/v1/operator/payouts/${payoutId}/resolve`, resolution, {
+        as: acme,
+      });
+      assert.equal(merchantBearer.status, 401);
+      const merchantAsOperator = await api.post<PayoutView>(`/v1/operator/payouts/${payoutId}/resolve`, resolution, {
+        headers: { 'Kasir-Operator-Key': acme.apiKey },
+      });
+      assert.equal(merchantAsOperator.status, 401);
+      assert.equal(merchantAsOperator.error.code, 'invalid_operator_key');
+    });
+
+    it('validates the resolution and answers 404 for an unknown payout', async () => {
+      const operator = { 'Kasir-Operator-Key': stack.operatorKey };
+      const invalid = await api.post<PayoutView>(
+        `/v1/operator/payouts/${payoutId}/resolve`,
+        { outcome: 'MAYBE', evidence: 'short' },
+        { headers: operator }
+      );
+      assert.equal(invalid.status, 400);
+      assert.deepEqual(paramsOf(invalid), ['evidence', 'operator', 'outcome']);
+      const missing = await api.post('/v1/operator/payouts/O0000000000000000000/resolve', resolution, {
+        headers: operator,
+      });
+      assert.equal(missing.status, 404);
+    });
+
+    it('settles the payout with the evidence recorded, then refuses a second resolution with 409', async () => {
+      const operator = { 'Kasir-Operator-Key': stack.operatorKey };
+      const resolved = await api.post<PayoutView>(`/v1/operator/payouts/${payoutId}/resolve`, resolution, {
+        headers: operator,
+      });
+      assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
+      assert.equal(resolved.body.status, 'SUCCEEDED');
+      assert.equal(resolved.body.resolution?.by, 'ops@kasir');
+      assert.equal(resolved.body.resolution?.evidence, resolution.evidence);
+      const merchantView = await api.get<PayoutView>(`/v1/payouts/${payoutId}`, { as: acme });
+      assert.equal(merchantView.body.status, 'SUCCEEDED');
+      const again = await api.post<PayoutView>(
+        `/v1/operator/payouts/${payoutId}/resolve`,
+        { ...resolution, outcome: 'FAILED' },
+        { headers: operator }
+      );
+      assert.equal(again.status, 409);
+      assert.equal(again.error.code, 'invalid_state');
+    });
+  });
+
+  describe('bills', () => {
+    function inquiryBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+      return {
+        reference: uniqueRef('BILL'),
+        productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+        accountNumber: AYOPOP_SIM_ACCOUNTS.succeedsImmediately,
+        ...overrides,
+      };
+    }
+
+    it('inquires (201), replays (200), refuses a reused key (409) and hides the bill from other merchants', async () => {
+      const body = inquiryBody();
+      const inquiry = await api.post<BillView>('/v1/bills/inquiries', body, { as: acme });
+      assert.equal(inquiry.status, 201, JSON.stringify(inquiry.body));
+      const bill = inquiry.body;
+      assert.match(bill.id, /^B[0-9A-Z]{19}$/);
+      assert.equal(bill.status, 'INQUIRED');
+      assert.equal(bill.provider, 'ayopop');
+      assert.ok(bill.inquiry?.customerName);
+      assert.equal(bill.total, bill.inquiry.amount + bill.inquiry.totalAdmin + bill.inquiry.processingFee);
+      assert.equal(inquiry.headers.get('location'), `/v1/bills/payments/${bill.id}`);
+
+      const replay = await api.post<BillView>('/v1/bills/inquiries', body, { as: acme });
+      assert.equal(replay.status, 200);
+      assert.equal(replay.body.id, bill.id);
+      const conflict = await api.post<BillView>(
+        '/v1/bills/inquiries',
+        { ...body, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds },
+        { as: acme }
+      );
+      assert.equal(conflict.status, 409);
+      assert.equal(conflict.error.code, 'idempotency_key_reused');
+
+      const asGlobex = await api.get<BillView>(`/v1/bills/payments/${bill.id}`, { as: globex });
+      assert.equal(asGlobex.status, 404);
+      const payAsGlobex = await api.post<BillView>('/v1/bills/payments', { billId: bill.id }, { as: globex });
+      assert.equal(payAsGlobex.status, 404);
+      const still = await api.get<BillView>(`/v1/bills/payments/${bill.id}`, { as: acme });
+      assert.equal(still.body.status, 'INQUIRED');
+      assert.equal(still.body.paymentSubmitted, false);
+    });
+
+    it('pays only for the inquired total, once; a repeat confirmation returns the bill', async () => {
+      const inquiry = await api.post<BillView>('/v1/bills/inquiries', inquiryBody(), { as: acme });
+      const bill = inquiry.body;
+      const mismatch = await api.post<BillView>(
+        '/v1/bills/payments',
+        { billId: bill.id, expectedTotal: bill.total! + 1 },
+        { as: acme }
+      );
+      assert.equal(mismatch.status, 409, JSON.stringify(mismatch.body));
+      assert.equal(mismatch.error.code, 'invalid_state');
+      assert.match(mismatch.error.message, /does not match the inquiry total/);
+
+      const paid = await api.post<BillView>(
+        '/v1/bills/payments',
+        { billId: bill.id, expectedTotal: bill.total },
+        { as: acme }
+      );
+      assert.equal(paid.status, 200, JSON.stringify(paid.body));
+      assert.equal(paid.body.status, 'SUCCEEDED');
+      assert.ok(paid.body.token);
+
+      const repeat = await api.post<BillView>('/v1/bills/payments', { billId: bill.id }, { as: acme });
+      assert.equal(repeat.status, 200);
+      assert.equal(repeat.headers.get('idempotent-replayed'), 'true');
+      assert.equal(repeat.body.status, 'SUCCEEDED');
+      const repeatMismatch = await api.post<BillView>(
+        '/v1/bills/payments',
+        { billId: bill.id, expectedTotal: 1 },
+        { as: acme }
+      );
+      assert.equal(repeatMismatch.status, 409);
+
+      const fetched = await api.get<BillView>(`/v1/bills/payments/${bill.id}`, { as: acme });
+      assert.equal(fetched.body.status, 'SUCCEEDED');
+      assert.equal(fetched.body.token, paid.body.token);
+      const submissions = (await (await fetch(`${stack.simulators.ayopop.url}/_sim/submissions`)).json()) as Record<
+        string,
+        number
+      >;
+      assert.equal(submissions[bill.id], 1, 'paid exactly once');
+    });
+
+    it('reports a biller refusal as INQUIRY_FAILED and refuses to pay it with 409', async () => {
+      const inquiry = await api.post<BillView>(
+        '/v1/bills/inquiries',
+        inquiryBody({ accountNumber: AYOPOP_SIM_ACCOUNTS.billNotAvailable }),
+        { as: acme }
+      );
+      assert.equal(inquiry.status, 201, JSON.stringify(inquiry.body));
+      assert.equal(inquiry.body.status, 'INQUIRY_FAILED');
+      assert.ok(inquiry.body.inquiryFailure?.code);
+      const handle = stack.client.workflow.getHandle(`bill:${inquiry.body.id}`);
+      await eventually(
+        async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined),
+        20_000,
+        'the bill workflow to close'
+      );
+      const pay = await api.post<BillView>('/v1/bills/payments', { billId: inquiry.body.id }, { as: acme });
+      assert.equal(pay.status, 409);
+      assert.match(pay.error.message, /INQUIRY_FAILED/);
+    });
+
+    it('validates inquiries and payments, naming each bad field', async () => {
+      const invalid = await api.post<BillView>(
+        '/v1/bills/inquiries',
+        { reference: '', productCode: 'PLN POST', month: 13, provider: 'bdpay' },
+        { as: acme }
+      );
+      assert.equal(invalid.status, 400);
+      const params = paramsOf(invalid);
+      assert.deepEqual(params, ['accountNumber', 'month', 'productCode', 'reference']);
+      const noBills = await api.post<BillView>('/v1/bills/inquiries', inquiryBody({ provider: 'bdpay' }), { as: acme });
+      assert.equal(noBills.status, 400);
+      assert.equal(noBills.error.param, 'provider');
+      const noBillId = await api.post<BillView>('/v1/bills/payments', { expectedTotal: 'ten' }, { as: acme });
+      assert.equal(noBillId.status, 400);
+      assert.deepEqual(paramsOf(noBillId), ['billId', 'expectedTotal']);
+      const unknownBill = await api.post<BillView>(
+        '/v1/bills/payments',
+        { billId: 'B0000000000000000000' },
+        { as: acme }
+      );
+      assert.equal(unknownBill.status, 404);
+    });
+  });
+});
