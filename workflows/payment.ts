@@ -9,21 +9,32 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import type { PaymentOutcome, PaymentRef, PaymentStatus, ProviderPaymentStatus } from '../src/domain/payment';
+import type {
+  PaymentOutcome,
+  PaymentRef,
+  PaymentRegistration,
+  PaymentStatus,
+  ProviderPaymentStatus,
+} from '../src/domain/payment';
 import { providerCall, providerInquiry } from './activity-options';
 import { Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from './messages';
 import type { CancelPaymentRequest } from './messages';
-import { nextDelay } from './timings';
+import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
 import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
+
+/** Added after the first histories were recorded: registrations that ended unknown used to fail at once. */
+const RETRY_UNKNOWN_REGISTRATION = 'retry-unknown-registration';
 
 const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
   pending: 'PENDING',
@@ -200,6 +211,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     transition('EXPIRED', 'expiry');
   }
 
+  /** The provider may hold a registration the customer never saw instructions for: close it there. */
+  async function closeUnseenRegistration(): Promise<void> {
+    await calls.cancelPayment(state.provider, ref()).catch(() => undefined);
+    flag('REGISTRATION_OUTCOME_UNKNOWN: cancelled at the provider; watching for a stray payment');
+  }
+
   async function continueAsNewIfDue(): Promise<void> {
     if (!shouldContinueAsNew(pollsThisRun, input.timings.pollsPerRun)) return;
     await condition(allHandlersFinished);
@@ -209,39 +226,50 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     });
   }
 
-  // Registration, once.
+  // Registration. Re-sending the same order id after an unknown outcome is safe: the provider either
+  // registers it now or refuses it as a duplicate, which is then treated as unknown, never as paid.
   if (state.status === 'REGISTERING') {
-    try {
-      const registration = await calls.registerPayment(state.provider, {
-        reference: state.id,
-        amount: state.amount,
-        method: state.method,
-        customer: input.customer,
-        description: input.description,
-        expiresInMinutes: input.expiresInMinutes,
-        callbackUrl: input.callbackUrl,
-        returnUrl: input.returnUrl,
-      });
-      if (registration.result === 'declined') {
-        state.failure = registration.failure;
-        transition('FAILED', 'registration', registration.failure.code);
-      } else {
-        state.instructions = registration.instructions;
-        state.providerReference = registration.providerReference;
-        state.providerStatus = registration.outcome.providerStatus;
-        transition('PENDING', 'registration');
+    const retry = input.timings.payment.registrationRetry ?? DEFAULT_REGISTRATION_RETRY;
+    let unknownBefore = false;
+    let registration: PaymentRegistration | undefined;
+    for (let attempt = 1; registration === undefined; attempt++) {
+      try {
+        registration = await calls.registerPayment(state.provider, {
+          reference: state.id,
+          amount: state.amount,
+          method: state.method,
+          customer: input.customer,
+          description: input.description,
+          expiresInMinutes: input.expiresInMinutes,
+          callbackUrl: input.callbackUrl,
+          returnUrl: input.returnUrl,
+        });
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+        const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
+        if (mayExist && attempt < retry.attempts && patched(RETRY_UNKNOWN_REGISTRATION)) {
+          unknownBefore = true;
+          recordTimeline(state, { status: state.status, source: 'registration', note: `outcome unknown (${type}); sending again` });
+          await sleep(nextDelay(retry, attempt - 1));
+          continue;
+        }
+        state.failure = { code: type ?? 'REGISTRATION_FAILED', message: err.cause?.message ?? err.message };
+        if (mayExist || unknownBefore) await closeUnseenRegistration();
+        transition('FAILED', 'registration', state.failure.code);
+        break;
       }
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
-      state.failure = { code: type ?? 'REGISTRATION_FAILED', message: err.cause?.message ?? err.message };
-      const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
-      if (mayExist) {
-        // The provider may hold a registration the customer never saw instructions for: close it there.
-        await calls.cancelPayment(state.provider, ref()).catch(() => undefined);
-        flag('REGISTRATION_OUTCOME_UNKNOWN: cancelled at the provider; watching for a stray payment');
-      }
-      transition('FAILED', 'registration', state.failure.code);
+    }
+    if (registration?.result === 'declined') {
+      state.failure = registration.failure;
+      // A refusal after an unknown attempt may be the provider refusing our own duplicate.
+      if (unknownBefore) await closeUnseenRegistration();
+      transition('FAILED', 'registration', registration.failure.code);
+    } else if (registration?.result === 'registered') {
+      state.instructions = registration.instructions;
+      state.providerReference = registration.providerReference;
+      state.providerStatus = registration.outcome.providerStatus;
+      transition('PENDING', 'registration');
     }
   }
 

@@ -10,6 +10,11 @@ export interface BackoffSchedule {
 }
 
 export interface PaymentTimings {
+  /**
+   * Re-sending a registration whose outcome was unknown (timeout, 5xx). Absent in inputs recorded
+   * before it existed, hence optional.
+   */
+  registrationRetry?: BackoffSchedule & { attempts: number };
   /** Status inquiries while waiting for a callback, per provider cadence, backing off. */
   poll: BackoffSchedule;
   /** After expiry, how long to keep watching for a late payment before closing. */
@@ -54,6 +59,7 @@ const HOUR = 60 * MINUTE;
 
 export const DEFAULT_TIMINGS: WorkflowTimings = {
   payment: {
+    registrationRetry: { initialMs: 2 * SECOND, maxMs: 20 * SECOND, factor: 2, attempts: 4 },
     poll: { initialMs: 30 * SECOND, maxMs: 30 * MINUTE, factor: 2 },
     lateWindowMs: 72 * HOUR,
     latePoll: { initialMs: 10 * MINUTE, maxMs: 6 * HOUR, factor: 2 },
@@ -71,6 +77,8 @@ export const DEFAULT_TIMINGS: WorkflowTimings = {
   webhook: { initialIntervalMs: SECOND, maxIntervalMs: 10 * MINUTE },
   pollsPerRun: 200,
 };
+
+export const DEFAULT_REGISTRATION_RETRY = DEFAULT_TIMINGS.payment.registrationRetry!;
 
 export function nextDelay(schedule: BackoffSchedule, attempt: number): number {
   return Math.min(schedule.maxMs, Math.round(schedule.initialMs * Math.pow(schedule.factor, attempt)));

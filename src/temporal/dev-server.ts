@@ -69,7 +69,10 @@ export function devServerArgs(options: {
   ];
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
-  if (dbFilename) args.push('--db-filename', dbFilename);
+  if (dbFilename) {
+    args.push('--db-filename', dbFilename);
+    for (const [pragma, value] of Object.entries(settings.server.sqlitePragmas)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+  }
   for (const [name, type] of Object.entries(settings.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
   for (const [key, value] of Object.entries(settings.dynamicConfig)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;

@@ -17,6 +17,7 @@ export const DevSettingsSchema = z.object({
     uiPort: z.number().int(),
     dbFilename: z.string(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error']),
+    sqlitePragmas: z.record(z.string(), z.string()).default({}),
   }),
   searchAttributes: z.record(z.string(), SearchAttributeType),
   dynamicConfig: z.record(z.string(), z.union([z.boolean(), z.number(), z.string()])),

@@ -1,6 +1,6 @@
 /**
  * Process-level faults on the real stack: the worker killed with SIGKILL and restarted, the Temporal
- * dev server restarted on its SQLite file while payments are in flight, and a 5xx burst at provider
+ * dev server restarted on its SQLite file while payments are in flight, and faults at provider
  * registration. Every scenario asserts the invariants rather than timings: each movement reaches a
  * terminal state, and no payout reaches the provider twice (the simulators count submissions).
  */
@@ -148,30 +148,37 @@ describe('process faults', function () {
       );
     });
 
-    it('loses no payment in a 5xx burst at Finpay: registration answers are unknown, inquiries are retried', async () => {
+    it('registers through a 5xx burst at Finpay by re-sending the same order id, and retries status checks', async () => {
       const finpay = stack.simulators.finpay.url;
       try {
-        // A 5xx to the registering POST may have taken effect, so Kasir never blindly re-registers: the
-        // payment fails with needs-attention (and a cancel at the provider) instead of being lost.
         await simControl(finpay, '/_sim/faults', { kind: 'http-5xx', path: '/pg/payment/card/initiate', status: 503, count: 3 });
-        const burst = await Promise.all(Array.from({ length: 3 }, () => startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' })));
-        const submissions = await simGet<Record<string, number>>(finpay, '/_sim/submissions');
-        for (const { state } of burst) {
-          assert.equal(state.status, 'FAILED');
-          assert.equal(state.needsAttention, true);
-          assert.match(state.attentionReason ?? '', /REGISTRATION_OUTCOME_UNKNOWN/);
-          assert.equal(submissions[`initiate:${state.id}`] ?? 0, 0, 'the 5xx came before the provider handled it');
-        }
-
-        // After the burst, registration works; a 5xx burst on the read-only status check is retried.
         const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
         assert.equal(state.status, 'PENDING');
+        assert.equal(state.timeline.filter((t) => /outcome unknown/.test(t.note ?? '')).length, 3);
         const orders = await simGet<{ id: string }[]>(finpay, '/_sim/orders');
         assert.equal(orders.filter((o) => o.id === state.id).length, 1);
+
         await simControl(finpay, '/_sim/faults', { kind: 'http-5xx', path: '/pg/payment/card/check', status: 502, count: 3 });
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         assert.equal((await handle.result()).status, 'SUCCEEDED');
         assert.equal((await simGet<Record<string, number>>(finpay, '/_sim/submissions'))[`initiate:${state.id}`], 1);
+      } finally {
+        await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' });
+      }
+    });
+
+    it('flags, and closes at the provider, a registration whose answer was lost', async () => {
+      const finpay = stack.simulators.finpay.url;
+      try {
+        // Finpay registers the order but the answer never arrives; re-sending it is refused as a duplicate,
+        // so Kasir never learns the payment code: it must close the order rather than leave it payable.
+        await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
+        const { state } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+        assert.equal(state.status, 'FAILED');
+        assert.equal(state.needsAttention, true);
+        assert.match(state.attentionReason ?? '', /REGISTRATION_OUTCOME_UNKNOWN/);
+        const order = await simGet<{ status: string }>(finpay, `/_sim/orders/${state.id}`);
+        assert.equal(order.status, 'CANCELLED');
       } finally {
         await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' });
       }

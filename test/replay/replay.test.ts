@@ -45,6 +45,8 @@ describe('replay of committed histories', function () {
       'payment/duplicate-callback.json',
       'payment/out-of-order-callback.json',
       'payment/late-payment.json',
+      // Recorded with the code before registration retries existed: proves the patched() guard.
+      'payment/registration-unknown-before-retries.json',
       'payout/unknown-then-succeeded.json',
       'payout/unknown-then-failed.json',
       'payout/operator-resolved.json',
