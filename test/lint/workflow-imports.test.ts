@@ -18,7 +18,7 @@ async function workflowLinter(): Promise<ESLint> {
   return new ESLint({
     cwd: ROOT,
     overrideConfigFile: true,
-    overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser } }, workflowBlock],
+    overrideConfig: [{ files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } }, workflowBlock],
   });
 }
 
