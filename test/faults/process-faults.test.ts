@@ -173,7 +173,8 @@ describe('process faults', function () {
         // Finpay registers the order but the answer never arrives; re-sending it is refused as a duplicate,
         // so Kasir never learns the payment code: it must close the order rather than leave it payable.
         await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
-        const { state } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
+        // A day of provider time, so the simulator's own expiry cannot close the order first.
+        const { state } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 });
         assert.equal(state.status, 'FAILED');
         assert.equal(state.needsAttention, true);
         assert.match(state.attentionReason ?? '', /REGISTRATION_OUTCOME_UNKNOWN/);
