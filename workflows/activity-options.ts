@@ -39,7 +39,8 @@ export const moneyMovingSubmission = {
 /** Merchant webhooks: retried with backoff until the merchant answers 2xx. */
 export function webhookDelivery(timings: WebhookTimings): ActivityOptions {
   return {
-    startToCloseTimeout: '30 seconds',
+    // Just above the HTTP timeout, so a delivery lost with a dead worker is retried promptly.
+    startToCloseTimeout: '15 seconds',
     retry: {
       initialInterval: timings.initialIntervalMs,
       backoffCoefficient: 2,

@@ -9,6 +9,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -16,7 +17,7 @@ import type { KasirActivities } from '../activities';
 import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
-import { Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { CONFIRM_EVERY_HINT, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
 import { nextDelay } from './timings';
@@ -203,9 +204,11 @@ export async function billWorkflow(input: BillWorkflowInput): Promise<BillState>
     while (!FINAL.includes(state.status)) {
       const woken = await condition(() => callbacks.length > 0, nextCheckIn);
       let hinted = false;
+      const confirmEveryHint = callbacks.length > 0 && patched(CONFIRM_EVERY_HINT);
       while (callbacks.length > 0) {
         const event = callbacks.shift()!;
-        if (event.kind === 'bill' && event.reference === state.id && seen.firstTime(event.eventId)) hinted = true;
+        if (event.kind !== 'bill' || event.reference !== state.id) continue;
+        if (confirmEveryHint || seen.firstTime(event.eventId)) hinted = true;
       }
       // Ayopop's callback is unsigned: it only tells us when to look.
       if (hinted || !woken) await checkStatus();

@@ -7,6 +7,13 @@ import { KasirNeedsAttention, KasirStatus } from './search-attributes';
 import type { WebhookTimings } from './timings';
 import type { MerchantEvent, MoneyMovementState, OutboxState, TimelineEntry } from './types';
 
+/**
+ * Patch id: hint-level callbacks (unsigned, or signed over headers only) are no longer deduplicated by
+ * their event id, since a forged hint could carry a genuine id and hide the real callback. Each batch
+ * of hints now leads to one status inquiry.
+ */
+export const CONFIRM_EVERY_HINT = 'confirm-every-hint';
+
 export function nowIso(): string {
   return new Date(Date.now()).toISOString();
 }
@@ -50,7 +57,7 @@ export class Outbox {
       type,
       merchantId: state.merchantId,
       createdAt: nowIso(),
-      data: structuredCloneState(state),
+      data: merchantView(state),
     });
   }
 
@@ -73,8 +80,10 @@ export class Outbox {
   }
 }
 
-function structuredCloneState<S>(state: S): S {
-  return JSON.parse(JSON.stringify(state)) as S;
+/** What a merchant may see of a state: everything but the request fingerprint, copied. */
+function merchantView<S extends MoneyMovementState>(state: S): S {
+  const { requestFingerprint: _fingerprint, ...visible } = state;
+  return JSON.parse(JSON.stringify(visible)) as S;
 }
 
 /** Remembers applied provider event ids (bounded), so a repeated callback is a no-op. */

@@ -24,7 +24,7 @@ import type {
   ProviderPaymentStatus,
 } from '../src/domain/payment';
 import { providerCall, providerInquiry } from './activity-options';
-import { Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { CONFIRM_EVERY_HINT, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from './messages';
 import type { CancelPaymentRequest } from './messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
@@ -169,16 +169,24 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 
   async function processCallbacks(): Promise<void> {
+    const confirmEveryHint = patched(CONFIRM_EVERY_HINT);
+    let hinted = false;
     while (callbacks.length > 0) {
       const event = callbacks.shift()!;
-      if (event.kind !== 'payment' || event.reference !== state.id || !seen.firstTime(event.eventId)) continue;
+      if (event.kind !== 'payment' || event.reference !== state.id) continue;
       if (event.trust === 'verified') {
-        apply(event.outcome, 'callback');
-      } else {
-        // The body is not covered by a signature: believe only what a status inquiry confirms.
+        if (seen.firstTime(event.eventId)) apply(event.outcome, 'callback');
+      } else if (confirmEveryHint) {
+        hinted = true;
+      } else if (seen.firstTime(event.eventId)) {
         const confirmed = await inquire();
         if (confirmed) apply(confirmed, 'callback');
       }
+    }
+    // The body is not covered by a signature: believe only what a status inquiry confirms.
+    if (hinted) {
+      const confirmed = await inquire();
+      if (confirmed) apply(confirmed, 'callback');
     }
   }
 

@@ -8,6 +8,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
@@ -15,7 +16,7 @@ import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
-import { Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { CONFIRM_EVERY_HINT, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { payoutStateQuery, payoutSubmittedUpdate, providerCallbackSignal, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
 import { nextDelay } from './timings';
@@ -117,6 +118,13 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
     }
   }
 
+  async function confirmByQuery(): Promise<void> {
+    const confirmed = await inquiries
+      .inquirePayout(state.provider, { reference: state.id, providerReference: state.providerReference })
+      .catch(() => undefined);
+    if (confirmed) apply(confirmed, 'callback');
+  }
+
   // Submission: exactly once. The flag is carried across continue-as-new and set before the call.
   if (!state.submitted) {
     state.submitted = true;
@@ -165,15 +173,20 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
       transition(outcome, 'operator', `${operator}: ${evidence}`);
       break;
     }
+    const confirmEveryHint = callbacks.length > 0 && patched(CONFIRM_EVERY_HINT);
+    let hinted = false;
     while (callbacks.length > 0) {
       const event = callbacks.shift()!;
-      if (event.kind !== 'payout' || event.reference !== state.id || !seen.firstTime(event.eventId)) continue;
-      if (event.trust === 'verified') apply(event.outcome, 'callback');
-      else {
-        const confirmed = await inquiries.inquirePayout(state.provider, { reference: state.id, providerReference: state.providerReference }).catch(() => undefined);
-        if (confirmed) apply(confirmed, 'callback');
+      if (event.kind !== 'payout' || event.reference !== state.id) continue;
+      if (event.trust === 'verified') {
+        if (seen.firstTime(event.eventId)) apply(event.outcome, 'callback');
+      } else if (confirmEveryHint) {
+        hinted = true;
+      } else if (seen.firstTime(event.eventId)) {
+        await confirmByQuery();
       }
     }
+    if (hinted) await confirmByQuery();
     if (!woken && !FINAL.includes(state.status)) {
       try {
         apply(await inquiries.inquirePayout(state.provider, { reference: state.id, providerReference: state.providerReference }), 'query');

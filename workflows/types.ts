@@ -158,6 +158,7 @@ export interface MerchantEvent {
   type: string;
   merchantId: string;
   createdAt: string;
+  /** The movement's state as merchants see it: without `requestFingerprint`. */
   data: MoneyMovementState;
 }
 

@@ -47,6 +47,7 @@ describe('replay of committed histories', function () {
       'payment/late-payment.json',
       // Recorded with the code before registration retries existed: proves the patched() guard.
       'payment/registration-unknown-before-retries.json',
+      'payment/hint-confirmed-by-inquiry.json',
       'payout/unknown-then-succeeded.json',
       'payout/unknown-then-failed.json',
       'payout/operator-resolved.json',

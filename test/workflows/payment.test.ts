@@ -52,22 +52,26 @@ describe('paymentWorkflow', function () {
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(final.paidAmount, state.amount);
     assert.equal(final.needsAttention, false);
-    const events = stack.webhooks.eventsFor(state.id).map((e) => e.type);
-    assert.deepEqual(events, ['payment.pending', 'payment.succeeded']);
+    const events = stack.webhooks.eventsFor(state.id);
+    assert.deepEqual(events.map((e) => e.type), ['payment.pending', 'payment.succeeded']);
+    assert.ok(events.every((e) => !('requestFingerprint' in e.data)), 'webhooks never carry the request fingerprint');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid');
   });
 
-  it('confirms a hint-level callback by status inquiry before settling', async () => {
+  it('confirms hint-level callbacks by status inquiry, never deduplicating them by their unsigned id', async () => {
     const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
-    // The hint claims success but the provider still says pending: nothing settles.
-    await handle.signal(providerCallbackSignal, paidCallback(state, 'HINT:1', 'hint'));
-    await eventually(async () => ((await handle.query(paymentStateQuery)).timeline.length >= 1 ? true : undefined));
+    // A forged hint claims success, with the id the genuine callback will carry; the provider says pending.
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:genuine', 'hint'));
     await new Promise((r) => setTimeout(r, 1_500));
     assert.equal((await handle.query(paymentStateQuery)).status, 'PENDING');
 
+    // The genuine callback, same id, after the customer really paid: it must not be dropped as a duplicate.
     await simControl(stack.simulators.finpay.url, `/_sim/orders/${state.id}/pay`);
-    await handle.signal(providerCallbackSignal, paidCallback(state, 'HINT:2', 'hint'));
-    assert.equal((await handle.result()).status, 'SUCCEEDED');
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:genuine', 'hint'));
+    const final = await handle.result();
+    assert.equal(final.status, 'SUCCEEDED');
+    assert.equal(final.timeline.find((t) => t.status === 'SUCCEEDED')?.source, 'callback');
+    await recordHistory(stack, handle, 'payment', 'hint-confirmed-by-inquiry');
   });
 
   it('treats a duplicate callback as a no-op', async () => {
