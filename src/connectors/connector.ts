@@ -14,11 +14,22 @@ import type { CreatePaymentInput, PaymentMethod, PaymentOutcome, PaymentRef, Pay
 import type { PayoutOutcome, PayoutRef, PayoutSubmission, ProviderBalance, SubmitPayoutInput } from '../domain/payout';
 import type { ProviderId } from '../domain/provider';
 
+/** A field of Kasir's payment input (`customer.phone`, `expiresInMinutes`) a provider would refuse. */
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
 export interface PaymentsCapability {
   /** Methods this provider takes, in Kasir's vocabulary. */
   readonly methods: readonly PaymentMethod[];
   /** Inclusive amount limits in rupiah for a method, as the provider documents them. */
   amountLimits(method: PaymentMethod): { min: number; max: number };
+  /**
+   * Checks a payment against this provider's own request rules without sending anything, so the API can
+   * refuse it with a 400 before a workflow starts. An empty list means the provider would take it.
+   */
+  validate(input: CreatePaymentInput): FieldIssue[];
   create(input: CreatePaymentInput): Promise<PaymentRegistration>;
   inquire(ref: PaymentRef): Promise<PaymentOutcome>;
   /** Asks the provider to stop accepting payment. Answers the provider's view afterwards. */

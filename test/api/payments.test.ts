@@ -246,6 +246,23 @@ describe('merchant API: payments', function () {
       assert.equal(response.error.param, errors[0]?.param);
     });
 
+    it("answers 400 naming the field a provider's own rules would refuse, before starting anything", async () => {
+      const cases: { body: Record<string, unknown>; param: string }[] = [
+        { body: paymentBody({ provider: 'finpay', customer: { name: 'Budi', email: 'budi@example.co.id' } }), param: 'customer.phone' },
+        { body: paymentBody({ provider: 'bdpay', customer: { name: 'Budi', phone: '081286288844' } }), param: 'customer.email' },
+        { body: paymentBody({ provider: 'bdpay', expiresInMinutes: 10 }), param: 'expiresInMinutes' },
+      ];
+      for (const { body, param } of cases) {
+        const response = await api.post<PaymentView>('/v1/payments', body, { as: acme });
+        assertErrorShape(response, 400, 'validation_failed');
+        assert.equal(response.error.param, param, JSON.stringify(response.error));
+        assert.equal(response.error.errors?.[0]?.code, 'rejected_by_provider');
+        // Nothing was started, so the same reference is still free once the body is right.
+        const fixed = await api.post<PaymentView>('/v1/payments', paymentBody({ reference: body.reference, provider: body.provider }), { as: acme });
+        assert.equal(fixed.status, 201);
+      }
+    });
+
     it('answers 400 naming `method` when the provider does not take the method', async () => {
       const response = await api.post<PaymentView>(
         '/v1/payments',

@@ -241,6 +241,22 @@ export const paymentRoutes: AnyRoute[] = [
       }
       const key = idempotencyKeyOf(headers['Idempotency-Key'], body.reference);
       const id = deriveId('payment', merchant.id, key.value);
+      const description = body.description ?? `Payment ${body.reference}`;
+      // The provider's own rules (a phone Finpay insists on, BDPay's expiry range), checked before any
+      // workflow starts, so a payment the provider would refuse costs the merchant a 400, not a key.
+      const issues = payments.validate({
+        reference: id,
+        amount: body.amount,
+        method: body.method,
+        customer: body.customer,
+        description,
+        expiresInMinutes: body.expiresInMinutes,
+        callbackUrl: callbackUrlOf(deps.config, provider),
+        returnUrl: body.returnUrl,
+      });
+      if (issues.length > 0) {
+        throw ApiError.validation(issues.map((issue) => ({ param: issue.field, code: 'rejected_by_provider', message: issue.message })));
+      }
       const fingerprint = requestFingerprint(body);
       const input: PaymentWorkflowInput = {
         paymentId: id,
@@ -254,7 +270,7 @@ export const paymentRoutes: AnyRoute[] = [
         timings: deps.config.timings,
         method: body.method,
         customer: body.customer,
-        description: body.description ?? `Payment ${body.reference}`,
+        description,
         expiresInMinutes: body.expiresInMinutes,
         returnUrl: body.returnUrl,
       };

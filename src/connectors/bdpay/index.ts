@@ -40,6 +40,7 @@ import {
   type RequestContext,
 } from './mapping';
 import { CALLBACK_ACKNOWLEDGEMENT } from './schemas';
+import { dryRunRequest } from '../validation';
 import { toPrivateKey, toPublicKey, verifyFieldSignature } from './signing';
 import {
   BdpayCredentialsSchema,
@@ -111,10 +112,23 @@ export function createBdpayConnector(config: BdpayConfig): Connector {
   };
   const context = (): RequestContext => ({ merchantCode: config.merchantCode, now: new Date() });
 
+  /** BDPay's pay-in fields in Kasir's vocabulary, for refusals the API names. */
+  const BDPAY_FIELDS: Readonly<Record<string, string>> = {
+    orderNum: 'reference',
+    payMoney: 'amount',
+    productDetail: 'description',
+    name: 'customer.name',
+    email: 'customer.email',
+    phone: 'customer.phone',
+    redirectUrl: 'returnUrl',
+    expiryPeriod: 'expiresInMinutes',
+  };
+
   const payments: PaymentsCapability = {
     methods: SUPPORTED_METHODS,
     // The seed only says "a positive integer" of rupiah; BDPay publishes no per-method limits.
     amountLimits: () => ({ min: 1, max: MAX_RUPIAH }),
+    validate: (input) => dryRunRequest('bdpay', BDPAY_FIELDS, () => toPayInRequest(input, context())),
     async create(input) {
       const ctx = context();
       const fields = toPayInRequest(input, ctx);

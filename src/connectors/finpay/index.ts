@@ -20,6 +20,7 @@ import type { PaymentMethod, PaymentOutcome, PaymentRef, PaymentRegistration } f
 import { logger } from '../../logger';
 import type { CallbackAnswer, Connector, PaymentsCapability } from '../connector';
 import { createHttpClient } from '../http';
+import { dryRunRequest } from '../validation';
 import type { ConnectorModule } from '../module';
 import * as client from './client';
 import type { FinpayApi, FinpayResult } from './client';
@@ -33,7 +34,7 @@ import {
   toPaymentInstructions,
   toPaymentOutcome,
 } from './mapping';
-import { FINPAY_SUCCESS_CODE, FinpayCallback } from './schemas';
+import { FINPAY_SUCCESS_CODE, FinpayCallback, InitiateRequest } from './schemas';
 import { verifyFinpayCallbackSignature } from './signing';
 import { createFinpaySimulator } from './simulator';
 
@@ -80,6 +81,21 @@ function rejectionError(what: string, result: Extract<FinpayResult<unknown>, { o
   return new ProviderResponseInvalidError(message, details);
 }
 
+/** Finpay's request fields in Kasir's vocabulary, for refusals the API names. */
+const FINPAY_FIELDS: Readonly<Record<string, string>> = {
+  'order.id': 'reference',
+  'order.amount': 'amount',
+  'order.description': 'description',
+  'order.timeout': 'expiresInMinutes',
+  'customer.email': 'customer.email',
+  'customer.firstName': 'customer.name',
+  'customer.lastName': 'customer.name',
+  'customer.mobilePhone': 'customer.phone',
+  'url.successUrl': 'returnUrl',
+  'url.failUrl': 'returnUrl',
+  'url.backUrl': 'returnUrl',
+};
+
 function createPayments(api: FinpayApi): PaymentsCapability {
   const inquire = async (ref: PaymentRef): Promise<PaymentOutcome> => {
     const result = await client.checkStatus(api, ref.reference);
@@ -98,6 +114,12 @@ function createPayments(api: FinpayApi): PaymentsCapability {
       if (method === 'QRIS') return { min: 1, max: 10_000_000 };
       if (method.startsWith('EWALLET_')) return { min: 1, max: 20_000_000 };
       return { min: 1, max: MAX_RUPIAH };
+    },
+
+    validate(input) {
+      const method = input.method;
+      if (!isFinpayMethod(method)) return [{ field: 'method', message: `Finpay does not take ${method}` }];
+      return dryRunRequest('finpay', FINPAY_FIELDS, () => toInitiateRequest({ ...input, method }), InitiateRequest);
     },
 
     async create(input): Promise<PaymentRegistration> {

@@ -29,7 +29,8 @@ import {
   toRefundOutcome,
 } from './mapping';
 import type { RefundRequestInput } from './mapping';
-import { DebitNotificationSchema, NicepayPath, NotificationHeadersSchema } from './schemas';
+import { DebitNotificationSchema, DebitPaymentRequestSchema, NicepayPath, NotificationHeadersSchema } from './schemas';
+import { dryRunRequest } from '../validation';
 import { parseSnapTimestamp, verifyClientTimestamp } from './signing';
 import { NicepaySimulatorCredentialsSchema, createNicepaySimulator } from './simulator';
 import type { NicepaySimulatorCredentials } from './simulator';
@@ -90,6 +91,13 @@ export function createNicepayConnector(config: NicepayConfig, deps: NicepayConne
       }
       return { ...EWALLET_AMOUNT_LIMITS };
     },
+    validate: (input) =>
+      dryRunRequest(
+        'nicepay',
+        NICEPAY_FIELDS,
+        () => toDebitPaymentRequest(input, { merchantId, now: new Date(now()), defaultReturnUrl: config.defaultReturnUrl }),
+        DebitPaymentRequestSchema
+      ),
     create: (input) => createPayment(client, input, { merchantId, now, defaultReturnUrl: config.defaultReturnUrl }),
     inquire: (ref) => inquirePayment(client, ref, merchantId),
     refund: (ref, input) => refundPayment(client, ref, input, merchantId),
@@ -112,6 +120,18 @@ export function createNicepayConnector(config: NicepayConfig, deps: NicepayConne
     },
   };
 }
+
+/** NICEPAY's debit request fields in Kasir's vocabulary, for refusals the API names. */
+const NICEPAY_FIELDS: Readonly<Record<string, string>> = {
+  partnerReferenceNo: 'reference',
+  'amount.value': 'amount',
+  'additionalInfo.goodsNm': 'description',
+  'additionalInfo.billingNm': 'customer.name',
+  'additionalInfo.billingPhone': 'customer.phone',
+  'additionalInfo.billingEmail': 'customer.email',
+  validUpTo: 'expiresInMinutes',
+  'urlParam.0.url': 'returnUrl',
+};
 
 function snapAnswer(status: number, body: { responseCode: string; responseMessage: string }): CallbackAnswer {
   return { status, contentType: 'application/json', body: JSON.stringify(body) };
