@@ -200,9 +200,9 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
   const expiryTimers = new Map<string, NodeJS.Timeout>();
 
   const openPaymentKey = (type: string, paymentCode: string) => `${type}/${paymentCode}`;
-  const codeInUse = (code: string) =>
-    [...orders.values()].some((o) => o.paymentCode === code) ||
-    [...openPayments.values()].some((p) => p.paymentCode === code);
+  // Indexed, because a sandbox holding thousands of open orders would otherwise scan them all per create.
+  const codesInUse = new Set<string>();
+  const codeInUse = (code: string) => codesInUse.has(code);
 
   function nextPaymentCode(type: SourceOfFundsType): string {
     const prefix = PAYMENT_CODE_PREFIX[type] ?? '88099';
@@ -346,6 +346,7 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
       ...(fields.paymentCode === undefined ? {} : { paymentCode: fields.paymentCode }),
     };
     orders.set(order.id, order);
+    if (order.paymentCode !== undefined) codesInUse.add(order.paymentCode);
     return order;
   }
 
@@ -578,6 +579,7 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
     let paymentCode = requested;
     while (codeInUse(paymentCode)) paymentCode = (BigInt(paymentCode) + 1n).toString().padStart(requested.length, '0');
     const callbackUrl = parsed.data.url?.callbackUrl;
+    codesInUse.add(paymentCode);
     openPayments.set(openPaymentKey(type, paymentCode), {
       type,
       paymentCode,
@@ -655,12 +657,15 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
       sequence = parsed.sequence;
       orders.clear();
       openPayments.clear();
+      codesInUse.clear();
       for (const order of parsed.orders) {
         orders.set(order.id, order);
+        if (order.paymentCode !== undefined) codesInUse.add(order.paymentCode);
         armExpiry(order);
       }
       for (const registration of parsed.openPayments) {
         openPayments.set(openPaymentKey(registration.type, registration.paymentCode), registration);
+        codesInUse.add(registration.paymentCode);
       }
     },
     stop() {
