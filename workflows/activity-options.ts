@@ -1,5 +1,5 @@
 /** Activity option sets, by kind of call. Temporal owns retries; connectors never retry. */
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/domain/errors';
 import type { WebhookTimings } from './timings';
 
@@ -46,5 +46,20 @@ export function webhookDelivery(timings: WebhookTimings): ActivityOptions {
       backoffCoefficient: 2,
       maximumInterval: timings.maxIntervalMs,
     },
+  };
+}
+
+/** Registration as a local activity: the same bounded retries, run inside the workflow task. */
+export const localProviderCall = {
+  startToCloseTimeout: providerCall.startToCloseTimeout,
+  retry: providerCall.retry,
+} as const satisfies LocalActivityOptions;
+
+/** Merchant webhooks as local activities; past a minute of retrying, the SDK backs off on durable timers. */
+export function localWebhookDelivery(timings: WebhookTimings): LocalActivityOptions {
+  return {
+    startToCloseTimeout: '15 seconds',
+    retry: { initialInterval: timings.initialIntervalMs, backoffCoefficient: 2, maximumInterval: timings.maxIntervalMs },
+    localRetryThreshold: '1 minute',
   };
 }

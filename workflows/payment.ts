@@ -11,6 +11,7 @@ import {
   continueAsNew,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
@@ -23,14 +24,15 @@ import type {
   PaymentStatus,
   ProviderPaymentStatus,
 } from '../src/domain/payment';
-import { providerCall, providerInquiry } from './activity-options';
-import { CONFIRM_EVERY_HINT, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { localProviderCall, providerCall, providerInquiry } from './activity-options';
+import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from './messages';
 import type { CancelPaymentRequest } from './messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
 import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
+const localCalls = proxyLocalActivities<KasirActivities>(localProviderCall);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
 
 /** Added after the first histories were recorded: registrations that ended unknown used to fail at once. */
@@ -238,11 +240,12 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   // registers it now or refuses it as a duplicate, which is then treated as unknown, never as paid.
   if (state.status === 'REGISTERING') {
     const retry = input.timings.payment.registrationRetry ?? DEFAULT_REGISTRATION_RETRY;
+    const register = patched(LOCAL_ACTIVITIES) ? localCalls.registerPayment : calls.registerPayment;
     let unknownBefore = false;
     let registration: PaymentRegistration | undefined;
     for (let attempt = 1; registration === undefined; attempt++) {
       try {
-        registration = await calls.registerPayment(state.provider, {
+        registration = await register(state.provider, {
           reference: state.id,
           amount: state.amount,
           method: state.method,

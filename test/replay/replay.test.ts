@@ -48,6 +48,10 @@ describe('replay of committed histories', function () {
       // Recorded with the code before registration retries existed: proves the patched() guard.
       'payment/registration-unknown-before-retries.json',
       'payment/hint-confirmed-by-inquiry.json',
+      // Recorded after registration and webhooks became local activities: the patched side.
+      'payment/finpay-code-paid-local-activities.json',
+      'payout/unknown-then-succeeded-local-webhooks.json',
+      'bill/succeeded-local-webhooks.json',
       'payout/unknown-then-succeeded.json',
       'payout/unknown-then-failed.json',
       'payout/operator-resolved.json',

@@ -33,6 +33,7 @@ describe('billWorkflow', function () {
     assert.ok(final.token);
     assert.equal(await paymentsOf(state.id), 1);
     await recordHistory(stack, handle, 'bill', 'succeeded');
+    await recordHistory(stack, handle, 'bill', 'succeeded-local-webhooks');
   });
 
   it('rejects a confirmation whose total differs from the inquiry', async () => {

@@ -52,10 +52,11 @@ describe('paymentWorkflow', function () {
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(final.paidAmount, state.amount);
     assert.equal(final.needsAttention, false);
-    const events = stack.webhooks.eventsFor(state.id);
+    const events = [...new Map(stack.webhooks.eventsFor(state.id).map((e) => [e.id, e])).values()];
     assert.deepEqual(events.map((e) => e.type), ['payment.pending', 'payment.succeeded']);
     assert.ok(events.every((e) => !('requestFingerprint' in e.data)), 'webhooks never carry the request fingerprint');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid');
+    await recordHistory(stack, handle, 'payment', 'finpay-code-paid-local-activities');
   });
 
   it('confirms hint-level callbacks by status inquiry, never deduplicating them by their unsigned id', async () => {
@@ -81,7 +82,10 @@ describe('paymentWorkflow', function () {
     const final = await handle.result();
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(final.timeline.filter((t) => t.status === 'SUCCEEDED').length, 1);
-    assert.equal(stack.webhooks.eventsFor(state.id).filter((e) => e.type === 'payment.succeeded').length, 1);
+    // Delivery is at least once (a retried workflow task re-sends); the event id is what merchants dedupe on.
+    const succeeded = stack.webhooks.eventsFor(state.id).filter((e) => e.type === 'payment.succeeded');
+    assert.ok(succeeded.length >= 1);
+    assert.equal(new Set(succeeded.map((e) => e.id)).size, 1, 'one succeeded event, however often delivered');
     await recordHistory(stack, handle, 'payment', 'duplicate-callback');
   });
 
@@ -123,7 +127,8 @@ describe('paymentWorkflow', function () {
     const final = await handle.result();
     assert.equal(final.status, 'EXPIRED');
     assert.equal(final.needsAttention, false);
-    assert.deepEqual(stack.webhooks.eventsFor(state.id).map((e) => e.type), ['payment.pending', 'payment.expired']);
+    const types = [...new Map(stack.webhooks.eventsFor(state.id).map((e) => [e.id, e.type])).values()];
+    assert.deepEqual(types, ['payment.pending', 'payment.expired']);
     await recordHistory(stack, handle, 'payment', 'expired');
   });
 

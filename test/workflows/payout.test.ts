@@ -36,6 +36,7 @@ describe('payoutWorkflow', function () {
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(await submissionsOf(state.id), 1);
     await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded');
+    await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-local-webhooks');
   });
 
   it('resolves an UNKNOWN submission to failure by query, submitting once', async () => {
