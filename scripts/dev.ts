@@ -189,7 +189,7 @@ async function main(): Promise<void> {
       'Try:',
       `  curl -s http://127.0.0.1:${API_PORT}/v1/payments -H "Authorization: Bearer ${secrets.merchant.apiKey}" \\`,
       `    -H 'content-type: application/json' \\`,
-      `    -d '{"reference":"order-1","amount":150000,"method":"FINPAY_CODE","customer":{"name":"Budi","email":"budi@example.com"}}'`,
+      `    -d '{"reference":"order-1","amount":150000,"method":"FINPAY_CODE","customer":{"name":"Budi","email":"budi@example.com","phone":"081286288844"}}'`,
       '',
       'Ctrl-C stops everything.',
     ].join('\n')

@@ -46,6 +46,12 @@ export const KasirConfigSchema = z.object({
       /** SHA-256 (hex) of operator keys, for operator-only endpoints. */
       operatorKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
     }),
+  worker: z
+    .object({
+      /** Workflows kept in the worker's cache; the SDK's default is sized from memory. */
+      maxCachedWorkflows: z.number().int().min(0).optional(),
+    })
+    .default({}),
   merchants: z.array(MerchantSchema),
   providers: z.object({ finpay: z.unknown(), nicepay: z.unknown(), bdpay: z.unknown(), ayopop: z.unknown() }),
   /** Partial overrides of DEFAULT_TIMINGS, merged section by section. */
@@ -90,5 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
   const api = { ...(raw.api ?? {}) };
   if (env.KASIR_API_PORT) api.port = Number(env.KASIR_API_PORT);
   if (env.KASIR_PUBLIC_URL) api.publicUrl = env.KASIR_PUBLIC_URL;
-  return parseConfig({ ...raw, temporal, api });
+  const worker = { ...((raw.worker as Record<string, unknown> | undefined) ?? {}) };
+  if (env.KASIR_MAX_CACHED_WORKFLOWS) worker.maxCachedWorkflows = Number(env.KASIR_MAX_CACHED_WORKFLOWS);
+  return parseConfig({ ...raw, temporal, api, worker });
 }

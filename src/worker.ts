@@ -24,6 +24,8 @@ export async function createKasirWorker(options: KasirWorkerOptions): Promise<Wo
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
+    // Open payments wait for days; beyond this many, idle ones leave the cache and replay when woken.
+    ...(config.worker.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({
       connectors,
