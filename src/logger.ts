@@ -7,6 +7,10 @@ export const REDACTED_PATHS = [
   '*.clientSecret',
   '*.merchantKey',
   '*.privateKey',
+  '*.privateKeyPem',
+  '*.webhookSecret',
+  '*.apiSecret',
+  '*.operatorKey',
   '*.password',
   '*.authorization',
   '*.Authorization',
@@ -24,11 +28,18 @@ export const REDACTED_PATHS = [
   'config.*.apiSecret',
 ];
 
-export const logger = pino({
-  name: process.env.KASIR_PROCESS_NAME ?? 'kasir',
-  level: process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
-  redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  base: { pid: process.pid },
-});
+export function createLogger(options: { level?: string; name?: string } = {}, destination?: pino.DestinationStream) {
+  return pino(
+    {
+      name: options.name ?? process.env.KASIR_PROCESS_NAME ?? 'kasir',
+      level: options.level ?? process.env.LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'silent' : 'info'),
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+    },
+    destination
+  );
+}
+
+export const logger = createLogger();
 
 export type Logger = typeof logger;

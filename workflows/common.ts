@@ -1,5 +1,13 @@
 /** Plumbing shared by Kasir's workflows: the webhook outbox, timeline, search attributes, callback dedupe. */
-import { condition, patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { KasirActivities } from '../activities';
 import { localWebhookDelivery, webhookDelivery } from './activity-options';
@@ -36,13 +44,30 @@ export function recordTimeline(state: { timeline: TimelineEntry[]; updatedAt: st
   state.updatedAt = at;
 }
 
-/** Mirrors status and needs-attention into search attributes so operators can filter on them. */
-export function publishStatus(state: { status: string; needsAttention: boolean }): void {
+/**
+ * Mirrors status and needs-attention into search attributes so operators can filter on them, and
+ * into the workflow's current details (shown in the Temporal UI) so they can read why at a glance.
+ */
+export function publishStatus(state: {
+  status: string;
+  needsAttention: boolean;
+  attentionReason?: string;
+  timeline: TimelineEntry[];
+}): void {
   const pairs: SearchAttributePair[] = [
     { key: KasirStatus, value: state.status },
     { key: KasirNeedsAttention, value: state.needsAttention },
   ];
   upsertSearchAttributes(pairs);
+  const recent = state.timeline
+    .slice(-5)
+    .map((t) => `- ${t.at} ${t.status} (${t.source}${t.note ? `: ${t.note}` : ''})`)
+    .join('\n');
+  setCurrentDetails(
+    [`**${state.status}**`, state.needsAttention ? `Needs attention: ${state.attentionReason ?? 'see timeline'}` : '', recent]
+      .filter(Boolean)
+      .join('\n\n')
+  );
 }
 
 /**

@@ -23,8 +23,8 @@ function isExecutable(file: string): boolean {
   }
 }
 
-function onPath(binary: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+function onPath(binary: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
     const candidate = path.join(dir, binary);
     if (isExecutable(candidate)) return candidate;
@@ -36,26 +36,37 @@ export function toolsDir(): string {
   return path.resolve(PROJECT_ROOT, loadDevSettings().cli.toolsDir);
 }
 
+export interface CliLookup {
+  env?: NodeJS.ProcessEnv;
+  /** Where a built CLI lives; defaults to `cli.toolsDir` of temporal-dev.yml. */
+  toolsDir?: string;
+}
+
 /** The CLI if one is already available, without building. */
-export function findTemporalCli(): string | undefined {
-  const fromEnv = process.env.TEMPORAL_CLI;
+export function findTemporalCli(lookup: CliLookup = {}): string | undefined {
+  const env = lookup.env ?? process.env;
+  const fromEnv = env.TEMPORAL_CLI;
   if (fromEnv) {
     if (!isExecutable(fromEnv)) throw new TemporalCliUnavailableError(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
     return fromEnv;
   }
-  const fromPath = onPath('temporal');
+  const fromPath = onPath('temporal', env);
   if (fromPath) return fromPath;
-  const built = path.join(toolsDir(), 'temporal');
+  const built = path.join(lookup.toolsDir ?? toolsDir(), 'temporal');
   return isExecutable(built) ? built : undefined;
 }
 
 /** Returns the CLI, building it with Go (showing progress on stderr) when none is found. */
-export async function ensureTemporalCli(progress: NodeJS.WritableStream = process.stderr): Promise<string> {
-  const found = findTemporalCli();
+export async function ensureTemporalCli(
+  progress: NodeJS.WritableStream = process.stderr,
+  lookup: CliLookup = {}
+): Promise<string> {
+  const found = findTemporalCli(lookup);
   if (found) return found;
 
+  const env = lookup.env ?? process.env;
   const { module, version } = loadDevSettings().cli;
-  const go = onPath('go');
+  const go = onPath('go', env);
   if (!go) {
     throw new TemporalCliUnavailableError(
       [
@@ -67,7 +78,7 @@ export async function ensureTemporalCli(progress: NodeJS.WritableStream = proces
     );
   }
 
-  const target = toolsDir();
+  const target = lookup.toolsDir ?? toolsDir();
   mkdirSync(target, { recursive: true });
   progress.write(`Building the Temporal CLI ${version} with ${go} into ${path.relative(process.cwd(), target) || target}.\n`);
   progress.write('This happens once per machine and takes a few minutes; later runs reuse the binary.\n');
@@ -77,7 +88,7 @@ export async function ensureTemporalCli(progress: NodeJS.WritableStream = proces
   const started = Date.now();
   await new Promise<void>((resolve, reject) => {
     const child = spawn(go, ['install', '-v', `${module}@${version}`], {
-      env: { ...process.env, GOBIN: target },
+      env: { ...env, GOBIN: target },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let downloaded = 0;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import { cancelPaymentUpdate, paymentStateQuery, providerCallbackSignal } from '../../workflows/messages';
+import { KasirNeedsAttention } from '../../workflows/search-attributes';
 import type { PaymentState } from '../../workflows/types';
 import { recordHistory } from '../helpers/histories';
 import { simControl, startPayment } from '../helpers/movements';
@@ -141,7 +142,11 @@ describe('paymentWorkflow', function () {
     assert.equal(final.needsAttention, true);
     assert.match(final.attentionReason ?? '', /LATE_PAYMENT/);
     const described = await handle.describe();
-    assert.equal(described.searchAttributes.KasirNeedsAttention?.[0], true);
+    assert.equal(described.typedSearchAttributes.get(KasirNeedsAttention), true);
+    // What an operator reads in the Temporal UI's "current details".
+    const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    assert.match(metadata.currentDetails, /SUCCEEDED/);
+    assert.match(metadata.currentDetails, /Needs attention: LATE_PAYMENT/);
     await recordHistory(stack, handle, 'payment', 'late-payment');
   });
 });
