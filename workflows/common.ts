@@ -1,5 +1,8 @@
 /** Plumbing shared by Kasir's workflows: the webhook outbox, timeline, search attributes, callback dedupe. */
 import {
+  ActivityFailure,
+  ApplicationFailure,
+  TemporalFailure,
   condition,
   patched,
   proxyActivities,
@@ -30,6 +33,17 @@ export const LOCAL_ACTIVITIES = 'local-registration-and-webhooks';
  * of hints now leads to one status inquiry.
  */
 export const CONFIRM_EVERY_HINT = 'confirm-every-hint';
+
+/**
+ * How an activity call failed, or undefined if `err` is not an activity's failure (then rethrow it).
+ * Ordinary activities fail with an `ActivityFailure` wrapping the cause; local activities can fail with
+ * the cause itself, so both shapes are read here, once.
+ */
+export function activityFailureOf(err: unknown): { type?: string; message: string } | undefined {
+  const cause = err instanceof ActivityFailure ? (err.cause ?? err) : err;
+  if (!(cause instanceof TemporalFailure)) return undefined;
+  return { type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined, message: cause.message };
+}
 
 export function nowIso(): string {
   return new Date(Date.now()).toISOString();

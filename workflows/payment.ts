@@ -25,7 +25,11 @@ import type {
   ProviderPaymentStatus,
 } from '../src/domain/payment';
 import { localProviderCall, providerCall, providerInquiry } from './activity-options';
-import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import {
+  CONFIRM_EVERY_HINT,
+  LOCAL_ACTIVITIES,
+  Outbox,
+  activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from './messages';
 import type { CancelPaymentRequest } from './messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
@@ -256,8 +260,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           returnUrl: input.returnUrl,
         });
       } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        const type = err.cause instanceof ApplicationFailure ? err.cause.type : undefined;
+        const failure = activityFailureOf(err);
+        if (!failure) throw err;
+        const { type } = failure;
         const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
         if (mayExist && attempt < retry.attempts && patched(RETRY_UNKNOWN_REGISTRATION)) {
           unknownBefore = true;
@@ -265,7 +270,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           await sleep(nextDelay(retry, attempt - 1));
           continue;
         }
-        state.failure = { code: type ?? 'REGISTRATION_FAILED', message: err.cause?.message ?? err.message };
+        state.failure = { code: type ?? 'REGISTRATION_FAILED', message: failure.message };
         if (mayExist || unknownBefore) await closeUnseenRegistration();
         transition('FAILED', 'registration', state.failure.code);
         break;

@@ -167,19 +167,40 @@ describe('process faults', function () {
       }
     });
 
-    it('flags, and closes at the provider, a registration whose answer was lost', async () => {
+    it('recovers a payment-code registration whose answer was lost: the order Finpay holds is the payment', async () => {
       const finpay = stack.simulators.finpay.url;
       try {
-        // Finpay registers the order but the answer never arrives; re-sending it is refused as a duplicate,
-        // so Kasir never learns the payment code: it must close the order rather than leave it payable.
+        // Finpay registers the order but the answer never arrives; the re-sent order id is refused as a
+        // duplicate, and the status check gives the payment code back.
         await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
-        // A day of provider time, so the simulator's own expiry cannot close the order first.
-        const { state } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 });
+        const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 });
+        assert.equal(state.status, 'PENDING');
+        const order = await simGet<{ status: string; paymentCode: string }>(finpay, `/_sim/orders/${state.id}`);
+        assert.equal(state.instructions?.paymentCode, order.paymentCode);
+        assert.equal((await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length, 1);
+        await simControl(finpay, `/_sim/orders/${state.id}/pay`);
+        assert.equal((await handle.result()).status, 'SUCCEEDED');
+      } finally {
+        await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' });
+      }
+    });
+
+    it('flags a lost QRIS registration it cannot recover, and still catches a stray payment on it', async () => {
+      const finpay = stack.simulators.finpay.url;
+      try {
+        // The status answer has no QR, so Kasir cannot hand out instructions; Finpay also refuses to cancel
+        // an untouched QRIS order, so the order stays open and Kasir must keep watching it.
+        await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
+        const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'QRIS', expiresInMinutes: 1440 });
         assert.equal(state.status, 'FAILED');
         assert.equal(state.needsAttention, true);
         assert.match(state.attentionReason ?? '', /REGISTRATION_OUTCOME_UNKNOWN/);
-        const order = await simGet<{ status: string }>(finpay, `/_sim/orders/${state.id}`);
-        assert.equal(order.status, 'CANCELLED');
+
+        await simControl(finpay, `/_sim/orders/${state.id}/pay`);
+        const final = await handle.result();
+        assert.equal(final.status, 'SUCCEEDED');
+        assert.equal(final.needsAttention, true);
+        assert.match(final.attentionReason ?? '', /LATE_PAYMENT/);
       } finally {
         await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' });
       }

@@ -16,7 +16,7 @@ import {
 } from '../../domain/errors';
 import type { KasirError } from '../../domain/errors';
 import { MAX_RUPIAH, toRupiahString } from '../../domain/money';
-import type { PaymentMethod, PaymentOutcome, PaymentRef, PaymentRegistration } from '../../domain/payment';
+import type { CreatePaymentInput, PaymentMethod, PaymentOutcome, PaymentRef, PaymentRegistration } from '../../domain/payment';
 import { logger } from '../../logger';
 import type { CallbackAnswer, Connector, PaymentsCapability } from '../connector';
 import { createHttpClient } from '../http';
@@ -28,6 +28,7 @@ import {
   FINPAY_METHODS,
   SOURCE_OF_FUNDS_BY_METHOD,
   fieldFromFinpayMessage,
+  instructionKindOf,
   isFinpayMethod,
   toInitiateRequest,
   toParsedCallback,
@@ -35,6 +36,7 @@ import {
   toPaymentOutcome,
 } from './mapping';
 import { FINPAY_SUCCESS_CODE, FinpayCallback, InitiateRequest } from './schemas';
+import type { SourceOfFundsType } from './schemas';
 import { verifyFinpayCallbackSignature } from './signing';
 import { createFinpaySimulator } from './simulator';
 
@@ -96,6 +98,35 @@ const FINPAY_FIELDS: Readonly<Record<string, string>> = {
   'url.backUrl': 'returnUrl',
 };
 
+/**
+ * Rebuilds the instructions of an order Finpay already holds under this reference, when its status
+ * check carries them: still open, same amount, and a code the customer pays with. QRIS and e-wallet
+ * links are not in the status answer, so those stay unknown. Finpay's own expiry is not in it either;
+ * the order was created at most moments ago, so the requested lifetime counted from this attempt is
+ * an upper bound, and the workflow confirms by inquiry at expiry anyway.
+ */
+async function recoverRegistration(
+  api: FinpayApi,
+  input: CreatePaymentInput,
+  type: SourceOfFundsType,
+  startedAt: number
+): Promise<PaymentRegistration | undefined> {
+  const kind = instructionKindOf(type);
+  if (kind !== 'virtual-account' && kind !== 'payment-code') return undefined;
+  const existing = await client.checkStatus(api, input.reference);
+  if (!existing.ok) return undefined;
+  const { data } = existing.body;
+  const outcome = toPaymentOutcome(data);
+  const code = data.sourceOfFunds?.paymentCode;
+  if (outcome.status !== 'pending' || !code || Number(data.order.amount) !== input.amount) return undefined;
+  const expiresAt = new Date(startedAt + input.expiresInMinutes * 60_000).toISOString();
+  return {
+    result: 'registered',
+    instructions: kind === 'virtual-account' ? { vaNumber: code, expiresAt } : { paymentCode: code, expiresAt },
+    outcome,
+  };
+}
+
 function createPayments(api: FinpayApi): PaymentsCapability {
   const inquire = async (ref: PaymentRef): Promise<PaymentOutcome> => {
     const result = await client.checkStatus(api, ref.reference);
@@ -123,6 +154,7 @@ function createPayments(api: FinpayApi): PaymentsCapability {
     },
 
     async create(input): Promise<PaymentRegistration> {
+      const startedAt = Date.now();
       const method = input.method;
       if (!isFinpayMethod(method)) {
         throw new OperationNotSupportedError(`Finpay does not take ${method}`, { provider: 'finpay' });
@@ -138,7 +170,10 @@ function createPayments(api: FinpayApi): PaymentsCapability {
       }
       const code = result.error.responseCode;
       if (result.httpStatus === 409 || code.startsWith('409')) {
-        // The order id is taken, so an earlier attempt reached Finpay; its instructions never reached us.
+        // The order id is taken, so an earlier attempt reached Finpay and its answer was lost. Where the
+        // status check gives the code back (VA, payment code, retail), that earlier order is this payment.
+        const recovered = await recoverRegistration(api, input, type, startedAt);
+        if (recovered) return recovered;
         throw new OutcomeUnknownError(`Finpay already has order ${input.reference}; resolve it by status check`, {
           provider: 'finpay',
           providerCode: code,
