@@ -10,7 +10,6 @@
  * - BENCH_OPEN       open payments held at once for the memory run (default 2000; 10000 for the full figure)
  * - BENCH_SQLITE     1 to run the dev server on a SQLite file instead of in memory (default 1)
  * - BENCH_SECONDS    time box for the throughput run and for the open-payment run each (default 40)
- * - BENCH_SA_REFRESH 0 to drop temporal-dev.yml's system.forceSearchAttributesCacheRefreshOnRead (default 1)
  *
  * The throughput and open-payment runs stop at their count or their time box, whichever comes first, so
  * the defaults finish in about three minutes even on a slow machine; the figures say what was reached.
@@ -51,7 +50,6 @@ export const SETTINGS = {
   open: envInt('BENCH_OPEN', 2000),
   sqlite: process.env.BENCH_SQLITE !== '0',
   seconds: Math.max(1, envInt('BENCH_SECONDS', 40)),
-  searchAttributeRefresh: process.env.BENCH_SA_REFRESH !== '0',
 };
 
 export function percentile(samples: readonly number[], p: number): number {
@@ -164,11 +162,6 @@ export async function main(): Promise<void> {
   let stopSqlite: (() => Promise<void>) | undefined;
   if (SETTINGS.sqlite) {
     const settings = loadDevSettings();
-    if (!SETTINGS.searchAttributeRefresh) {
-      const dynamicConfig: Record<string, unknown> = { ...settings.dynamicConfig };
-      delete dynamicConfig['system.forceSearchAttributesCacheRefreshOnRead'];
-      Object.assign(settings, { dynamicConfig });
-    }
     const sqlite = await startDevServer({
       binary: await ensureTemporalCli(),
       settings,

@@ -48,10 +48,13 @@ export const KasirConfigSchema = z.object({
     }),
   worker: z
     .object({
-      /** Workflows kept in the worker's cache; the SDK's default is sized from memory. */
-      maxCachedWorkflows: z.number().int().min(0).optional(),
+      /**
+       * Workflows kept in the worker's cache. Open payments wait on timers and need no cache; 500 keeps a
+       * worker with 10,000 open payments under 1 GiB (docs/benchmarks.md), far above what is in flight.
+       */
+      maxCachedWorkflows: z.number().int().min(0).default(500),
     })
-    .default({}),
+    .default({ maxCachedWorkflows: 500 }),
   merchants: z.array(MerchantSchema),
   providers: z.object({ finpay: z.unknown(), nicepay: z.unknown(), bdpay: z.unknown(), ayopop: z.unknown() }),
   /** Partial overrides of DEFAULT_TIMINGS, merged section by section. */

@@ -25,7 +25,7 @@ export async function createKasirWorker(options: KasirWorkerOptions): Promise<Wo
     taskQueue: config.temporal.taskQueue,
     ...(options.identity ? { identity: options.identity } : {}),
     // Open payments wait for days; beyond this many, idle ones leave the cache and replay when woken.
-    ...(config.worker.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({
       connectors,

@@ -247,7 +247,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     const register = patched(LOCAL_ACTIVITIES) ? localCalls.registerPayment : calls.registerPayment;
     let unknownBefore = false;
     let registration: PaymentRegistration | undefined;
-    for (let attempt = 1; registration === undefined; attempt++) {
+    for (let sent = 1; registration === undefined; sent++) {
       try {
         registration = await register(state.provider, {
           reference: state.id,
@@ -264,10 +264,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         if (!failure) throw err;
         const { type } = failure;
         const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
-        if (mayExist && attempt < retry.attempts && patched(RETRY_UNKNOWN_REGISTRATION)) {
+        if (mayExist && sent < retry.attempts && patched(RETRY_UNKNOWN_REGISTRATION)) {
           unknownBefore = true;
           recordTimeline(state, { status: state.status, source: 'registration', note: `outcome unknown (${type}); sending again` });
-          await sleep(nextDelay(retry, attempt - 1));
+          await sleep(nextDelay(retry, sent - 1));
           continue;
         }
         state.failure = { code: type ?? 'REGISTRATION_FAILED', message: failure.message };
