@@ -175,10 +175,12 @@ describe('merchant API: payments', function () {
           headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
         });
-        assert.equal(response.status, 202, await response.clone().text());
+        // 202 while registration is still out; with registration as a local activity the fallback read
+        // can also wait for the provider's answer, and then carries the instructions already.
+        assert.ok([200, 201, 202].includes(response.status), await response.clone().text());
         const accepted = (await response.json()) as PaymentView;
-        assert.equal(accepted.status, 'REGISTERING');
-        assert.equal(response.headers.get('location'), `/v1/payments/${accepted.id}`);
+        assert.equal(accepted.status, response.status === 202 ? 'REGISTERING' : 'PENDING');
+        if (response.status === 202) assert.equal(response.headers.get('location'), `/v1/payments/${accepted.id}`);
 
         const registered = await eventually(
           async () => {

@@ -243,12 +243,11 @@ describe('finpay connector against its simulator', function () {
       assert.equal(attempts[0]!.acknowledged, true);
     });
 
-    it('rejects a duplicate order id, which the connector reports as outcome unknown', async () => {
-      const { created } = await createOk();
-      await assert.rejects(
-        payments.create(created),
-        isKasirError(OutcomeUnknownError, (err) => err.providerCode === '4090000' && err.httpStatus === 409)
-      );
+    it('answers a duplicate order id with the order Finpay already holds, recovered by status check', async () => {
+      const { created, registration } = await createOk();
+      const again = await payments.create(created);
+      assert.equal(again.result, 'registered');
+      assert.equal(again.result === 'registered' ? again.instructions.paymentCode : undefined, registration.instructions.paymentCode);
       assert.equal(sim.submissions.get(`initiate:${created.reference}`), 2);
       assert.equal((await simOrder(created.reference))?.status, 'REQUEST_INITIATED');
     });
