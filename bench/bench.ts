@@ -14,10 +14,8 @@
  * The throughput and open-payment runs stop at their count or their time box, whichever comes first, so
  * the defaults finish in about three minutes even on a slow machine; the figures say what was reached.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -33,8 +31,8 @@ import type { PaymentState } from '../workflows/types';
 import { simControl, startPayment, uniqueReference } from '../test/helpers/movements';
 import { startStack } from '../test/helpers/stack';
 import type { TestStack } from '../test/helpers/stack';
+import { KasirProcess } from '../test/helpers/processes';
 
-const ROOT = path.resolve(__dirname, '..');
 
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -116,28 +114,11 @@ function paidCallback(state: PaymentState): Extract<ProviderCallbackEvent, { kin
 }
 
 /** The worker in its own process, so its memory is measured alone. */
-async function startWorkerProcess(stack: TestStack, dir: string): Promise<ChildProcess> {
-  const configFile = path.join(dir, 'kasir.config.json');
-  writeFileSync(configFile, JSON.stringify(stack.config));
-  const identity = `bench-worker-${randomBytes(4).toString('hex')}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main-worker.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, KASIR_CONFIG: configFile, KASIR_WORKER_IDENTITY: identity, LOG_LEVEL: 'error' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error('the worker process exited while starting');
-    const answer = await stack.client.workflowService.describeTaskQueue({
-      namespace: stack.config.temporal.namespace,
-      taskQueue: { name: stack.config.temporal.taskQueue },
-      taskQueueType: 1,
-    });
-    if ((answer.pollers ?? []).some((p) => p.identity === identity)) return child;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill('SIGKILL');
-  throw new Error('the worker process did not start polling within 120 s');
+async function startWorkerProcess(stack: TestStack, dir: string): Promise<KasirProcess> {
+  const worker = new KasirProcess('src/main-worker.ts', KasirProcess.writeConfig(path.join(dir, 'kasir.config.json'), stack.config));
+  worker.start();
+  await worker.workerReady(stack.client, stack.config);
+  return worker;
 }
 
 type Handle = WorkflowHandle<typeof paymentWorkflow>;
@@ -301,7 +282,7 @@ export async function main(): Promise<void> {
       })}`
     );
   } finally {
-    worker.kill('SIGKILL');
+    await worker.kill('SIGKILL');
     await stack.stop();
     await stopSqlite?.();
     rmSync(dir, { recursive: true, force: true });

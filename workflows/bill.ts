@@ -5,7 +5,6 @@
  */
 import {
   ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -17,7 +16,7 @@ import type { KasirActivities } from '../activities';
 import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
-import { CONFIRM_EVERY_HINT, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { CONFIRM_EVERY_HINT, Outbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
 import { nextDelay } from './timings';
@@ -159,9 +158,10 @@ export async function billWorkflow(input: BillWorkflowInput): Promise<BillState>
         outbox.emit('bill.inquired', state);
       }
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      const type = err.cause instanceof ApplicationFailure ? (err.cause.type ?? 'INQUIRY_ERROR') : 'INQUIRY_ERROR';
-      const message = err.cause?.message ?? err.message;
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      const type = failure.type ?? 'INQUIRY_ERROR';
+      const { message } = failure;
       state.inquiryFailure = { code: type, reason: { id: message, en: message } };
       transition('INQUIRY_FAILED', 'inquiry', type);
     }
@@ -192,8 +192,9 @@ export async function billWorkflow(input: BillWorkflowInput): Promise<BillState>
         'payment'
       );
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      transition('PROCESSING', 'payment', `no definite answer: ${err.cause?.message ?? err.message}`);
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      transition('PROCESSING', 'payment', `no definite answer: ${failure.message}`);
     }
   }
 

@@ -204,8 +204,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       if (outcome.status === 'succeeded') return apply(outcome, 'cancel');
       transition('CANCELLED', 'cancel', request.reason);
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      cancelFailure = `the provider could not cancel: ${err.cause?.message ?? err.message}`;
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      cancelFailure = `the provider could not cancel: ${failure.message}`;
     } finally {
       cancelRequest = undefined;
     }

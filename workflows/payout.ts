@@ -16,7 +16,7 @@ import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
-import { CONFIRM_EVERY_HINT, Outbox, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
+import { CONFIRM_EVERY_HINT, Outbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
 import { payoutStateQuery, payoutSubmittedUpdate, providerCallbackSignal, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
 import { nextDelay } from './timings';
@@ -147,9 +147,10 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
         transition('FAILED', 'submission', submission.providerCode);
       } else transition('UNKNOWN', 'submission', submission.message ?? submission.providerCode);
     } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
       // Whatever broke (timeout, worker death, anything), the request may have reached the provider.
-      transition('UNKNOWN', 'submission', err.cause?.message ?? err.message);
+      transition('UNKNOWN', 'submission', failure.message);
     }
   }
 

@@ -20,6 +20,7 @@ import {
 } from '../../src/connectors/ayopop/simulator';
 import { listen, rawBody } from '../../src/connectors/simulator-kit';
 import type { ProviderSimulator, RunningServer } from '../../src/connectors/simulator-kit';
+import { eventually } from '../helpers/eventually';
 
 const TIME_SCALE = 0.01; // settle after 50 ms, first callback after 10 ms
 
@@ -27,20 +28,6 @@ interface ReceivedCallback {
   refNumber: string;
   headers: Record<string, string | undefined>;
   rawBody: Buffer;
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 5_000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 let referenceCounter = 0;
@@ -93,10 +80,14 @@ describe('ayopop connector against its simulator', function () {
   }
 
   const finalStatus = (reference: string) =>
-    waitFor(`a final status for ${reference}`, async () => {
-      const status = await connector.bills.status(reference);
-      return status.status === 'processing' ? undefined : status;
-    });
+    eventually(
+      async () => {
+        const status = await connector.bills.status(reference);
+        return status.status === 'processing' ? undefined : status;
+      },
+      5_000,
+      `a final status for ${reference}`
+    );
 
   before(async () => {
     sim = setup.createSimulator({ timeScale: TIME_SCALE });
@@ -204,8 +195,10 @@ describe('ayopop connector against its simulator', function () {
       assert.equal(outcome.providerCode, '299');
       assert.equal(await deposit(), depositBefore - 152_500);
 
-      const [callback] = await waitFor('the callback', () =>
-        callbacksFor(reference).length > 0 ? callbacksFor(reference) : undefined
+      const [callback] = await eventually(
+        () => (callbacksFor(reference).length > 0 ? callbacksFor(reference) : undefined),
+        5_000,
+        'the callback'
       );
       const parsed = await connector.callbacks.verifyAndParse({
         headers: callback!.headers,
@@ -263,8 +256,10 @@ describe('ayopop connector against its simulator', function () {
 
       assert.equal((await simPost(`/_sim/orders/${first.reference}/succeed`)).status, 409);
       assert.equal((await simPost(`/_sim/orders/${second.reference}/fail`, { code: 102 })).status, 400);
-      await waitFor('both callbacks', () =>
-        callbacksFor(first.reference).length && callbacksFor(second.reference).length ? true : undefined
+      await eventually(
+        () => (callbacksFor(first.reference).length && callbacksFor(second.reference).length ? true : undefined),
+        5_000,
+        'both callbacks'
       );
     });
 
@@ -426,10 +421,14 @@ describe('ayopop connector against its simulator', function () {
       const reference = newReference();
       scriptedAnswers.set(reference, [500, 503]);
       await payAfterInquiry(AYOPOP_SIM_ACCOUNTS.succeeds, reference);
-      const attempts = await waitFor('an acknowledged callback', () => {
-        const list = sim.callbacks.attemptsFor(reference);
-        return list.some((a) => a.acknowledged) ? list : undefined;
-      });
+      const attempts = await eventually(
+        () => {
+          const list = sim.callbacks.attemptsFor(reference);
+          return list.some((a) => a.acknowledged) ? list : undefined;
+        },
+        5_000,
+        'an acknowledged callback'
+      );
       assert.deepEqual(
         attempts.map((a) => a.status),
         [500, 503, 200]
@@ -441,8 +440,10 @@ describe('ayopop connector against its simulator', function () {
       const reference = newReference();
       await simPost('/_sim/callback-faults', { kind: 'duplicate', reference });
       await payAfterInquiry(AYOPOP_SIM_ACCOUNTS.succeeds, reference);
-      const copies = await waitFor('two copies', () =>
-        callbacksFor(reference).length >= 2 ? callbacksFor(reference) : undefined
+      const copies = await eventually(
+        () => (callbacksFor(reference).length >= 2 ? callbacksFor(reference) : undefined),
+        5_000,
+        'two copies'
       );
       const parsed = await Promise.all(
         copies.map((c) => connector.callbacks.verifyAndParse({ headers: c.headers, rawBody: c.rawBody }))
@@ -539,10 +540,14 @@ describe('ayopop connector against its simulator', function () {
         const copyServer = await listen(copy.app);
         try {
           const copyConnector = createAyopopConnector(AyopopConfigSchema.parse(setup.connectorConfig(copyServer.url)));
-          const final = await waitFor('the imported order to settle', async () => {
-            const status = await copyConnector.bills.status(reference);
-            return status.status === 'processing' ? undefined : status;
-          });
+          const final = await eventually(
+            async () => {
+              const status = await copyConnector.bills.status(reference);
+              return status.status === 'processing' ? undefined : status;
+            },
+            5_000,
+            'the imported order to settle'
+          );
           assert.equal(final.providerCode, String(AYOPOP_SIM_SETTLE_FAILURE_CODE));
         } finally {
           await copyServer.close();

@@ -15,6 +15,7 @@ import {
 import type { CreatePaymentInput } from '../../src/domain/payment';
 import type { SubmitPayoutInput } from '../../src/domain/payout';
 import { applyPatch, FIELD_RULE_CASES, VALID_BODIES } from './fixtures/bdpay/field-rules';
+import { eventually } from '../helpers/eventually';
 
 let sequence = 0;
 function newReference(): string {
@@ -25,20 +26,6 @@ function newReference(): string {
 function newAccountNumber(): string {
   sequence += 1;
   return `9${String(Date.now()).slice(-8)}${String(sequence).padStart(4, '0')}`;
-}
-
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 4_000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -176,7 +163,7 @@ describe('bdpay connector against its simulator', function () {
 
       const balanceBefore = sim.account().balance;
       assert.equal((await control(`/orders/${input.reference}/pay`)).status, 200);
-      const delivery = await waitFor(() => receiver.forReference(input.reference)[0], 'the pay-in callback');
+      const delivery = await eventually(() => receiver.forReference(input.reference)[0], 4_000, 'the pay-in callback');
       assert.match(delivery.contentType ?? '', /application\/x-www-form-urlencoded/);
       assert.equal(delivery.answeredBody, 'SUCCESS');
       assert.equal(delivery.parsed?.kind, 'payment');
@@ -192,8 +179,9 @@ describe('bdpay connector against its simulator', function () {
       assert.equal(paid.status, 'succeeded');
       assert.equal(paid.paidAmount, 150_000);
       assert.equal(sim.account().balance, balanceBefore + 150_000 - 4_000);
-      await waitFor(
+      await eventually(
         () => (sim.callbacks.attemptsFor(input.reference)[0]?.acknowledged ? true : undefined),
+        4_000,
         'the acknowledgement'
       );
     });
@@ -222,8 +210,9 @@ describe('bdpay connector against its simulator', function () {
       const window = Date.parse(ovo.instructions.expiresAt) - created;
       assert.ok(window > 25_000 && window <= 31_000, `OVO window ${window} ms`);
       // 30 s of provider time at timeScale 0.0001.
-      await waitFor(
+      await eventually(
         () => (sim.order(ovoInput.reference)?.status === 'PAY_CANCEL' ? true : undefined),
+        4_000,
         'the OVO expiry'
       );
       assert.equal((await connector.payments!.inquire(paymentRef(ovoInput.reference))).status, 'expired');
@@ -232,10 +221,14 @@ describe('bdpay connector against its simulator', function () {
     it('cancels an unpaid order when its expiryPeriod lapses, and it can no longer be paid', async () => {
       const input = paymentInput({ expiresInMinutes: 15 });
       await connector.payments!.create(input);
-      await waitFor(async () => {
-        const outcome = await connector.payments!.inquire(paymentRef(input.reference));
-        return outcome.status === 'expired' ? outcome : undefined;
-      }, 'the expiry');
+      await eventually(
+        async () => {
+          const outcome = await connector.payments!.inquire(paymentRef(input.reference));
+          return outcome.status === 'expired' ? outcome : undefined;
+        },
+        4_000,
+        'the expiry'
+      );
       assert.equal((await control(`/orders/${input.reference}/pay`)).status, 409);
       await sleep(30);
       assert.equal(receiver.forReference(input.reference).length, 0);
@@ -378,7 +371,7 @@ describe('bdpay connector against its simulator', function () {
       assert.deepEqual([processing.status, processing.providerStatus], ['processing', '1']);
 
       assert.equal((await control(`/payouts/${input.reference}/settle`)).status, 200);
-      const delivery = await waitFor(() => receiver.forReference(input.reference)[0], 'the payout callback');
+      const delivery = await eventually(() => receiver.forReference(input.reference)[0], 4_000, 'the payout callback');
       assert.equal(delivery.parsed?.kind, 'payout');
       assert.equal(delivery.parsed.trust, 'verified');
       assert.equal(delivery.parsed.eventId, `payout:${submission.providerReference}:2`);
@@ -403,7 +396,7 @@ describe('bdpay connector against its simulator', function () {
         (await control(`/payouts/${input.reference}/fail`, { message: 'Account name mismatch' })).status,
         200
       );
-      const delivery = await waitFor(() => receiver.forReference(input.reference)[0], 'the payout callback');
+      const delivery = await eventually(() => receiver.forReference(input.reference)[0], 4_000, 'the payout callback');
       assert.ok(delivery.parsed?.kind === 'payout');
       assert.equal(delivery.parsed.outcome.status, 'failed');
       assert.deepEqual(delivery.parsed.outcome.failure, { code: '4', message: 'Account name mismatch' });
@@ -452,7 +445,7 @@ describe('bdpay connector against its simulator', function () {
       const input = payoutInput();
       const submission = await impatient.payouts!.submit(input);
       assert.deepEqual([submission.result, submission.providerCode], ['unknown', 'NO_ANSWER']);
-      await waitFor(() => sim.payout(input.reference), 'the slow payout to be handled');
+      await eventually(() => sim.payout(input.reference), 4_000, 'the slow payout to be handled');
       assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'processing');
       assert.equal(sim.submissions.get(input.reference), 1);
     });
@@ -517,7 +510,11 @@ describe('bdpay connector against its simulator', function () {
       try {
         const input = payoutInput();
         assert.equal((await connector.payouts!.submit(input)).result, 'accepted');
-        await waitFor(() => (sim.payout(input.reference)?.status === '2' ? true : undefined), 'the auto-settle');
+        await eventually(
+          () => (sim.payout(input.reference)?.status === '2' ? true : undefined),
+          4_000,
+          'the auto-settle'
+        );
         assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'succeeded');
       } finally {
         await control('/settings', { autoSettlePayoutsAfterMs: null });
@@ -535,7 +532,11 @@ describe('bdpay connector against its simulator', function () {
       receiver.scripted.set(input.reference, ['success', 'SUCCESS ', 'OK']);
       await connector.payments!.create(input);
       await control(`/orders/${input.reference}/pay`);
-      await waitFor(() => (sim.callbacks.attemptsFor(input.reference).length >= 4 ? true : undefined), 'four attempts');
+      await eventually(
+        () => (sim.callbacks.attemptsFor(input.reference).length >= 4 ? true : undefined),
+        4_000,
+        'four attempts'
+      );
       // A fifth attempt would come 1 h × 0.0001 = 360 ms after the fourth.
       await sleep(900);
       const attempts = sim.callbacks.attemptsFor(input.reference);
@@ -561,7 +562,11 @@ describe('bdpay connector against its simulator', function () {
       );
       await connector.payments!.create(input);
       await control(`/orders/${input.reference}/pay`);
-      await waitFor(() => (sim.callbacks.attemptsFor(input.reference).length >= 6 ? true : undefined), 'six attempts');
+      await eventually(
+        () => (sim.callbacks.attemptsFor(input.reference).length >= 6 ? true : undefined),
+        4_000,
+        'six attempts'
+      );
       await sleep(400);
       assert.equal(sim.callbacks.attemptsFor(input.reference).length, 6);
       assert.equal(receiver.forReference(input.reference).length, 6);
@@ -572,10 +577,14 @@ describe('bdpay connector against its simulator', function () {
       assert.equal((await control('/callback-faults', { kind: 'duplicate', reference: input.reference })).status, 201);
       await connector.payments!.create(input);
       await control(`/orders/${input.reference}/pay`);
-      const deliveries = await waitFor(() => {
-        const found = receiver.forReference(input.reference);
-        return found.length >= 2 ? found : undefined;
-      }, 'both deliveries');
+      const deliveries = await eventually(
+        () => {
+          const found = receiver.forReference(input.reference);
+          return found.length >= 2 ? found : undefined;
+        },
+        4_000,
+        'both deliveries'
+      );
       assert.deepEqual(
         deliveries.map((d) => d.answeredBody),
         ['SUCCESS', 'SUCCESS']
@@ -589,16 +598,20 @@ describe('bdpay connector against its simulator', function () {
       await connector.payouts!.submit(input);
       sim.callbacks.addFault({ kind: 'forge', reference: input.reference });
       await control(`/payouts/${input.reference}/settle`);
-      const delivery = await waitFor(() => receiver.forReference(input.reference)[0], 'the forged callback');
+      const delivery = await eventually(() => receiver.forReference(input.reference)[0], 4_000, 'the forged callback');
       assert.equal(delivery.error, 'CallbackSignatureError');
       assert.equal(delivery.parsed, undefined);
       assert.equal(delivery.answeredStatus, 401);
       assert.notEqual(delivery.answeredBody, 'SUCCESS');
-      const attempt = await waitFor(() => {
-        const first = sim.callbacks.attemptsFor(input.reference)[0];
-        // The record exists from the moment it is sent; its status once the answer is back.
-        return first?.status === undefined ? undefined : first;
-      }, 'the answered attempt');
+      const attempt = await eventually(
+        () => {
+          const first = sim.callbacks.attemptsFor(input.reference)[0];
+          // The record exists from the moment it is sent; its status once the answer is back.
+          return first?.status === undefined ? undefined : first;
+        },
+        4_000,
+        'the answered attempt'
+      );
       assert.deepEqual([attempt.status, attempt.acknowledged, attempt.forged], [401, false, true]);
       assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'succeeded');
     });

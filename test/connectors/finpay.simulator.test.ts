@@ -26,6 +26,7 @@ import { FinpayCredentialsSchema, createFinpaySimulator, finpayModule } from '..
 import * as finpayClient from '../../src/connectors/finpay/client';
 import { createHttpClient } from '../../src/connectors/http';
 import { signFinpayObject } from '../../src/connectors/finpay/signing';
+import { eventually } from '../helpers/eventually';
 
 interface ReceivedCallback {
   rawBody: Buffer;
@@ -71,20 +72,6 @@ async function startCallbackReceiver(getConnector: () => Connector) {
     received: (reference: string) => received.get(reference) ?? [],
     failNext: (reference: string, times: number) => failuresLeft.set(reference, times),
   };
-}
-
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 5_000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The payment outcome a callback carried; fails the test when it carried none. */
@@ -219,8 +206,9 @@ describe('finpay connector against its simulator', function () {
       const paid = await simControl(`/orders/${created.reference}/pay`);
       assert.equal(paid.status, 200);
 
-      const [callback] = await waitFor(
+      const [callback] = await eventually(
         () => (receiver.received(created.reference).length > 0 ? receiver.received(created.reference) : undefined),
+        5_000,
         'callback'
       );
       assert.equal(callback!.status, 200);
@@ -247,7 +235,10 @@ describe('finpay connector against its simulator', function () {
       const { created, registration } = await createOk();
       const again = await payments.create(created);
       assert.equal(again.result, 'registered');
-      assert.equal(again.result === 'registered' ? again.instructions.paymentCode : undefined, registration.instructions.paymentCode);
+      assert.equal(
+        again.result === 'registered' ? again.instructions.paymentCode : undefined,
+        registration.instructions.paymentCode
+      );
       assert.equal(sim.submissions.get(`initiate:${created.reference}`), 2);
       assert.equal((await simOrder(created.reference))?.status, 'REQUEST_INITIATED');
     });
@@ -285,10 +276,14 @@ describe('finpay connector against its simulator', function () {
       sim.faults.add({ kind: 'slow', path: '/pg/payment/card/initiate', delayMs: 800 });
       const created = input();
       await assert.rejects(payments.create(created), OutcomeUnknownError);
-      const outcome = await waitFor(async () => {
-        const current = await payments.inquire(refOf(created));
-        return current.providerStatus === 'NOT_FOUND' ? undefined : current;
-      }, 'the slow order to exist');
+      const outcome = await eventually(
+        async () => {
+          const current = await payments.inquire(refOf(created));
+          return current.providerStatus === 'NOT_FOUND' ? undefined : current;
+        },
+        5_000,
+        'the slow order to exist'
+      );
       assert.equal(outcome.status, 'pending');
       assert.equal(sim.submissions.get(`initiate:${created.reference}`), 1);
     });
@@ -311,8 +306,9 @@ describe('finpay connector against its simulator', function () {
       const { created } = await createOk();
       sim.callbacks.addFault({ kind: 'forge', reference: created.reference });
       await simControl(`/orders/${created.reference}/pay`);
-      const [callback] = await waitFor(
+      const [callback] = await eventually(
         () => (receiver.received(created.reference).length > 0 ? receiver.received(created.reference) : undefined),
+        5_000,
         'forged callback'
       );
       assert.ok(callback!.error instanceof CallbackSignatureError);
@@ -326,8 +322,9 @@ describe('finpay connector against its simulator', function () {
       const { created } = await createOk();
       sim.callbacks.addFault({ kind: 'duplicate', reference: created.reference });
       await simControl(`/orders/${created.reference}/pay`);
-      const both = await waitFor(
+      const both = await eventually(
         () => (receiver.received(created.reference).length >= 2 ? receiver.received(created.reference) : undefined),
+        5_000,
         'two deliveries'
       );
       assert.ok(both[0]!.parsed && both[1]!.parsed);
@@ -348,8 +345,9 @@ describe('finpay connector against its simulator', function () {
       const { created } = await createOk();
       receiver.failNext(created.reference, 2);
       await simControl(`/orders/${created.reference}/pay`);
-      const deliveries = await waitFor(
+      const deliveries = await eventually(
         () => (receiver.received(created.reference).length >= 3 ? receiver.received(created.reference) : undefined),
+        5_000,
         'three attempts'
       );
       assert.deepEqual(
@@ -371,11 +369,12 @@ describe('finpay connector against its simulator', function () {
     it('calls back on expiry and failure with the matching outcome', async () => {
       const expiring = await createOk();
       await simControl(`/orders/${expiring.created.reference}/expire`);
-      const [expired] = await waitFor(
+      const [expired] = await eventually(
         () =>
           receiver.received(expiring.created.reference).length > 0
             ? receiver.received(expiring.created.reference)
             : undefined,
+        5_000,
         'expiry callback'
       );
       assert.equal(paymentOutcomeOf(expired).status, 'expired');
@@ -383,11 +382,12 @@ describe('finpay connector against its simulator', function () {
 
       const failing = await createOk();
       await simControl(`/orders/${failing.created.reference}/fail`, { statusDesc: 'Rejected by issuer' });
-      const [failed] = await waitFor(
+      const [failed] = await eventually(
         () =>
           receiver.received(failing.created.reference).length > 0
             ? receiver.received(failing.created.reference)
             : undefined,
+        5_000,
         'failure callback'
       );
       assert.deepEqual(paymentOutcomeOf(failed).failure, { code: 'FAILURE', message: 'Rejected by issuer' });
@@ -526,8 +526,9 @@ describe('finpay connector against its simulator', function () {
       const { created, ref } = await createOk({ method: 'VA_BNI' });
       const outcome = await payments.cancel!(ref);
       assert.equal(outcome.status, 'cancelled');
-      const [callback] = await waitFor(
+      const [callback] = await eventually(
         () => (receiver.received(created.reference).length > 0 ? receiver.received(created.reference) : undefined),
+        5_000,
         'cancel callback'
       );
       assert.equal(paymentOutcomeOf(callback).status, 'cancelled');
@@ -622,8 +623,9 @@ describe('finpay connector against its simulator', function () {
       assert.ok(registered.ok);
       const paid = await simControl(`/openpayment/vamandiri/${registered.body.paymentCode}/pay`, { amount: 75_000 });
       const orderId = String(paid.body.id);
-      const [callback] = await waitFor(
+      const [callback] = await eventually(
         () => (receiver.received(orderId).length > 0 ? receiver.received(orderId) : undefined),
+        5_000,
         'open VA callback'
       );
       assert.equal(paymentOutcomeOf(callback).status, 'succeeded');
@@ -671,13 +673,18 @@ describe('finpay connector against its simulator', function () {
         const registration = await other.payments!.create(created);
         assert.ok(registration.result === 'registered');
         assert.ok(Date.parse(registration.instructions.expiresAt) <= Date.now() + 2_000);
-        const outcome = await waitFor(async () => {
-          const current = await other.payments!.inquire(refOf(created));
-          return current.status === 'expired' ? current : undefined;
-        }, 'expiry');
+        const outcome = await eventually(
+          async () => {
+            const current = await other.payments!.inquire(refOf(created));
+            return current.status === 'expired' ? current : undefined;
+          },
+          5_000,
+          'expiry'
+        );
         assert.equal(outcome.providerStatus, 'EXPIRED');
-        const [callback] = await waitFor(
+        const [callback] = await eventually(
           () => (receiver.received(created.reference).length > 0 ? receiver.received(created.reference) : undefined),
+          5_000,
           'expiry callback'
         );
         assert.equal(paymentOutcomeOf(callback).status, 'expired');

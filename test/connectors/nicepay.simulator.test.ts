@@ -25,6 +25,7 @@ import {
 } from '../../src/domain/errors';
 import type { KasirError } from '../../src/domain/errors';
 import type { CreatePaymentInput, PaymentMethod, PaymentRef } from '../../src/domain/payment';
+import { eventually } from '../helpers/eventually';
 
 interface ReceivedNotification {
   headers: IncomingHttpHeaders;
@@ -74,20 +75,6 @@ class NotificationReceiver {
     return this.received.filter((r) =>
       r.rawBody.toString('utf8').includes(`"originalPartnerReferenceNo":"${reference}"`)
     );
-  }
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 3000
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -339,10 +326,14 @@ describe('nicepay connector against its simulator', () => {
 
     it('cancels a debit whose validUpTo passes (05), by timer and by control', async () => {
       const { ref } = await createdPayment({ expiresInMinutes: 1 }); // 60 ms at timeScale 0.001
-      const expired = await waitFor('expiry', async () => {
-        const outcome = await payments.inquire(ref);
-        return outcome.status === 'pending' ? undefined : outcome;
-      });
+      const expired = await eventually(
+        async () => {
+          const outcome = await payments.inquire(ref);
+          return outcome.status === 'pending' ? undefined : outcome;
+        },
+        3_000,
+        'expiry'
+      );
       assert.equal(expired.status, 'cancelled');
       assert.equal(expired.providerStatus, '05');
       assert.equal(await control(ref.reference, 'pay'), 409);
@@ -417,7 +408,7 @@ describe('nicepay connector against its simulator', () => {
       sim.faults.add({ kind: 'slow', path: paymentPath, delayMs: 1_500 });
       const input = paymentInput();
       await assert.rejects(impatient.payments!.create(input), failsWith(OutcomeUnknownError));
-      await waitFor('the slow create to land', () => sim.order(input.reference));
+      await eventually(() => sim.order(input.reference), 3_000, 'the slow create to land');
       const outcome = await payments.inquire(refOf(input));
       assert.equal(outcome.status, 'pending');
       assert.equal(outcome.providerReference, sim.order(input.reference)?.referenceNo);
@@ -437,8 +428,10 @@ describe('nicepay connector against its simulator', () => {
     it('is verified as a hint, then confirmed by status inquiry', async () => {
       const { ref } = await createdPayment();
       await control(ref.reference, 'pay');
-      const [delivery] = await waitFor('notification', () =>
-        receiver.for(ref.reference).length > 0 ? receiver.for(ref.reference) : undefined
+      const [delivery] = await eventually(
+        () => (receiver.for(ref.reference).length > 0 ? receiver.for(ref.reference) : undefined),
+        3_000,
+        'notification'
       );
       assert.equal(delivery!.status, 200);
       const headers = Object.fromEntries(Object.entries(delivery!.headers).map(([k, v]) => [k, String(v)]));
@@ -449,8 +442,10 @@ describe('nicepay connector against its simulator', () => {
       assert.equal(parsed.outcome.status, 'succeeded');
       const confirmed = await payments.inquire(ref);
       assert.equal(confirmed.status, 'succeeded');
-      const attempts = await waitFor('acknowledgement', () =>
-        sim.callbacks.attemptsFor(ref.reference).some((a) => a.acknowledged) ? true : undefined
+      const attempts = await eventually(
+        () => (sim.callbacks.attemptsFor(ref.reference).some((a) => a.acknowledged) ? true : undefined),
+        3_000,
+        'acknowledgement'
       );
       assert.equal(attempts, true);
       assert.equal(sim.callbacks.attemptsFor(ref.reference).length, 1);
@@ -525,8 +520,10 @@ describe('nicepay connector against its simulator', () => {
       const { ref } = await createdPayment();
       receiver.refuseNext = 2;
       await control(ref.reference, 'pay');
-      await waitFor('acknowledged retry', () =>
-        sim.callbacks.attemptsFor(ref.reference).some((a) => a.acknowledged) ? true : undefined
+      await eventually(
+        () => (sim.callbacks.attemptsFor(ref.reference).some((a) => a.acknowledged) ? true : undefined),
+        3_000,
+        'acknowledged retry'
       );
       const attempts = sim.callbacks.attemptsFor(ref.reference);
       assert.deepEqual(
@@ -539,8 +536,10 @@ describe('nicepay connector against its simulator', () => {
       const { ref } = await createdPayment();
       sim.callbacks.addFault({ kind: 'duplicate', reference: ref.reference });
       await control(ref.reference, 'pay');
-      const deliveries = await waitFor('two deliveries', () =>
-        receiver.for(ref.reference).length >= 2 ? receiver.for(ref.reference) : undefined
+      const deliveries = await eventually(
+        () => (receiver.for(ref.reference).length >= 2 ? receiver.for(ref.reference) : undefined),
+        3_000,
+        'two deliveries'
       );
       const events = await Promise.all(
         deliveries.map((d) =>
@@ -559,7 +558,11 @@ describe('nicepay connector against its simulator', () => {
       await control(late.ref.reference, 'pay');
       assert.equal((await payments.inquire(late.ref)).status, 'succeeded');
       assert.equal(receiver.for(late.ref.reference).length, 0);
-      await waitFor('late notification', () => (receiver.for(late.ref.reference).length > 0 ? true : undefined));
+      await eventually(
+        () => (receiver.for(late.ref.reference).length > 0 ? true : undefined),
+        3_000,
+        'late notification'
+      );
 
       const missing = await createdPayment();
       sim.callbacks.addFault({ kind: 'suppress', reference: missing.ref.reference });
@@ -574,8 +577,10 @@ describe('nicepay connector against its simulator', () => {
       const { ref } = await createdPayment();
       sim.callbacks.addFault({ kind: 'forge', reference: ref.reference });
       await control(ref.reference, 'pay');
-      const [delivery] = await waitFor('forged notification', () =>
-        receiver.for(ref.reference).length > 0 ? receiver.for(ref.reference) : undefined
+      const [delivery] = await eventually(
+        () => (receiver.for(ref.reference).length > 0 ? receiver.for(ref.reference) : undefined),
+        3_000,
+        'forged notification'
       );
       assert.equal(delivery!.status, 401);
       assert.equal(sim.callbacks.attemptsFor(ref.reference)[0]?.acknowledged, false);

@@ -17,7 +17,7 @@ import { paymentBody, uniqueRef } from '../api/http';
 import { simGet } from '../helpers/movements';
 import { FAST_TIMINGS, eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
-import { KasirProcess } from './helpers/processes';
+import { KasirProcess } from '../helpers/processes';
 
 const PAYMENTS = 20;
 const PAYOUTS = 6;

@@ -5,8 +5,6 @@
  * terminal state, and no payout reaches the provider twice (the simulators count submissions).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +12,6 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { parseConfig } from '../../src/config';
-import type { KasirConfig } from '../../src/config';
 import { CONNECTOR_MODULES } from '../../src/connectors/registry';
 import { listen } from '../../src/connectors/simulator-kit';
 import type { ProviderId } from '../../src/domain/provider';
@@ -29,58 +26,14 @@ import { createKasirWorker } from '../../src/worker';
 import { simControl, simGet, startPayment, startPayout } from '../helpers/movements';
 import { eventually, FAST_TIMINGS, startStack, WebhookSink, workflowBundle } from '../helpers/stack';
 import type { RunningSimulator, TestStack } from '../helpers/stack';
+import { KasirProcess } from '../helpers/processes';
 
-const ROOT = path.resolve(__dirname, '../..');
 
 /** Timings where polls, not callbacks, discover settlement quickly (callbacks go to an unreachable URL). */
 const FAULT_TIMINGS = {
   payment: { poll: { initialMs: 500, maxMs: 2_000, factor: 2 }, lateWindowMs: 4_000, latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 } },
   payout: { query: { initialMs: 300, maxMs: 1_500, factor: 2 }, attentionAfterMs: 120_000 },
 };
-
-/** A Kasir worker in its own process (`src/main-worker.ts`), so it can be killed with SIGKILL. */
-class WorkerProcess {
-  readonly identity = `fault-worker-${randomBytes(4).toString('hex')}`;
-  private child?: ChildProcess;
-  private stderr = '';
-  private exited?: Promise<void>;
-
-  constructor(private readonly configFile: string) {}
-
-  start(): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main-worker.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, KASIR_CONFIG: this.configFile, KASIR_WORKER_IDENTITY: this.identity, LOG_LEVEL: 'error' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4_000)));
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    this.child = child;
-  }
-
-  /** Resolves once this process polls the task queue (bundling the workflows takes a few seconds). */
-  async ready(client: Client, config: KasirConfig): Promise<void> {
-    await eventually(
-      async () => {
-        if (this.child?.exitCode !== null) throw new Error(`worker exited early: ${this.stderr}`);
-        const answer = await client.workflowService.describeTaskQueue({
-          namespace: config.temporal.namespace,
-          taskQueue: { name: config.temporal.taskQueue },
-          taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-        });
-        return (answer.pollers ?? []).some((p) => p.identity === this.identity) ? true : undefined;
-      },
-      60_000,
-      `worker ${this.identity} polling`
-    );
-  }
-
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill(signal);
-    await this.exited;
-  }
-}
 
 describe('process faults', function () {
   this.timeout(90_000);
@@ -89,13 +42,13 @@ describe('process faults', function () {
     let stack: TestStack;
     let dir: string;
     let configFile: string;
-    const workers: WorkerProcess[] = [];
+    const workers: KasirProcess[] = [];
 
-    async function startWorkerProcess(): Promise<WorkerProcess> {
-      const worker = new WorkerProcess(configFile);
+    async function startWorkerProcess(): Promise<KasirProcess> {
+      const worker = new KasirProcess('src/main-worker.ts', configFile);
       workers.push(worker);
       worker.start();
-      await worker.ready(stack.client, stack.config);
+      await worker.workerReady(stack.client, stack.config);
       return worker;
     }
 

@@ -36,7 +36,10 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundles `workflows/` once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
   return bundle;
 }
 
@@ -62,7 +65,12 @@ export const FAST_TIMINGS: WorkflowTimings = {
 export interface ReceivedWebhook {
   headers: Record<string, string | string[] | undefined>;
   rawBody: string;
-  event: { id: string; type: string; merchantId: string; data: { id: string; status: string } & Record<string, unknown> };
+  event: {
+    id: string;
+    type: string;
+    merchantId: string;
+    data: { id: string; status: string } & Record<string, unknown>;
+  };
 }
 
 /** The merchant's webhook endpoint: records every delivery; can be told to fail the next N. */
@@ -161,8 +169,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const apiPort = options.api ? await freePort() : undefined;
   const publicUrl = apiPort !== undefined ? `http://127.0.0.1:${apiPort}` : (options.publicUrl ?? 'http://127.0.0.1:9');
   const config = parseConfig({
-    temporal: { address: server.address, namespace: server.namespace, taskQueue: `kasir-test-${randomBytes(4).toString('hex')}` },
-    api: { publicUrl, operatorKeySha256: [sha256Hex(operatorKey)], ...(apiPort !== undefined ? { host: '127.0.0.1', port: apiPort } : {}) },
+    temporal: {
+      address: server.address,
+      namespace: server.namespace,
+      taskQueue: `kasir-test-${randomBytes(4).toString('hex')}`,
+    },
+    api: {
+      publicUrl,
+      operatorKeySha256: [sha256Hex(operatorKey)],
+      ...(apiPort !== undefined ? { host: '127.0.0.1', port: apiPort } : {}),
+    },
     merchants: merchants.map((m) => ({
       id: m.id,
       name: m.id.toUpperCase(),
@@ -179,7 +195,12 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const workers: { stop(): Promise<void> }[] = [];
 
   async function startWorker(identity?: string) {
-    const worker = await createKasirWorker({ connection: workerConnection, config, workflowBundle: await workflowBundle(), identity });
+    const worker = await createKasirWorker({
+      connection: workerConnection,
+      config,
+      workflowBundle: await workflowBundle(),
+      identity,
+    });
     const running = worker.run();
     const handle = {
       worker,
@@ -224,18 +245,4 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   };
 }
 
-/** Polls `probe` until it returns a value (not undefined) or the time runs out. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
+export { eventually } from './eventually';

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { KasirConfig } from '../../../src/config';
-import { eventually } from '../../helpers/stack';
+import type { KasirConfig } from '../../src/config';
+import { eventually } from './eventually';
 
-const ROOT = path.resolve(__dirname, '../../..');
+const ROOT = path.resolve(__dirname, '../..');
 
 export class KasirProcess {
   private child?: ChildProcess;
@@ -39,6 +39,10 @@ export class KasirProcess {
     child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4_000)));
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     this.child = child;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   get alive(): boolean {
