@@ -24,6 +24,7 @@ import type {
   PaymentStatus,
   ProviderPaymentStatus,
 } from '../src/domain/payment';
+import { closedWithoutPayment, paymentStatusRank } from '../src/domain/payment';
 import { localProviderCall, providerCall, providerInquiry } from './activity-options';
 import {
   CONFIRM_EVERY_HINT,
@@ -50,23 +51,6 @@ const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
   cancelled: 'CANCELLED',
   refunded: 'REFUNDED',
 };
-
-/** A status may only move up this ladder; equal ranks never replace each other (first terminal wins). */
-function rank(status: PaymentStatus): number {
-  switch (status) {
-    case 'REGISTERING':
-    case 'PENDING':
-      return 0;
-    case 'FAILED':
-    case 'EXPIRED':
-    case 'CANCELLED':
-      return 1;
-    case 'SUCCEEDED':
-      return 2;
-    case 'REFUNDED':
-      return 3;
-  }
-}
 
 function initialState(input: PaymentWorkflowInput): PaymentState {
   const at = nowIso();
@@ -153,8 +137,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     state.providerStatus = outcome.providerStatus;
     state.providerReference ??= outcome.providerReference;
     const next = FROM_PROVIDER[outcome.status];
-    if (next === state.status || rank(next) <= rank(state.status)) return;
-    const wasClosed = rank(state.status) === 1;
+    if (next === state.status || paymentStatusRank(next) <= paymentStatusRank(state.status)) return;
+    const wasClosed = closedWithoutPayment(state.status);
     if (next === 'SUCCEEDED') {
       state.paidAmount = outcome.paidAmount ?? state.amount;
       state.paidAt = outcome.paidAt ?? nowIso();
@@ -315,11 +299,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   // Closed without payment: keep watching for a late one, so it is flagged rather than lost.
   const watchForLatePayment = state.status === 'EXPIRED' || state.status === 'CANCELLED' || state.needsAttention;
-  if (watchForLatePayment && rank(state.status) === 1) {
+  if (watchForLatePayment && closedWithoutPayment(state.status)) {
     const closedAt = Date.parse(state.updatedAt);
     const watchUntil = closedAt + input.timings.payment.lateWindowMs;
     let lateAttempt = 0;
-    while (rank(state.status) === 1 && Date.now() < watchUntil) {
+    while (closedWithoutPayment(state.status) && Date.now() < watchUntil) {
       const woken = await condition(
         () => callbacks.length > 0,
         Math.min(nextDelay(input.timings.payment.latePoll, lateAttempt), watchUntil - Date.now())

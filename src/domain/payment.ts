@@ -45,8 +45,6 @@ export const PAYMENT_STATUSES = [
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
-export const TERMINAL_PAYMENT_STATUSES: readonly PaymentStatus[] = ['SUCCEEDED', 'EXPIRED', 'CANCELLED', 'FAILED', 'REFUNDED'];
-
 export interface PaymentCustomer {
   name: string;
   email?: string;
@@ -120,18 +118,27 @@ export type PaymentRegistration =
   | { result: 'registered'; providerReference?: string; instructions: PaymentInstructions; outcome: PaymentOutcome }
   | { result: 'declined'; failure: ProviderFailure };
 
-/** Orders statuses so that a late or repeated report can never move a payment backwards. */
-export function paymentStatusRank(status: ProviderPaymentStatus): number {
+/**
+ * The ladder a payment's status only climbs, so a late or repeated report can never move it backwards.
+ * Equal ranks never replace each other: the first terminal state wins.
+ */
+export function paymentStatusRank(status: PaymentStatus): number {
   switch (status) {
-    case 'pending':
+    case 'REGISTERING':
+    case 'PENDING':
       return 0;
-    case 'failed':
-    case 'expired':
-    case 'cancelled':
+    case 'FAILED':
+    case 'EXPIRED':
+    case 'CANCELLED':
       return 1;
-    case 'succeeded':
+    case 'SUCCEEDED':
       return 2;
-    case 'refunded':
+    case 'REFUNDED':
       return 3;
   }
+}
+
+/** FAILED, EXPIRED or CANCELLED: closed without the money arriving (a late payment may still come). */
+export function closedWithoutPayment(status: PaymentStatus): boolean {
+  return paymentStatusRank(status) === 1;
 }
