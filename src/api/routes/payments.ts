@@ -10,7 +10,7 @@ import type { temporal } from '@temporalio/proto';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors/registry';
 import type { PaymentsCapability } from '../../connectors/connector';
-import type { PaymentMethod } from '../../domain/payment';
+import type { CreatePaymentInput, PaymentMethod } from '../../domain/payment';
 import { PAYMENT_STATUSES } from '../../domain/payment';
 import type { ProviderId } from '../../domain/provider';
 import { PROVIDER_IDS } from '../../domain/provider';
@@ -241,38 +241,34 @@ export const paymentRoutes: AnyRoute[] = [
       }
       const key = idempotencyKeyOf(headers['Idempotency-Key'], body.reference);
       const id = deriveId('payment', merchant.id, key.value);
-      const description = body.description ?? `Payment ${body.reference}`;
-      // The provider's own rules (a phone Finpay insists on, BDPay's expiry range), checked before any
-      // workflow starts, so a payment the provider would refuse costs the merchant a 400, not a key.
-      const issues = payments.validate({
+      // What the provider will be asked to register, exactly as the workflow will send it.
+      const registration: CreatePaymentInput = {
         reference: id,
         amount: body.amount,
         method: body.method,
         customer: body.customer,
-        description,
+        description: body.description ?? `Payment ${body.reference}`,
         expiresInMinutes: body.expiresInMinutes,
         callbackUrl: callbackUrlOf(deps.config, provider),
         returnUrl: body.returnUrl,
-      });
+      };
+      // The provider's own rules (a phone Finpay insists on, BDPay's expiry range), checked before any
+      // workflow starts, so a payment the provider would refuse costs the merchant a 400, not a key.
+      const issues = payments.validate(registration);
       if (issues.length > 0) {
         throw ApiError.validation(issues.map((issue) => ({ param: issue.field, code: 'rejected_by_provider', message: issue.message })));
       }
       const fingerprint = requestFingerprint(body);
+      const { reference: paymentId, ...registrationFields } = registration;
       const input: PaymentWorkflowInput = {
-        paymentId: id,
+        ...registrationFields,
+        paymentId,
         merchantId: merchant.id,
         merchantReference: body.reference,
         provider,
-        amount: body.amount,
-        callbackUrl: callbackUrlOf(deps.config, provider),
         requestFingerprint: fingerprint,
         metadata: body.metadata,
         timings: deps.config.timings,
-        method: body.method,
-        customer: body.customer,
-        description,
-        expiresInMinutes: body.expiresInMinutes,
-        returnUrl: body.returnUrl,
       };
       const { state, outcome } = await createMovement<typeof paymentWorkflow, PaymentState>(deps, {
         kind: 'payment',
