@@ -732,10 +732,8 @@ export function createBdpaySimulator(options: BdpaySimulatorOptions): BdpaySimul
   });
   app.use('/_sim', controls);
 
-  // Bodies are read before the fault middleware: a `slow` answer must still be handled after the client has
-  // given up (the kit's contract), and a request whose client has gone can no longer be read.
-  app.use('/gateway', rawBody());
   app.use(faults.middleware());
+  app.use('/gateway', rawBody());
 
   /** Counted on arrival, before any check: the point is to prove how often Kasir sent an order or payout. */
   const countSubmission = (fields: Fields): void => {

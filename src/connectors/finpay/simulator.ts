@@ -424,9 +424,8 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
   });
   app.use('/_sim', controls);
 
-  // Bodies are read before faults apply, so a `slow` request still changes state after the client gave up.
-  app.use('/pg', express.json());
   app.use(faults.middleware());
+  app.use('/pg', express.json());
 
   const pg = express.Router();
   pg.use(requireAuth);

@@ -588,10 +588,8 @@ export function createNicepaySimulator(options: NicepaySimulatorOptions): Nicepa
   const app = express();
   app.use('/_sim', controlRouter({ faults, callbacks, submissions }));
   app.use('/_sim', controls);
-  // Read the raw bytes before faults apply: a `slow` request whose client has given up was still received
-  // in full, and NICEPAY would still process it.
-  app.use('/nicepay', rawBody());
   app.use(faults.middleware());
+  app.use('/nicepay', rawBody());
   app.use('/nicepay', provider);
 
   return {
