@@ -6,7 +6,8 @@
  * recompute over the raw body, compare in constant time, and reject timestamps outside the tolerance
  * so a captured delivery cannot be replayed later. Each event carries an `id`: deduplicate on it.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../constant-time';
 
 export const WEBHOOK_SIGNATURE_HEADER = 'Kasir-Signature';
 export const DEFAULT_TOLERANCE_SECONDS = 300;
@@ -47,9 +48,6 @@ export function verifyWebhookSignature(
 
   const body = typeof payload === 'string' ? payload : payload.toString('utf8');
   const expected = Buffer.from(createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex'), 'utf8');
-  const matches = signatures.some((candidate) => {
-    const given = Buffer.from(candidate, 'utf8');
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
+  const matches = signatures.some((candidate) => constantTimeEqual(candidate, expected));
   if (!matches) throw new WebhookSignatureError('no signature matches the payload');
 }

@@ -3,7 +3,7 @@
  * compared with every stored hash in constant time, without stopping at the first match, so timing
  * reveals neither which merchant nor how much of a hash matched.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { constantTimeEqual } from '../../constant-time';
 import type { Request } from 'express';
 import type { KasirConfig, Merchant } from '../../config';
 import { sha256Hex } from '../../ids';
@@ -11,18 +11,13 @@ import { ApiError } from '../http-errors';
 
 export const OPERATOR_KEY_HEADER = 'Kasir-Operator-Key';
 
-function sameHex(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
 /** The merchant whose key hashes to `keyHash`, checking every stored hash. */
 function findMerchant(merchants: readonly Merchant[], keyHash: string): Merchant | undefined {
   let found: Merchant | undefined;
   for (const merchant of merchants) {
     for (const stored of merchant.apiKeySha256) {
-      if (sameHex(stored, keyHash) && found === undefined) found = merchant;
+      if (constantTimeEqual(stored, keyHash) && found === undefined) found = merchant;
     }
   }
   return found;
@@ -71,6 +66,6 @@ export function authenticateOperator(req: Request, config: KasirConfig): void {
   }
   const hash = sha256Hex(key);
   let ok = false;
-  for (const stored of config.api.operatorKeySha256) ok = sameHex(stored, hash) || ok;
+  for (const stored of config.api.operatorKeySha256) ok = constantTimeEqual(stored, hash) || ok;
   if (!ok) throw new ApiError(401, 'authentication_error', 'invalid_operator_key', 'The operator key is not valid.');
 }

@@ -7,7 +7,6 @@
  *
  * Callbacks are not signed at all (reference 2.6), so nothing here verifies them: a callback is a hint.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 
@@ -68,9 +67,3 @@ export function versionForPath(path: string): string | undefined {
   return match ? `${match[1]}.0` : undefined;
 }
 
-/** Constant-time string equality, for comparing `KEY` with the partner id. */
-export function constantTimeEquals(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}

@@ -47,7 +47,8 @@ import { DUPLICATE_REFERENCE_CODES, PROCESSING_OR_UNKNOWN_REFERENCE_CODE } from 
 import { AYOPOP_PATHS } from './client';
 import { InquiryRequest, PartnerRequest, PaymentRequest, StatusRequest } from './schemas';
 import type { AyopopMessage, BalanceData, InquiryData, KeyValue, ProductItem, TransactionData } from './schemas';
-import { constantTimeEquals, verifyAyopopToken, versionForPath } from './signing';
+import { constantTimeEqual } from '../../constant-time';
+import { verifyAyopopToken, versionForPath } from './signing';
 
 // ---------------------------------------------------------------------------------------------------
 // The scripted catalogue
@@ -566,10 +567,10 @@ export function createAyopopSimulator(options: AyopopSimulatorOptions): AyopopSi
     if (expectedVersion === undefined || req.get('VERSION') !== expectedVersion) return unauthorized(res, 'VERSION');
     const key = req.get('KEY');
     const token = req.get('TOKEN');
-    if (!key || !token || !constantTimeEquals(key, options.partnerId)) return unauthorized(res, 'KEY');
+    if (!key || !token || !constantTimeEqual(key, options.partnerId)) return unauthorized(res, 'KEY');
     const claims = await verifyAyopopToken(token, options.apiSecret);
     if (!claims) return unauthorized(res, 'TOKEN');
-    if (typeof claims.partnerId !== 'string' || !constantTimeEquals(claims.partnerId, key)) {
+    if (typeof claims.partnerId !== 'string' || !constantTimeEqual(claims.partnerId, key)) {
       return unauthorized(res, 'partnerId');
     }
     if (!bodyAgreesWithClaims(req.body, claims)) return unauthorized(res, 'body differs from TOKEN');

@@ -13,9 +13,9 @@ import {
   createPublicKey,
   privateEncrypt,
   publicDecrypt,
-  timingSafeEqual,
   type KeyObject,
 } from 'node:crypto';
+import { constantTimeEqual } from '../../constant-time';
 
 /** Fields that carry signatures and are therefore never part of what is signed. */
 const SIGNATURE_FIELDS = new Set(['sign', 'platSign']);
@@ -104,7 +104,7 @@ export function verifyFieldSignature(
   const recovered = publicDecryptBase64(publicKey, signature);
   if (recovered === undefined) return false;
   const expected = Buffer.from(buildStringA(fields), 'utf8');
-  return recovered.length === expected.length && timingSafeEqual(recovered, expected);
+  return constantTimeEqual(recovered, expected);
 }
 
 /**

@@ -10,7 +10,8 @@
  * `\u00XX`, floats in PHP's shortest round-trip form (`0.1`, `1.0e+25`, `1.0e-5`), `{}` kept as `{}`.
  * The simulator signs with the same encoder, so its canonical form is PHP's default `json_encode`.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../../constant-time';
 
 /** A decoded JSON value as PHP's `json_decode` sees it (objects keep member order; ints are not floats). */
 export type PhpJsonValue =
@@ -360,7 +361,7 @@ export function verifyFinpayCallbackSignature(rawBody: Buffer, merchantKey: stri
   const variants: PhpJsonEncodeFlags[] = [{}, { unescapedSlashes: true, unescapedUnicode: true }];
   for (const flags of variants) {
     const expected = Buffer.from(hmacSha512Hex(phpCanonicalWithout(decoded, 'signature', flags), merchantKey), 'hex');
-    if (timingSafeEqual(expected, received)) return { valid: true, decoded };
+    if (constantTimeEqual(expected, received)) return { valid: true, decoded };
   }
   return { valid: false, reason: 'mismatch' };
 }

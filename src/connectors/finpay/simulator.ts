@@ -7,7 +7,8 @@
  * Callbacks are sent as PHP's default `json_encode` of the signed object, so their bytes are exactly
  * the canonical form their signature covers (reference §1.7 recommendation).
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { constantTimeEqual } from '../../constant-time';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
@@ -351,8 +352,7 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
   }
 
   function requireAuth(req: Request, res: Response, next: NextFunction): void {
-    const given = Buffer.from(req.get('authorization') ?? '');
-    if (given.length === expectedAuthorization.length && timingSafeEqual(given, expectedAuthorization)) return next();
+    if (constantTimeEqual(req.get('authorization') ?? '', expectedAuthorization)) return next();
     send(res, 401, { responseCode: '4010000', responseMessage: 'Unauthorized' }, performance.now());
   }
 

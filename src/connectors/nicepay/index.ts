@@ -2,7 +2,8 @@
  * NICEPAY SNAP BI e-wallet direct debit (OVO, DANA, LinkAja, ShopeePay): payments (create, inquire,
  * refund) and the service-56 notification. Seed 002; contract in reference Part 1.
  */
-import { generateKeyPairSync, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
+import { constantTimeEqual } from '../../constant-time';
 import { z } from 'zod';
 import {
   CallbackPayloadError,
@@ -215,11 +216,6 @@ async function refundPayment(
   throw toIntegrationError(result, { path: NicepayPath.debitRefund, effect: 'mutating' });
 }
 
-function sameText(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8');
-  const right = Buffer.from(b, 'utf8');
-  return left.length === right.length && timingSafeEqual(left, right);
-}
 
 /**
  * Service 56 (reference §1.7): NICEPAY signs `X-CLIENT-KEY|X-TIMESTAMP` with its notification key, not the
@@ -238,7 +234,7 @@ function verifyAndParseNotification(config: NicepayConfig, callback: RawCallback
   }
   const { 'x-timestamp': timestamp, 'x-client-key': clientKey, 'x-signature': signature } = headers.data;
   if (
-    !sameText(clientKey, config.clientId) ||
+    !constantTimeEqual(clientKey, config.clientId) ||
     !verifyClientTimestamp(config.nicepayPublicKeyPem, clientKey, timestamp, signature)
   ) {
     throw new CallbackSignatureError('NICEPAY notification signature does not verify', { provider: 'nicepay' });

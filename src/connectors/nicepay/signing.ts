@@ -8,7 +8,8 @@
  *   `METHOD:relativePath:accessToken:lowerhex(sha256(body)):X-TIMESTAMP`, where the relative path has no
  *   `/nicepay` prefix and the body hashed is exactly the body sent.
  */
-import { createHash, createHmac, createSign, createVerify, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSign, createVerify, randomInt } from 'node:crypto';
+import { constantTimeEqual } from '../../constant-time';
 
 const JAKARTA_OFFSET_MS = 7 * 60 * 60 * 1000;
 
@@ -99,8 +100,7 @@ export function verifyTransactionSignature(
   signature: string
 ): boolean {
   const expected = createHmac('sha512', clientSecret).update(transactionStringToSign(parts), 'utf8').digest();
-  const given = Buffer.from(signature, 'base64');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return constantTimeEqual(Buffer.from(signature, 'base64'), expected);
 }
 
 let externalIdSequence = 0;
