@@ -54,10 +54,21 @@ export function createActivities(deps: ActivityDeps) {
       return translateErrors(() => paymentsOf(deps, provider).inquire(ref));
     },
 
-    /** Cancels at the provider when it can; otherwise reports the provider's current view unchanged. */
+    /**
+     * Cancels at the provider. A provider without a cancel API fails with `OperationNotSupportedError`:
+     * answering its current view instead would let Kasir call an order cancelled that stays payable.
+     */
     async cancelPayment(provider: ProviderId, ref: PaymentRef): Promise<PaymentOutcome> {
       const payments = paymentsOf(deps, provider);
-      return translateErrors(() => (payments.cancel ? payments.cancel(ref) : payments.inquire(ref)));
+      const cancel = payments.cancel?.bind(payments);
+      if (!cancel) {
+        throw ApplicationFailure.create({
+          type: OperationNotSupportedError.name,
+          message: `${provider} offers no cancel API: the order stays payable until it expires`,
+          nonRetryable: true,
+        });
+      }
+      return translateErrors(() => cancel(ref));
     },
 
     /** Runs at most once per payout (the workflow's retry policy allows one attempt): never resubmits. */
@@ -83,12 +94,21 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Delivers one signed merchant webhook. Any non-2xx or network error throws, so Temporal retries
-     * with backoff until the merchant answers 2xx. A merchant without a webhook URL is skipped.
+     * Delivers one signed merchant webhook. Any non-2xx (a redirect included: it is never followed, so
+     * a signed event cannot be steered elsewhere) or network error throws, so Temporal retries with
+     * backoff until the merchant answers 2xx. A merchant that chose no webhook URL is skipped; a merchant
+     * missing from config fails the attempt, visible to operators as the activity's last failure, and
+     * is delivered once config has it again.
      */
     async deliverMerchantWebhook(event: MerchantEvent): Promise<{ delivered: boolean; status?: number }> {
       const target = deps.merchantWebhook(event.merchantId);
-      if (!target?.webhookUrl) return { delivered: false };
+      if (!target) {
+        throw ApplicationFailure.retryable(
+          `merchant ${event.merchantId} is not in Kasir's config: webhook ${event.id} waits until it is`,
+          'MerchantNotConfigured'
+        );
+      }
+      if (!target.webhookUrl) return { delivered: false };
       const body = JSON.stringify(event);
       const response = await fetch(target.webhookUrl, {
         method: 'POST',
@@ -99,6 +119,7 @@ export function createActivities(deps: ActivityDeps) {
           'Kasir-Delivery-Attempt': String(Context.current().info.attempt),
         },
         body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
       });
       await response.arrayBuffer();

@@ -1,32 +1,26 @@
 /**
- * billWorkflow: PPOB. Inquiry → the merchant confirms → one payment → status until final.
- * A payment that did not answer definitively is resolved by status on the same reference after the
- * provider's documented delay, never by paying again.
+ * billWorkflow: PPOB. Inquiry → the merchant confirms the total it saw → one payment → status until
+ * final. A payment that did not answer definitively is resolved by status on the same reference after
+ * the provider's documented delay, never by paying again.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
+import { billIsFinal, billStatusRank } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
-import { CONFIRM_EVERY_HINT, Outbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
-import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from './messages';
+import { activityFailureOf, nowIso } from './common';
+import { billWorkflowV1 } from './legacy/bill-v1';
+import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
+import { MOVEMENT_CORE, Movement } from './movement';
+import type { CallbackReader } from './movement';
 import { nextDelay } from './timings';
-import type { BillState, BillWorkflowInput, TimelineEntry } from './types';
+import type { BillState, BillWorkflowInput, Carried, TimelineEntry } from './types';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
-
-const FINAL: readonly BillStatus[] = ['SUCCEEDED', 'FAILED', 'INQUIRY_FAILED', 'EXPIRED'];
 
 function initialState(input: BillWorkflowInput): BillState {
   const at = nowIso();
@@ -47,197 +41,276 @@ function initialState(input: BillWorkflowInput): BillState {
   };
 }
 
+/** What the customer pays: the bill plus the provider's fees, as the inquiry stated them. */
 export function billTotal(state: BillState): number | undefined {
   return state.inquiry ? state.inquiry.amount + state.inquiry.totalAdmin + state.inquiry.processingFee : undefined;
 }
 
 export async function billWorkflow(input: BillWorkflowInput): Promise<BillState> {
-  const state = input.resume?.state ?? initialState(input);
-  const outbox = new Outbox(input.timings.webhook, input.resume?.outbox);
-  const seen = new SeenEvents(input.resume?.seenEventIds);
-  const callbacks: ProviderCallbackEvent[] = [];
-  let inquired = input.resume !== undefined;
-  let confirmation: ConfirmBillPaymentRequest | undefined;
-  let attempt = input.resume?.attempt ?? 0;
-  let checksThisRun = 0;
+  if (!patched(MOVEMENT_CORE)) return billWorkflowV1(input);
+  return new Bill(input).run();
+}
 
-  setHandler(billStateQuery, () => state);
-  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
-  setHandler(billInquiredUpdate, async () => {
-    await condition(() => inquired);
-    return state;
-  });
-  setHandler(
-    confirmBillPaymentUpdate,
-    async (request) => {
-      confirmation = request;
-      await condition(() => state.paymentSubmitted && state.status !== 'PAYING');
-      return state;
-    },
-    {
-      validator: (request: ConfirmBillPaymentRequest) => {
-        if (state.status !== 'INQUIRED' || state.paymentSubmitted) {
-          throw new Error(`bill ${state.id} is ${state.status}; only an INQUIRED bill can be paid`);
-        }
-        const total = billTotal(state);
-        if (request.expectedTotal !== undefined && request.expectedTotal !== total) {
-          throw new Error(`expectedTotal ${request.expectedTotal} does not match the inquiry total ${total}`);
-        }
-        if (state.inquiry && Date.parse(state.inquiry.expiresAt) <= Date.now()) {
-          throw new Error(`the inquiry for bill ${state.id} expired at ${state.inquiry.expiresAt}; inquire again`);
-        }
-      },
-    }
-  );
-  void outbox.run();
+interface Confirmation {
+  request: ConfirmBillPaymentRequest;
+  /** Set once the payment has a first answer (or the confirmation was refused). */
+  answer?: { error?: string };
+}
 
-  function transition(status: BillStatus, source: TimelineEntry['source'], note?: string): void {
-    if (status === state.status) return;
-    state.status = status;
-    recordTimeline(state, { status, source, note });
-    publishStatus(state);
-    outbox.emit(`bill.${status.toLowerCase()}`, state);
+class Bill implements CallbackReader {
+  private readonly input: BillWorkflowInput;
+  private readonly movement: Movement<BillState>;
+  private readonly state: BillState;
+  private inquired: boolean;
+  private confirmation?: Confirmation;
+  private attempt: number;
+  private checksThisRun = 0;
+
+  constructor(input: BillWorkflowInput) {
+    this.input = input;
+    this.state = input.resume?.state ?? initialState(input);
+    this.movement = new Movement({ kind: 'bill', rank: billStatusRank, timings: input.timings }, this.state, input.resume);
+    this.inquired = input.resume !== undefined;
+    this.attempt = input.resume?.attempt ?? 0;
+
+    setHandler(billStateQuery, () => this.state);
+    setHandler(billInquiredUpdate, async () => {
+      await condition(() => this.inquired);
+      return this.state;
+    });
+    setHandler(confirmBillPaymentUpdate, (request) => this.requestConfirmation(request), {
+      validator: (request: ConfirmBillPaymentRequest) => this.validateConfirmation(request),
+    });
+    // A confirmation is answered by the payment step itself; this serves one that can no longer pay.
+    this.movement.servesRequests(
+      () => this.confirmation?.answer === undefined && this.confirmation !== undefined && this.state.status !== 'INQUIRED',
+      async () => {
+        this.confirmation!.answer = this.state.paymentSubmitted ? {} : { error: `bill ${this.state.id} is ${this.state.status}` };
+      }
+    );
   }
 
-  function apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
-    if (FINAL.includes(state.status)) return;
-    state.providerCode = outcome.providerCode;
-    if (outcome.transactionId) state.transactionId = outcome.transactionId;
-    switch (outcome.status) {
-      case 'succeeded':
-        state.token = outcome.token;
-        state.paidAt = nowIso();
-        return transition('SUCCEEDED', source, outcome.providerCode);
-      case 'failed':
-        state.failure = {
-          code: outcome.providerCode,
-          message: outcome.message ?? 'the provider reports the payment failed',
-          depositRefunded: outcome.depositRefunded ?? false,
-        };
-        return transition('FAILED', source, outcome.providerCode);
-      case 'processing':
-        return transition('PROCESSING', source, outcome.providerCode);
+  async run(): Promise<BillState> {
+    if (!this.input.resume) await this.inquire();
+    if (this.state.status === 'INQUIRED' && !this.state.paymentSubmitted) await this.awaitConfirmation();
+    if (this.confirmation !== undefined && !this.state.paymentSubmitted && this.state.status === 'INQUIRED') await this.payOnce();
+    if (this.confirmation) this.confirmation.answer ??= {};
+    if (this.state.status === 'PROCESSING' || this.state.status === 'PAYING') await this.awaitFinalStatus();
+    if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
+      this.movement.clearAttention();
     }
+    return this.movement.closeOut(this, (carried) => this.nextRun(carried), { attempt: this.attempt });
   }
 
-  async function checkStatus(): Promise<void> {
+  // ---- inquiry and confirmation --------------------------------------------------------------------
+
+  private async inquire(): Promise<void> {
     try {
-      apply(await inquiries.billStatus(state.provider, state.id), 'poll');
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-    }
-  }
-
-  // Inquiry.
-  if (!input.resume) {
-    try {
-      const outcome = await calls.inquireBill(state.provider, {
-        productCode: input.productCode,
-        accountNumber: input.accountNumber,
-        amount: input.amount,
-        zoneId: input.zoneId,
-        month: input.month,
+      const outcome = await calls.inquireBill(this.state.provider, {
+        productCode: this.input.productCode,
+        accountNumber: this.input.accountNumber,
+        amount: this.input.amount,
+        zoneId: this.input.zoneId,
+        month: this.input.month,
       });
       if (outcome.result === 'failed') {
-        state.inquiryFailure = { code: outcome.providerCode, reason: outcome.reason };
-        transition('INQUIRY_FAILED', 'inquiry', outcome.providerCode);
+        this.state.inquiryFailure = { code: outcome.providerCode, reason: outcome.reason };
+        this.movement.transition('INQUIRY_FAILED', 'inquiry', outcome.providerCode);
       } else {
-        state.inquiry = {
+        this.state.inquiry = {
           inquiryId: outcome.inquiryId,
           customerName: outcome.customerName,
           productName: outcome.productName,
           amount: outcome.amount,
           totalAdmin: outcome.totalAdmin,
           processingFee: outcome.processingFee,
-          expiresAt: outcome.expiresAt ?? new Date(Date.now() + input.timings.bill.confirmWindowMs).toISOString(),
+          expiresAt: outcome.expiresAt ?? new Date(Date.now() + this.input.timings.bill.confirmWindowMs).toISOString(),
           details: outcome.details,
         };
-        state.providerCode = outcome.providerCode;
-        recordTimeline(state, { status: 'INQUIRED', source: 'inquiry', note: outcome.providerCode });
-        publishStatus(state);
-        outbox.emit('bill.inquired', state);
+        this.state.providerCode = outcome.providerCode;
+        this.movement.recordMoneyEvent('inquiry', `inquired: total ${billTotal(this.state)}`);
+        this.movement.emit('bill.inquired');
       }
     } catch (err) {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
       const type = failure.type ?? 'INQUIRY_ERROR';
-      const { message } = failure;
-      state.inquiryFailure = { code: type, reason: { id: message, en: message } };
-      transition('INQUIRY_FAILED', 'inquiry', type);
+      this.state.inquiryFailure = { code: type, reason: { id: failure.message, en: failure.message } };
+      this.movement.transition('INQUIRY_FAILED', 'inquiry', type);
     }
-    inquired = true;
+    this.inquired = true;
   }
 
-  // Waiting for the merchant's confirmation, until the inquiry expires.
-  if (state.status === 'INQUIRED' && !state.paymentSubmitted) {
-    const expiresAt = Date.parse(state.inquiry!.expiresAt);
-    const confirmed = await condition(() => confirmation !== undefined, Math.max(1, expiresAt - Date.now()));
-    if (!confirmed) transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+  /** Only an answered, unexpired inquiry can be paid, and only for the total it stated. */
+  private validateConfirmation(request: ConfirmBillPaymentRequest): void {
+    if (!this.state.inquiry || !this.inquired) {
+      throw new Error(`bill ${this.state.id} has no answered inquiry yet; confirm once the inquiry has answered`);
+    }
+    if (this.state.status !== 'INQUIRED' || this.state.paymentSubmitted || this.confirmation !== undefined) {
+      throw new Error(`bill ${this.state.id} is ${this.state.status}; only an INQUIRED bill can be paid, once`);
+    }
+    const total = billTotal(this.state);
+    if (request.expectedTotal !== undefined && request.expectedTotal !== total) {
+      throw new Error(`expectedTotal ${request.expectedTotal} does not match the inquiry total ${total}`);
+    }
+    if (Date.parse(this.state.inquiry.expiresAt) <= Date.now()) {
+      throw new Error(`the inquiry for bill ${this.state.id} expired at ${this.state.inquiry.expiresAt}; inquire again`);
+    }
   }
 
-  // Payment: exactly once.
-  if (confirmation !== undefined && !state.paymentSubmitted) {
-    state.paymentSubmitted = true;
-    transition('PAYING', 'payment');
+  private async requestConfirmation(request: ConfirmBillPaymentRequest): Promise<BillState> {
+    const pending: Confirmation = { request };
+    this.confirmation = pending;
+    await condition(() => pending.answer !== undefined && this.state.status !== 'PAYING');
+    if (pending.answer?.error !== undefined) {
+      throw ApplicationFailure.create({ type: 'ConfirmationRefused', message: pending.answer.error, nonRetryable: true });
+    }
+    return this.state;
+  }
+
+  private async awaitConfirmation(): Promise<void> {
+    const expiresAt = Date.parse(this.state.inquiry!.expiresAt);
+    const confirmed = await condition(() => this.confirmation !== undefined, Math.max(1, expiresAt - Date.now()));
+    if (!confirmed) this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+  }
+
+  // ---- payment -----------------------------------------------------------------------------------
+
+  /**
+   * One payment per bill id. The provider is asked first whether it already holds this reference (a
+   * reset or re-created workflow); a provider that refuses a duplicate reference is the last defence,
+   * and that refusal reads as "processing", resolved by status.
+   */
+  private async payOnce(): Promise<void> {
+    const existing = await this.status();
+    this.state.paymentSubmitted = true;
+    if (existing && (existing.status !== 'processing' || existing.transactionId !== undefined)) {
+      this.movement.recordMoneyEvent('payment', `the provider already holds this payment (${existing.providerCode}); not paid again`);
+      this.movement.transition('PAYING', 'payment');
+      this.apply(existing, 'payment');
+      return;
+    }
+    this.movement.transition('PAYING', 'payment');
     try {
-      apply(
-        await payments.payBill(state.provider, {
-          reference: state.id,
-          inquiryId: state.inquiry!.inquiryId,
-          productCode: state.productCode,
-          accountNumber: input.accountNumber,
-          amount: state.inquiry!.amount,
-          callbackUrl: input.callbackUrl,
+      this.apply(
+        await payments.payBill(this.state.provider, {
+          reference: this.state.id,
+          inquiryId: this.state.inquiry!.inquiryId,
+          productCode: this.state.productCode,
+          accountNumber: this.input.accountNumber,
+          amount: this.state.inquiry!.amount,
+          callbackUrl: this.input.callbackUrl,
         }),
         'payment'
       );
     } catch (err) {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
-      transition('PROCESSING', 'payment', `no definite answer: ${failure.message}`);
+      this.movement.transition('PROCESSING', 'payment', `no definite answer: ${failure.message}`);
     }
   }
 
-  // Status until final: first check no sooner than the provider's documented delay, callbacks as hints.
-  if (state.status === 'PROCESSING') {
-    const attentionAt = Date.parse(state.updatedAt) + input.timings.bill.attentionAfterMs;
-    let nextCheckIn = attempt === 0 ? input.timings.bill.firstStatusCheckMs : nextDelay(input.timings.bill.statusPoll, attempt);
-    while (!FINAL.includes(state.status)) {
-      const woken = await condition(() => callbacks.length > 0, nextCheckIn);
-      let hinted = false;
-      const confirmEveryHint = callbacks.length > 0 && patched(CONFIRM_EVERY_HINT);
-      while (callbacks.length > 0) {
-        const event = callbacks.shift()!;
-        if (event.kind !== 'bill' || event.reference !== state.id) continue;
-        if (confirmEveryHint || seen.firstTime(event.eventId)) hinted = true;
+  /** Status until final: the first check no sooner than the provider's documented delay; callbacks are hints. */
+  private async awaitFinalStatus(): Promise<void> {
+    const timings = this.input.timings.bill;
+    const attentionAt = Date.parse(this.state.updatedAt) + timings.attentionAfterMs;
+    let checkAt = Date.now() + (this.attempt === 0 ? timings.firstStatusCheckMs : nextDelay(timings.statusPoll, this.attempt));
+    while (!billIsFinal(this.state.status)) {
+      const wakeAt = this.state.needsAttention ? checkAt : Math.min(checkAt, attentionAt);
+      await this.movement.waitForWork(wakeAt);
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (!billIsFinal(this.state.status) && Date.now() >= checkAt) {
+        const outcome = await this.status();
+        if (outcome) this.apply(outcome, 'poll');
+        this.attempt++;
+        this.checksThisRun++;
+        checkAt = Date.now() + nextDelay(timings.statusPoll, this.attempt);
       }
-      // Ayopop's callback is unsigned: it only tells us when to look.
-      if (hinted || !woken) await checkStatus();
-      if (!woken) {
-        attempt++;
-        checksThisRun++;
+      if (!this.state.needsAttention && !billIsFinal(this.state.status) && Date.now() >= attentionAt) {
+        this.movement.flag('UNRESOLVED: payment still processing at the provider; check with the provider', 'poll', 'bill.needs_attention');
       }
-      nextCheckIn = nextDelay(input.timings.bill.statusPoll, attempt);
-      if (!state.needsAttention && !FINAL.includes(state.status) && Date.now() >= attentionAt) {
-        state.needsAttention = true;
-        state.attentionReason = 'payment still processing at the provider; check with the provider';
-        publishStatus(state);
-        outbox.emit('bill.needs_attention', state);
-      }
-      if (!FINAL.includes(state.status) && shouldContinueAsNew(checksThisRun, input.timings.pollsPerRun)) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof billWorkflow>({
-          ...input,
-          resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
-        });
-      }
+      if (!billIsFinal(this.state.status)) await this.continueAsNewIfDue();
     }
   }
 
-  if (state.needsAttention && FINAL.includes(state.status)) {
-    state.needsAttention = false;
-    publishStatus(state);
+  // ---- the provider's word -----------------------------------------------------------------------
+
+  /** Ayopop's callbacks are unsigned: every one is a hint, confirmed by status. */
+  applyVerified(event: ProviderCallbackEvent): boolean {
+    if (event.kind !== 'bill') return false;
+    this.apply(event.outcome, 'callback');
+    return true;
   }
-  await condition(() => outbox.drained() && allHandlersFinished());
-  return state;
+
+  async confirm(): Promise<void> {
+    if (!this.state.paymentSubmitted) return; // nothing was paid: a hint cannot be about our payment
+    const outcome = await this.status();
+    if (outcome) this.apply(outcome, 'callback');
+  }
+
+  private apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
+    const next = this.statusFor(outcome);
+    if (next === this.state.status || billStatusRank(next) <= billStatusRank(this.state.status)) {
+      this.movement.note(source, `provider reports ${outcome.providerCode}`);
+      return;
+    }
+    const failedBefore = this.state.status === 'FAILED';
+    this.state.providerCode = outcome.providerCode;
+    if (outcome.transactionId) this.state.transactionId = outcome.transactionId;
+    if (next === 'SUCCEEDED' || next === 'AMOUNT_MISMATCH') {
+      this.state.token = outcome.token;
+      this.state.paidAt = nowIso();
+    }
+    if (next === 'FAILED') {
+      this.state.failure = {
+        code: outcome.providerCode,
+        message: outcome.message ?? 'the provider reports the payment failed',
+        depositRefunded: outcome.depositRefunded ?? false,
+      };
+    }
+    this.movement.transition(next, source, outcome.providerCode);
+    if (next === 'AMOUNT_MISMATCH') {
+      this.movement.flag(`AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`, source);
+    }
+    if (failedBefore && billStatusRank(next) > billStatusRank('FAILED')) {
+      this.movement.flag('PAID_AFTER_FAILURE: the provider reports a success after a failure', source, 'bill.paid_after_failure');
+    }
+  }
+
+  private statusFor(outcome: BillPaymentOutcome): BillStatus {
+    switch (outcome.status) {
+      case 'succeeded':
+        return outcome.amount !== undefined && this.state.inquiry && outcome.amount !== this.state.inquiry.amount
+          ? 'AMOUNT_MISMATCH'
+          : 'SUCCEEDED';
+      case 'failed':
+        return 'FAILED';
+      case 'processing':
+        return 'PROCESSING';
+    }
+  }
+
+  private paidAfterFailure(): boolean {
+    return this.state.needsAttention && (this.state.attentionReason ?? '').startsWith('PAID_AFTER_FAILURE');
+  }
+
+  private async status(): Promise<BillPaymentOutcome | undefined> {
+    try {
+      return await inquiries.billStatus(this.state.provider, this.state.id);
+    } catch (err) {
+      if (activityFailureOf(err)) return undefined;
+      throw err;
+    }
+  }
+
+  // ---- history --------------------------------------------------------------------------------------
+
+  private async continueAsNewIfDue(): Promise<void> {
+    await this.movement.continueAsNewIfDue(this.checksThisRun, (carried) => this.nextRun(carried), { attempt: this.attempt });
+  }
+
+  private nextRun(carried: Carried<BillState>): [BillWorkflowInput] {
+    return [{ ...this.input, resume: carried }];
+  }
 }

@@ -86,24 +86,29 @@ export function publishStatus(state: {
 
 /**
  * Merchant webhooks, delivered in order by a background loop with durable retries. Event ids are
- * `<workflowId>:<seq>`, stable across retries, so merchants can deduplicate.
+ * `<workflowId>:<seq>` unless the workflow names them otherwise, stable across retries, so merchants
+ * can deduplicate.
  */
 export class Outbox {
   private readonly pending: MerchantEvent[];
   private nextSeq: number;
   private readonly deliver: KasirActivities['deliverMerchantWebhook'];
+  private readonly eventIdOf: (seq: number) => string;
 
-  constructor(timings: WebhookTimings, carried?: OutboxState) {
+  constructor(
+    deliver: KasirActivities['deliverMerchantWebhook'],
+    carried?: OutboxState,
+    eventIdOf: (seq: number) => string = (seq) => `${workflowInfo().workflowId}:${seq}`
+  ) {
     this.pending = carried ? [...carried.pending] : [];
     this.nextSeq = carried?.nextSeq ?? 1;
-    this.deliver = patched(LOCAL_ACTIVITIES)
-      ? proxyLocalActivities<KasirActivities>(localWebhookDelivery(timings)).deliverMerchantWebhook
-      : proxyActivities<KasirActivities>(webhookDelivery(timings)).deliverMerchantWebhook;
+    this.deliver = deliver;
+    this.eventIdOf = eventIdOf;
   }
 
   emit(type: string, state: MoneyMovementState): void {
     this.pending.push({
-      id: `${workflowInfo().workflowId}:${this.nextSeq++}`,
+      id: this.eventIdOf(this.nextSeq++),
       type,
       merchantId: state.merchantId,
       createdAt: nowIso(),
@@ -128,6 +133,14 @@ export class Outbox {
   snapshot(): OutboxState {
     return { pending: [...this.pending], nextSeq: this.nextSeq };
   }
+}
+
+/** The outbox of the frozen workflows in `legacy/`: local-activity delivery behind its patch. */
+export function legacyOutbox(timings: WebhookTimings, carried?: OutboxState): Outbox {
+  const deliver = patched(LOCAL_ACTIVITIES)
+    ? proxyLocalActivities<KasirActivities>(localWebhookDelivery(timings)).deliverMerchantWebhook
+    : proxyActivities<KasirActivities>(webhookDelivery(timings)).deliverMerchantWebhook;
+  return new Outbox(deliver, carried);
 }
 
 /** What a merchant may see of a state: everything but the request fingerprint, copied. */

@@ -1,3 +1,4 @@
 export { paymentWorkflow } from './payment';
 export { payoutWorkflow } from './payout';
 export { billWorkflow } from './bill';
+export { lateCallbackWorkflow } from './late-callback';

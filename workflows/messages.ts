@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
+import type { LateCallbackState } from './late-callback';
 import type { BillState, PaymentState, PayoutState } from './types';
 
 /** A verified (or hint-level) provider callback, delivered by the API edge. Never signal-with-start. */
@@ -33,8 +34,16 @@ export interface ResolvePayoutRequest {
   /** What the operator saw: bank statement line, provider ticket, etc. Recorded in history. */
   evidence: string;
   operator: string;
+  /**
+   * Apply it even though the provider's own status contradicts it. Kasir checks the provider first and
+   * otherwise refuses a contradicted resolution; a provider success after a forced FAILED is still caught.
+   */
+  force?: boolean;
 }
-/** An operator resolves a payout stuck in UNKNOWN, with evidence. Validated; recorded in history. */
+/**
+ * An operator resolves a payout whose outcome is UNKNOWN or that needs attention, with evidence.
+ * Validated, checked against the provider, recorded in history.
+ */
 export const resolvePayoutUpdate = defineUpdate<PayoutState, [ResolvePayoutRequest]>('resolvePayout');
 
 /** Completes once the bill inquiry has an answer. Sent with update-with-start. */
@@ -46,3 +55,6 @@ export interface ConfirmBillPaymentRequest {
 }
 /** The merchant confirms an inquired bill; completes once the payment has a first answer. */
 export const confirmBillPaymentUpdate = defineUpdate<BillState, [ConfirmBillPaymentRequest]>('confirmBillPayment');
+
+/** The record a late callback left (see workflows/late-callback.ts). */
+export const lateCallbackStateQuery = defineQuery<LateCallbackState>('lateCallbackState');

@@ -1,56 +1,34 @@
 /**
- * paymentWorkflow: money in. Registers with the provider, hands the merchant the payment instructions,
- * then waits for the first of a verified callback, a status poll, a cancel request or expiry. After
- * expiry or cancel it keeps watching for a late payment and flags one as needs-attention.
+ * paymentWorkflow: money in. Registers with the provider and hands the merchant the payment
+ * instructions, then waits for the first of a verified callback, a status poll, a cancel request or
+ * expiry. A payment that closed without money is watched for a late one, which is recorded, never lost.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  sleep,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import type {
-  PaymentOutcome,
-  PaymentRef,
-  PaymentRegistration,
-  PaymentStatus,
-  ProviderPaymentStatus,
-} from '../src/domain/payment';
+import type { PaymentOutcome, PaymentRef, PaymentRegistration, PaymentStatus } from '../src/domain/payment';
 import { closedWithoutPayment, paymentStatusRank } from '../src/domain/payment';
 import { localProviderCall, providerCall, providerInquiry } from './activity-options';
-import {
-  CONFIRM_EVERY_HINT,
-  LOCAL_ACTIVITIES,
-  Outbox,
-  activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
-import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from './messages';
+import { activityFailureOf, nowIso } from './common';
+import { paymentWorkflowV1 } from './legacy/payment-v1';
+import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
 import type { CancelPaymentRequest } from './messages';
+import { MOVEMENT_CORE, Movement } from './movement';
+import type { CallbackReader } from './movement';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
-import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
+import type { Carried, PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const localCalls = proxyLocalActivities<KasirActivities>(localProviderCall);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
 
-/** Added after the first histories were recorded: registrations that ended unknown used to fail at once. */
-const RETRY_UNKNOWN_REGISTRATION = 'retry-unknown-registration';
+/** Errors after which the provider may hold the order: ask it before anything else. */
+const MAY_EXIST = ['OutcomeUnknownError', 'ProviderResponseInvalidError'];
 
-const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
-  pending: 'PENDING',
-  succeeded: 'SUCCEEDED',
-  failed: 'FAILED',
-  expired: 'EXPIRED',
-  cancelled: 'CANCELLED',
-  refunded: 'REFUNDED',
-};
+/** The domain's ladder, with REGISTERING below PENDING so registration's answer can move it. */
+function rank(status: PaymentStatus): number {
+  return status === 'REGISTERING' ? -1 : paymentStatusRank(status);
+}
 
 function initialState(input: PaymentWorkflowInput): PaymentState {
   const at = nowIso();
@@ -73,251 +51,359 @@ function initialState(input: PaymentWorkflowInput): PaymentState {
 }
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
-  const state = input.resume?.state ?? initialState(input);
-  const outbox = new Outbox(input.timings.webhook, input.resume?.outbox);
-  const seen = new SeenEvents(input.resume?.seenEventIds);
-  const callbacks: ProviderCallbackEvent[] = [];
-  let cancelRequest: CancelPaymentRequest | undefined;
-  let cancelFailure: string | undefined;
-  let attempt = input.resume?.attempt ?? 0;
-  let pollsThisRun = 0;
+  if (!patched(MOVEMENT_CORE)) return paymentWorkflowV1(input);
+  return new Payment(input).run();
+}
 
-  setHandler(paymentStateQuery, () => state);
-  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
-  setHandler(paymentRegisteredUpdate, async () => {
-    await condition(() => state.status !== 'REGISTERING');
-    return state;
-  });
-  setHandler(
-    cancelPaymentUpdate,
-    async (request) => {
-      cancelRequest = request;
-      cancelFailure = undefined;
-      await condition(() => state.status !== 'PENDING' || cancelFailure !== undefined);
-      if (cancelFailure !== undefined) {
-        const message = cancelFailure;
-        cancelRequest = undefined;
-        throw ApplicationFailure.create({ type: 'CancelFailed', message, nonRetryable: true });
-      }
-      return state;
-    },
-    {
+interface CancelRequest {
+  reason?: string;
+  answer?: { error?: string };
+}
+
+class Payment implements CallbackReader {
+  private readonly input: PaymentWorkflowInput;
+  private readonly movement: Movement<PaymentState>;
+  private readonly state: PaymentState;
+  private cancel?: CancelRequest;
+  private attempt: number;
+  private pollsThisRun = 0;
+  private watchUntil?: number;
+
+  constructor(input: PaymentWorkflowInput) {
+    this.input = input;
+    this.state = input.resume?.state ?? initialState(input);
+    this.movement = new Movement({ kind: 'payment', rank, timings: input.timings }, this.state, input.resume);
+    this.attempt = input.resume?.attempt ?? 0;
+    this.watchUntil = input.resume?.watchUntil;
+
+    setHandler(paymentStateQuery, () => this.state);
+    setHandler(paymentRegisteredUpdate, async () => {
+      await condition(() => this.state.status !== 'REGISTERING');
+      return this.state;
+    });
+    setHandler(cancelPaymentUpdate, (request) => this.requestCancel(request), {
       validator: (_request: CancelPaymentRequest) => {
-        if (state.status !== 'PENDING') {
-          throw new Error(`payment ${state.id} is ${state.status}; only a PENDING payment can be cancelled`);
+        if (this.state.status !== 'PENDING') {
+          throw new Error(`payment ${this.state.id} is ${this.state.status}; only a PENDING payment can be cancelled`);
         }
       },
-    }
-  );
-  void outbox.run();
-
-  const ref = (): PaymentRef => ({
-    reference: state.id,
-    providerReference: state.providerReference,
-    amount: state.amount,
-    method: state.method,
-    createdAt: state.createdAt,
-  });
-
-  function transition(status: PaymentStatus, source: TimelineEntry['source'], note?: string): void {
-    state.status = status;
-    recordTimeline(state, { status, source, note });
-    publishStatus(state);
-    outbox.emit(`payment.${status.toLowerCase()}`, state);
-  }
-
-  function flag(reason: string): void {
-    state.needsAttention = true;
-    state.attentionReason = reason;
-    publishStatus(state);
-  }
-
-  /** Applies the provider's view; never moves a payment backwards. */
-  function apply(outcome: PaymentOutcome, source: TimelineEntry['source']): void {
-    state.providerStatus = outcome.providerStatus;
-    state.providerReference ??= outcome.providerReference;
-    const next = FROM_PROVIDER[outcome.status];
-    if (next === state.status || paymentStatusRank(next) <= paymentStatusRank(state.status)) return;
-    const wasClosed = closedWithoutPayment(state.status);
-    if (next === 'SUCCEEDED') {
-      state.paidAmount = outcome.paidAmount ?? state.amount;
-      state.paidAt = outcome.paidAt ?? nowIso();
-      if (state.paidAmount !== state.amount) flag(`paid ${state.paidAmount} but ${state.amount} was due`);
-      if (wasClosed) flag(`LATE_PAYMENT: paid after the payment was ${state.status}`);
-    }
-    if (outcome.failure) state.failure = outcome.failure;
-    transition(next, source, outcome.providerStatus);
-  }
-
-  async function inquire(): Promise<PaymentOutcome | undefined> {
-    try {
-      return await inquiries.inquirePayment(state.provider, ref());
-    } catch (err) {
-      if (err instanceof ActivityFailure) return undefined; // the next poll asks again
-      throw err;
-    }
-  }
-
-  async function processCallbacks(): Promise<void> {
-    const confirmEveryHint = patched(CONFIRM_EVERY_HINT);
-    let hinted = false;
-    while (callbacks.length > 0) {
-      const event = callbacks.shift()!;
-      if (event.kind !== 'payment' || event.reference !== state.id) continue;
-      if (event.trust === 'verified') {
-        if (seen.firstTime(event.eventId)) apply(event.outcome, 'callback');
-      } else if (confirmEveryHint) {
-        hinted = true;
-      } else if (seen.firstTime(event.eventId)) {
-        const confirmed = await inquire();
-        if (confirmed) apply(confirmed, 'callback');
-      }
-    }
-    // The body is not covered by a signature: believe only what a status inquiry confirms.
-    if (hinted) {
-      const confirmed = await inquire();
-      if (confirmed) apply(confirmed, 'callback');
-    }
-  }
-
-  async function handleCancel(): Promise<void> {
-    const request = cancelRequest!;
-    try {
-      const outcome = await calls.cancelPayment(state.provider, ref());
-      // The provider may report the payment paid after all: the customer won the race.
-      if (outcome.status === 'succeeded') return apply(outcome, 'cancel');
-      transition('CANCELLED', 'cancel', request.reason);
-    } catch (err) {
-      const failure = activityFailureOf(err);
-      if (!failure) throw err;
-      cancelFailure = `the provider could not cancel: ${failure.message}`;
-    } finally {
-      cancelRequest = undefined;
-    }
-  }
-
-  async function handleExpiry(): Promise<void> {
-    // A payment made at the last second may not have called back yet.
-    const last = await inquire();
-    if (last) apply(last, 'expiry');
-    if (state.status !== 'PENDING') return;
-    try {
-      const afterCancel = await calls.cancelPayment(state.provider, ref());
-      if (afterCancel.status === 'succeeded') return apply(afterCancel, 'expiry');
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-    }
-    transition('EXPIRED', 'expiry');
-  }
-
-  /** The provider may hold a registration the customer never saw instructions for: close it there. */
-  async function closeUnseenRegistration(): Promise<void> {
-    await calls.cancelPayment(state.provider, ref()).catch(() => undefined);
-    flag('REGISTRATION_OUTCOME_UNKNOWN: cancelled at the provider; watching for a stray payment');
-  }
-
-  async function continueAsNewIfDue(): Promise<void> {
-    if (!shouldContinueAsNew(pollsThisRun, input.timings.pollsPerRun)) return;
-    await condition(allHandlersFinished);
-    await continueAsNew<typeof paymentWorkflow>({
-      ...input,
-      resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
     });
+    this.movement.servesRequests(
+      () => this.cancel !== undefined && this.cancel.answer === undefined,
+      () => this.handleCancel()
+    );
   }
 
-  // Registration. Re-sending the same order id after an unknown outcome is safe: the provider either
-  // registers it now or refuses it as a duplicate, which is then treated as unknown, never as paid.
-  if (state.status === 'REGISTERING') {
-    const retry = input.timings.payment.registrationRetry ?? DEFAULT_REGISTRATION_RETRY;
-    const register = patched(LOCAL_ACTIVITIES) ? localCalls.registerPayment : calls.registerPayment;
+  async run(): Promise<PaymentState> {
+    if (this.state.status === 'REGISTERING') await this.register();
+    if (this.state.status === 'PENDING') await this.awaitPayment();
+    if (this.shouldWatchForLatePayment()) await this.watchForLatePayment();
+    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
+  }
+
+  // ---- registration ----------------------------------------------------------------------------
+
+  /**
+   * Registers once, and again only while the provider cannot say it holds the order. An unknown
+   * outcome (timeout, 5xx, an answer that says the order already exists) is resolved by asking the
+   * provider, never taken as a failure: a provider that holds the order has it PENDING.
+   */
+  private async register(): Promise<void> {
+    const retry = this.input.timings.payment.registrationRetry ?? DEFAULT_REGISTRATION_RETRY;
     let unknownBefore = false;
-    let registration: PaymentRegistration | undefined;
-    for (let sent = 1; registration === undefined; sent++) {
+    for (let sent = 1; ; sent++) {
+      let registration: PaymentRegistration;
       try {
-        registration = await register(state.provider, {
-          reference: state.id,
-          amount: state.amount,
-          method: state.method,
-          customer: input.customer,
-          description: input.description,
-          expiresInMinutes: input.expiresInMinutes,
-          callbackUrl: input.callbackUrl,
-          returnUrl: input.returnUrl,
+        registration = await localCalls.registerPayment(this.state.provider, {
+          reference: this.state.id,
+          amount: this.state.amount,
+          method: this.state.method,
+          customer: this.input.customer,
+          description: this.input.description,
+          expiresInMinutes: this.input.expiresInMinutes,
+          callbackUrl: this.input.callbackUrl,
+          returnUrl: this.input.returnUrl,
         });
       } catch (err) {
         const failure = activityFailureOf(err);
         if (!failure) throw err;
-        const { type } = failure;
-        const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
-        if (mayExist && sent < retry.attempts && patched(RETRY_UNKNOWN_REGISTRATION)) {
-          unknownBefore = true;
-          recordTimeline(state, { status: state.status, source: 'registration', note: `outcome unknown (${type}); sending again` });
-          await sleep(nextDelay(retry, sent - 1));
-          continue;
+        const type = failure.type ?? 'REGISTRATION_FAILED';
+        if (!MAY_EXIST.includes(type)) {
+          if (unknownBefore) return this.resolveUnknownRegistration(`${type}: ${failure.message}`);
+          this.state.failure = { code: type, message: failure.message };
+          this.movement.transition('FAILED', 'registration', type);
+          return;
         }
-        state.failure = { code: type ?? 'REGISTRATION_FAILED', message: failure.message };
-        if (mayExist || unknownBefore) await closeUnseenRegistration();
-        transition('FAILED', 'registration', state.failure.code);
-        break;
+        unknownBefore = true;
+        this.movement.recordMoneyEvent('registration', `outcome unknown (${type}: ${failure.message})`);
+        if (await this.adoptExistingOrder()) return;
+        if (sent >= retry.attempts) return this.resolveUnknownRegistration(`${type}: ${failure.message}`);
+        await sleep(nextDelay(retry, sent - 1));
+        continue;
       }
-    }
-    if (registration?.result === 'declined') {
-      state.failure = registration.failure;
-      // A refusal after an unknown attempt may be the provider refusing our own duplicate.
-      if (unknownBefore) await closeUnseenRegistration();
-      transition('FAILED', 'registration', registration.failure.code);
-    } else if (registration?.result === 'registered') {
-      state.instructions = registration.instructions;
-      state.providerReference = registration.providerReference;
-      state.providerStatus = registration.outcome.providerStatus;
-      transition('PENDING', 'registration');
+      if (registration.result === 'registered') {
+        this.state.instructions = registration.instructions;
+        this.state.providerReference = registration.providerReference;
+        this.state.providerStatus = registration.outcome.providerStatus;
+        this.movement.transition('PENDING', 'registration');
+        return;
+      }
+      // A refusal after an unknown attempt may be the provider refusing our own earlier order.
+      if (unknownBefore) return this.resolveUnknownRegistration(`${registration.failure.code}: ${registration.failure.message}`);
+      this.state.failure = registration.failure;
+      this.movement.transition('FAILED', 'registration', registration.failure.code);
+      return;
     }
   }
 
-  // Waiting for payment.
-  const expiresAt = state.instructions ? Date.parse(state.instructions.expiresAt) : 0;
-  while (state.status === 'PENDING') {
-    const untilExpiry = expiresAt - Date.now();
-    if (untilExpiry <= 0) {
-      await handleExpiry();
-      break;
-    }
-    const woken = await condition(
-      () => callbacks.length > 0 || cancelRequest !== undefined,
-      Math.min(nextDelay(input.timings.payment.poll, attempt), untilExpiry)
-    );
-    if (cancelRequest !== undefined) await handleCancel();
-    if (callbacks.length > 0) await processCallbacks();
-    if (!woken && Date.now() < expiresAt) {
-      const outcome = await inquire();
-      if (outcome) apply(outcome, 'poll');
-      attempt++;
-      pollsThisRun++;
-    }
-    if (state.status === 'PENDING') await continueAsNewIfDue();
+  /** After an unknown outcome: if the provider already shows the order paid or closed, that is the answer. */
+  private async adoptExistingOrder(): Promise<boolean> {
+    const known = await this.inquire();
+    if (!known || known.status === 'not_found' || known.status === 'pending') return false;
+    this.apply(known, 'registration');
+    return true;
   }
 
-  // Closed without payment: keep watching for a late one, so it is flagged rather than lost.
-  const watchForLatePayment = state.status === 'EXPIRED' || state.status === 'CANCELLED' || state.needsAttention;
-  if (watchForLatePayment && closedWithoutPayment(state.status)) {
-    const closedAt = Date.parse(state.updatedAt);
-    const watchUntil = closedAt + input.timings.payment.lateWindowMs;
-    let lateAttempt = 0;
-    while (closedWithoutPayment(state.status) && Date.now() < watchUntil) {
-      const woken = await condition(
-        () => callbacks.length > 0,
-        Math.min(nextDelay(input.timings.payment.latePoll, lateAttempt), watchUntil - Date.now())
-      );
-      if (woken) await processCallbacks();
-      else if (Date.now() < watchUntil) {
-        const outcome = await inquire();
-        if (outcome?.status === 'succeeded') apply(outcome, 'poll');
+  /**
+   * Registration's answer was lost and sending again did not bring it back. Ask the provider: an order
+   * it holds is PENDING (instructions it did not repeat cannot be shown, so an operator is told); an
+   * order it does not know is closed at the provider if possible and watched for a stray payment.
+   */
+  private async resolveUnknownRegistration(why: string): Promise<void> {
+    const known = await this.inquire();
+    if (known && known.status !== 'not_found' && known.status !== 'pending') return this.apply(known, 'registration');
+    if (known?.status === 'pending') {
+      this.state.providerStatus = known.providerStatus;
+      this.state.providerReference ??= known.providerReference;
+      this.movement.transition('PENDING', 'registration', 'the provider holds the order; its answer was lost');
+      this.movement.flag('REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions', 'registration');
+      return;
+    }
+    this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
+    await calls.cancelPayment(this.state.provider, this.ref()).catch(() => undefined);
+    this.movement.transition('FAILED', 'registration', this.state.failure.code);
+    this.movement.flag('REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment', 'registration');
+  }
+
+  // ---- waiting for the money ---------------------------------------------------------------------
+
+  private expiresAt(): number {
+    if (this.state.instructions) return Date.parse(this.state.instructions.expiresAt);
+    return Date.parse(this.state.createdAt) + this.input.expiresInMinutes * 60_000;
+  }
+
+  private async awaitPayment(): Promise<void> {
+    const expiresAt = this.expiresAt();
+    let pollAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
+    while (this.state.status === 'PENDING') {
+      if (Date.now() >= expiresAt) return this.handleExpiry();
+      await this.movement.waitForWork(Math.min(pollAt, expiresAt));
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (this.state.status === 'PENDING' && Date.now() >= pollAt && Date.now() < expiresAt) {
+        const outcome = await this.inquire();
+        if (outcome) this.apply(outcome, 'poll');
+        this.attempt++;
+        this.pollsThisRun++;
+        pollAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
+      }
+      if (this.state.status === 'PENDING') await this.continueAsNewIfDue();
+    }
+  }
+
+  private async handleExpiry(): Promise<void> {
+    // A payment made at the last second may not have called back yet.
+    const last = await this.inquire();
+    if (last) this.apply(last, 'expiry');
+    if (this.state.status !== 'PENDING') return;
+    try {
+      const afterCancel = await calls.cancelPayment(this.state.provider, this.ref());
+      if (afterCancel.status === 'succeeded') return this.apply(afterCancel, 'expiry');
+    } catch (err) {
+      // No cancel at this provider (it expires the order itself), or it could not answer: the late
+      // watch below still catches a payment.
+      if (!activityFailureOf(err)) throw err;
+    }
+    this.movement.transition('EXPIRED', 'expiry');
+  }
+
+  private async requestCancel(request: CancelPaymentRequest): Promise<PaymentState> {
+    this.cancel ??= { reason: request.reason };
+    const pending = this.cancel;
+    await condition(() => pending.answer !== undefined);
+    if (this.cancel === pending) this.cancel = undefined;
+    if (pending.answer?.error !== undefined) {
+      throw ApplicationFailure.create({ type: 'CancelFailed', message: pending.answer.error, nonRetryable: true });
+    }
+    return this.state;
+  }
+
+  /** Cancels at the provider; only an order the provider really closed becomes CANCELLED. */
+  private async handleCancel(): Promise<void> {
+    const request = this.cancel!;
+    if (this.state.status !== 'PENDING') {
+      request.answer = this.state.status === 'CANCELLED' ? {} : { error: `payment ${this.state.id} is ${this.state.status}` };
+      return;
+    }
+    try {
+      const outcome = await calls.cancelPayment(this.state.provider, this.ref());
+      if (outcome.status === 'pending' || outcome.status === 'not_found') {
+        request.answer = { error: `${this.state.provider} did not close the order (it reports ${outcome.providerStatus}); it stays payable` };
+        return;
+      }
+      // The provider may report the payment paid after all: the customer won the race.
+      if (outcome.status === 'succeeded') this.apply(outcome, 'cancel');
+      else {
+        this.state.providerStatus = outcome.providerStatus;
+        this.movement.transition('CANCELLED', 'cancel', request.reason);
+      }
+      const now = this.state.status as PaymentStatus;
+      request.answer = now === 'CANCELLED' ? {} : { error: `payment ${this.state.id} is ${now}` };
+    } catch (err) {
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      request.answer = {
+        error:
+          failure.type === 'OperationNotSupportedError'
+            ? `${this.state.provider} offers no cancel API: the order stays payable until it expires`
+            : `the provider could not cancel: ${failure.message}`,
+      };
+    }
+  }
+
+  // ---- after closing without money ----------------------------------------------------------------
+
+  private shouldWatchForLatePayment(): boolean {
+    const s = this.state.status;
+    return closedWithoutPayment(s) && (s === 'EXPIRED' || s === 'CANCELLED' || this.state.needsAttention);
+  }
+
+  /** Keeps asking, and reading callbacks, until the late window ends: a late payment is recorded. */
+  private async watchForLatePayment(): Promise<void> {
+    const timings = this.input.timings.payment;
+    this.watchUntil ??= Date.parse(this.state.updatedAt) + timings.lateWindowMs;
+    let lateAttempt = this.watchUntil === this.input.resume?.watchUntil ? this.attempt : 0;
+    this.attempt = lateAttempt;
+    let pollAt = Date.now() + nextDelay(timings.latePoll, lateAttempt);
+    while (closedWithoutPayment(this.state.status) && Date.now() < this.watchUntil) {
+      await this.movement.waitForWork(Math.min(pollAt, this.watchUntil));
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (closedWithoutPayment(this.state.status) && Date.now() >= pollAt && Date.now() < this.watchUntil) {
+        const outcome = await this.inquire();
+        if (outcome?.status === 'succeeded') this.apply(outcome, 'poll');
+        else if (outcome) this.movement.note('poll', `late watch: provider reports ${outcome.providerStatus}`);
         lateAttempt++;
-        pollsThisRun++;
+        this.attempt = lateAttempt;
+        this.pollsThisRun++;
+        pollAt = Date.now() + nextDelay(timings.latePoll, lateAttempt);
       }
+      if (closedWithoutPayment(this.state.status)) await this.continueAsNewIfDue();
     }
   }
 
-  await condition(() => outbox.drained() && allHandlersFinished());
-  return state;
+  // ---- the provider's word -----------------------------------------------------------------------
+
+  /** Verified callbacks are taken at face value only when they name our order at our provider, with an amount. */
+  applyVerified(event: ProviderCallbackEvent): boolean {
+    if (event.kind !== 'payment') return false;
+    const outcome = event.outcome;
+    if (outcome.providerReference && this.state.providerReference && outcome.providerReference !== this.state.providerReference) {
+      this.movement.note('callback', `callback names provider reference ${outcome.providerReference}; confirming by inquiry`);
+      return false;
+    }
+    if (outcome.status === 'succeeded' && outcome.paidAmount === undefined) return false;
+    this.apply(outcome, 'callback');
+    return true;
+  }
+
+  async confirm(): Promise<void> {
+    const confirmed = await this.inquire();
+    if (confirmed) this.apply(confirmed, 'callback');
+  }
+
+  /** Applies the provider's view; the ladder keeps it from ever moving the payment backwards. */
+  private apply(outcome: PaymentOutcome, source: TimelineEntry['source']): void {
+    if (outcome.status === 'not_found') {
+      this.movement.note(source, 'the provider does not know this order (yet)');
+      return;
+    }
+    const next = statusFor(outcome, this.state);
+    if (this.state.status === next || rank(next) <= rank(this.state.status)) {
+      this.movement.note(source, `provider reports ${outcome.providerStatus}`);
+      return;
+    }
+    this.state.providerStatus = outcome.providerStatus;
+    this.state.providerReference ??= outcome.providerReference;
+    const closedBefore = closedWithoutPayment(this.state.status) ? this.state.status : undefined;
+    if (next === 'SUCCEEDED' || next === 'AMOUNT_MISMATCH') {
+      this.state.paidAmount = outcome.paidAmount ?? this.state.amount;
+      this.state.paidAt = outcome.paidAt ?? nowIso();
+    }
+    if (outcome.failure) this.state.failure = outcome.failure;
+    this.movement.transition(next, source, outcome.providerStatus);
+    if (next === 'AMOUNT_MISMATCH') {
+      this.movement.flag(`AMOUNT_MISMATCH: paid ${this.state.paidAmount} but ${this.state.amount} was due`, source);
+    }
+    if (next === 'SUCCEEDED' && this.state.attentionReason?.startsWith('REGISTRATION_ANSWER_LOST')) {
+      this.movement.clearAttention(); // paid: the lost instructions no longer matter
+    }
+    if (closedBefore && paymentStatusRank(next) >= paymentStatusRank('SUCCEEDED')) {
+      this.movement.flag(`LATE_PAYMENT: paid after the payment was ${closedBefore}`, source, 'payment.late_payment');
+    }
+  }
+
+  private async inquire(): Promise<PaymentOutcome | undefined> {
+    try {
+      return await inquiries.inquirePayment(this.state.provider, this.ref());
+    } catch (err) {
+      if (activityFailureOf(err)) return undefined; // the next poll asks again
+      throw err;
+    }
+  }
+
+  private ref(): PaymentRef {
+    return {
+      reference: this.state.id,
+      providerReference: this.state.providerReference,
+      amount: this.state.amount,
+      method: this.state.method,
+      createdAt: this.state.createdAt,
+    };
+  }
+
+  // ---- history --------------------------------------------------------------------------------------
+
+  private cursor(): { attempt: number; watchUntil?: number } {
+    return { attempt: this.attempt, watchUntil: this.watchUntil };
+  }
+
+  private async continueAsNewIfDue(): Promise<void> {
+    await this.movement.continueAsNewIfDue(this.pollsThisRun, (carried) => this.nextRun(carried), this.cursor());
+  }
+
+  private nextRun(carried: Carried<PaymentState>): [PaymentWorkflowInput] {
+    return [{ ...this.input, resume: carried }];
+  }
+}
+
+/** The status a provider's view means for this payment; money that does not match is never a success. */
+function statusFor(outcome: PaymentOutcome, state: PaymentState): PaymentStatus {
+  switch (outcome.status) {
+    case 'pending':
+    case 'not_found':
+      return 'PENDING';
+    case 'succeeded': {
+      const paid = outcome.paidAmount ?? state.amount;
+      return paid === state.amount ? 'SUCCEEDED' : 'AMOUNT_MISMATCH';
+    }
+    case 'failed':
+      return 'FAILED';
+    case 'expired':
+      return 'EXPIRED';
+    case 'cancelled':
+      return 'CANCELLED';
+    case 'refunded':
+      return 'REFUNDED';
+  }
 }

@@ -1,31 +1,25 @@
 /**
- * payoutWorkflow: money out. Submits exactly once; an unknown outcome is resolved only by query and
- * callbacks, on a janitor-like schedule. Never auto-fails: after a window it raises needs-attention
- * and waits for an operator's validated resolution.
+ * payoutWorkflow: money out. Asks the provider whether it already holds the payout, submits it at most
+ * once, and resolves an unknown outcome only by query and callbacks. Never auto-fails: after a window
+ * it raises needs-attention, and an operator's resolution is checked against the provider first.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus } from '../src/domain/payout';
+import { payoutIsFinal, payoutStatusRank } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
-import { CONFIRM_EVERY_HINT, Outbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from './common';
-import { payoutStateQuery, payoutSubmittedUpdate, providerCallbackSignal, resolvePayoutUpdate } from './messages';
+import { activityFailureOf, nowIso } from './common';
+import { payoutWorkflowV1 } from './legacy/payout-v1';
+import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
-import { nextDelay } from './timings';
-import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from './types';
+import { MOVEMENT_CORE, Movement } from './movement';
+import type { CallbackReader } from './movement';
+import { DEFAULT_TIMINGS, nextDelay } from './timings';
+import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './types';
 
 const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
-
-const FINAL: readonly PayoutStatus[] = ['SUCCEEDED', 'FAILED'];
 
 function maskAccount(accountNumber: string): string {
   return accountNumber.length <= 4 ? '****' : `${'*'.repeat(accountNumber.length - 4)}${accountNumber.slice(-4)}`;
@@ -54,162 +48,310 @@ function initialState(input: PayoutWorkflowInput): PayoutState {
 }
 
 export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<PayoutState> {
-  const state = input.resume?.state ?? initialState(input);
-  const outbox = new Outbox(input.timings.webhook, input.resume?.outbox);
-  const seen = new SeenEvents(input.resume?.seenEventIds);
-  const callbacks: ProviderCallbackEvent[] = [];
-  let resolution: ResolvePayoutRequest | undefined;
-  let attempt = input.resume?.attempt ?? 0;
-  let queriesThisRun = 0;
+  if (!patched(MOVEMENT_CORE)) return payoutWorkflowV1(input);
+  return new Payout(input).run();
+}
 
-  setHandler(payoutStateQuery, () => state);
-  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
-  setHandler(payoutSubmittedUpdate, async () => {
-    await condition(() => state.status !== 'SUBMITTING');
-    return state;
-  });
-  setHandler(
-    resolvePayoutUpdate,
-    async (request) => {
-      resolution = request;
-      await condition(() => FINAL.includes(state.status));
-      return state;
-    },
-    {
-      validator: (request: ResolvePayoutRequest) => {
-        if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED') throw new Error('outcome must be SUCCEEDED or FAILED');
-        if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
-          throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
-        }
-        if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
-        if (FINAL.includes(state.status)) throw new Error(`payout ${state.id} is already ${state.status}`);
-        if (!state.submitted || state.status === 'SUBMITTING') throw new Error(`payout ${state.id} has not been submitted yet`);
-      },
+interface Resolution {
+  request: ResolvePayoutRequest;
+  answer?: { error?: string };
+}
+
+/** Does the provider's view contradict an operator's outcome? Only a view that agrees lets it through. */
+function contradicts(outcome: ResolvePayoutRequest['outcome'], provider: PayoutOutcome['status']): boolean {
+  if (outcome === 'SUCCEEDED') return provider !== 'succeeded';
+  // FAILED: a payout the provider paid or is still processing may yet move money.
+  return provider === 'succeeded' || provider === 'processing';
+}
+
+class Payout implements CallbackReader {
+  private readonly input: PayoutWorkflowInput;
+  private readonly movement: Movement<PayoutState>;
+  private readonly state: PayoutState;
+  private resolution?: Resolution;
+  private attempt: number;
+  private queriesThisRun = 0;
+  private watchUntil?: number;
+
+  constructor(input: PayoutWorkflowInput) {
+    this.input = input;
+    this.state = input.resume?.state ?? initialState(input);
+    this.movement = new Movement({ kind: 'payout', rank: payoutStatusRank, timings: input.timings }, this.state, input.resume);
+    this.attempt = input.resume?.attempt ?? 0;
+    this.watchUntil = input.resume?.watchUntil;
+
+    setHandler(payoutStateQuery, () => this.state);
+    setHandler(payoutSubmittedUpdate, async () => {
+      await condition(() => this.state.status !== 'SUBMITTING');
+      return this.state;
+    });
+    setHandler(resolvePayoutUpdate, (request) => this.requestResolution(request), {
+      validator: (request: ResolvePayoutRequest) => this.validateResolution(request),
+    });
+    this.movement.servesRequests(
+      () => this.resolution !== undefined && this.resolution.answer === undefined,
+      () => this.handleResolution()
+    );
+  }
+
+  async run(): Promise<PayoutState> {
+    if (!this.state.submitted) await this.submitOnce();
+    await this.resolveOutcome();
+    if (this.state.status === 'FAILED' && this.state.resolution) await this.watchAfterOperatorFailure();
+    if (payoutIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
+      this.movement.clearAttention();
     }
-  );
-  void outbox.run();
-
-  function transition(status: PayoutStatus, source: TimelineEntry['source'], note?: string): void {
-    if (status === state.status) return;
-    state.status = status;
-    recordTimeline(state, { status, source, note });
-    publishStatus(state);
-    outbox.emit(`payout.${status.toLowerCase()}`, state);
+    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
   }
 
-  function apply(outcome: PayoutOutcome, source: TimelineEntry['source']): void {
-    if (FINAL.includes(state.status)) return;
-    state.providerStatus = outcome.providerStatus;
-    state.providerReference ??= outcome.providerReference;
-    if (outcome.fee !== undefined) state.fee = outcome.fee;
-    switch (outcome.status) {
-      case 'succeeded':
-        return transition('SUCCEEDED', source, outcome.providerStatus);
-      case 'failed':
-        state.failure = outcome.failure ?? { code: outcome.providerStatus, message: 'the provider reports the payout failed' };
-        return transition('FAILED', source, outcome.providerStatus);
-      case 'processing':
-        // An UNKNOWN submission the provider now reports as existing is no longer unknown.
-        return transition('PROCESSING', source, outcome.providerStatus);
-      case 'not_found':
-        // Evidence for an operator, never grounds to fail or resubmit: the provider may still be catching up.
-        recordTimeline(state, { status: state.status, source, note: 'provider does not know this payout (yet)' });
-        return;
+  // ---- submission --------------------------------------------------------------------------------
+
+  /**
+   * At most one submission per payout id, ever. Before it, the provider is asked whether it already
+   * holds this id (a reset workflow, a workflow re-created after retention, an answer that was lost):
+   * a payout it holds is adopted, never sent again. The provider refusing a duplicate id is the last
+   * line of defence, and such a refusal is read as "it exists" (resolved by query), never as FAILED.
+   */
+  private async submitOnce(): Promise<void> {
+    const existing = await this.query();
+    if (existing && existing.status !== 'not_found') {
+      this.state.submitted = true;
+      this.state.submittedAt ??= nowIso();
+      this.movement.recordMoneyEvent('query', `the provider already holds this payout (${existing.providerStatus}); not submitted again`);
+      this.apply(existing, 'query');
+      if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'query', existing.providerStatus);
+      return;
     }
-  }
-
-  async function confirmByQuery(): Promise<void> {
-    const confirmed = await inquiries
-      .inquirePayout(state.provider, { reference: state.id, providerReference: state.providerReference })
-      .catch(() => undefined);
-    if (confirmed) apply(confirmed, 'callback');
-  }
-
-  // Submission: exactly once. The flag is carried across continue-as-new and set before the call.
-  if (!state.submitted) {
-    state.submitted = true;
-    state.submittedAt = nowIso();
+    // The flag is recorded before the call and carried across continue-as-new.
+    this.state.submitted = true;
+    this.state.submittedAt = nowIso();
+    this.movement.recordMoneyEvent('submission', 'submitted to the provider');
     try {
-      const submission = await submissions.submitPayout(state.provider, {
-        reference: state.id,
-        amount: state.amount,
-        feeMode: state.feeMode,
-        beneficiary: input.beneficiary,
-        description: input.description,
-        callbackUrl: input.callbackUrl,
+      const submission = await submissions.submitPayout(this.state.provider, {
+        reference: this.state.id,
+        amount: this.state.amount,
+        feeMode: this.state.feeMode,
+        beneficiary: this.input.beneficiary,
+        description: this.input.description,
+        callbackUrl: this.input.callbackUrl,
       });
-      state.providerReference = submission.providerReference;
-      state.providerStatus = submission.providerCode;
-      if (submission.fee !== undefined) state.fee = submission.fee;
-      if (submission.result === 'accepted') transition('PROCESSING', 'submission', submission.providerCode);
-      else if (submission.result === 'failed') {
-        state.failure = { code: submission.providerCode, message: submission.message ?? 'the provider rejected the payout' };
-        transition('FAILED', 'submission', submission.providerCode);
-      } else transition('UNKNOWN', 'submission', submission.message ?? submission.providerCode);
+      this.state.providerReference = submission.providerReference;
+      this.state.providerStatus = submission.providerCode;
+      if (submission.fee !== undefined) this.state.fee = submission.fee;
+      if (submission.result === 'accepted') this.movement.transition('PROCESSING', 'submission', submission.providerCode);
+      else if (submission.result === 'unknown') {
+        this.movement.transition('UNKNOWN', 'submission', submission.message ?? submission.providerCode);
+      } else {
+        // FAIL says nothing was created, unless the refusal was for an id the provider already holds:
+        // only the provider's own "not found" makes it final.
+        this.state.declinedAtSubmission = true;
+        this.state.failure = { code: submission.providerCode, message: submission.message ?? 'the provider rejected the payout' };
+        this.movement.recordMoneyEvent('submission', `provider refused: ${submission.providerCode} ${submission.message ?? ''}`.trim());
+        const confirmed = await this.query();
+        if (confirmed) this.apply(confirmed, 'query');
+        if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'submission', 'refusal not yet confirmed by query');
+      }
     } catch (err) {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
       // Whatever broke (timeout, worker death, anything), the request may have reached the provider.
-      transition('UNKNOWN', 'submission', failure.message);
+      this.movement.transition('UNKNOWN', 'submission', failure.message);
     }
   }
 
-  const attentionAt = Date.parse(state.submittedAt ?? state.createdAt) + input.timings.payout.attentionAfterMs;
-  while (!FINAL.includes(state.status)) {
-    if (!state.needsAttention && Date.now() >= attentionAt) {
-      state.needsAttention = true;
-      state.attentionReason = `unresolved ${Math.round(input.timings.payout.attentionAfterMs / 60_000)} min after submission: resolve with evidence`;
-      recordTimeline(state, { status: state.status, source: 'query', note: 'needs attention' });
-      publishStatus(state);
-      outbox.emit('payout.needs_attention', state);
-    }
-    const untilQuery = nextDelay(input.timings.payout.query, attempt);
-    const wait = state.needsAttention ? untilQuery : Math.min(untilQuery, Math.max(1, attentionAt - Date.now()));
-    const woken = await condition(() => callbacks.length > 0 || resolution !== undefined, wait);
-    if (resolution) {
-      const { outcome, evidence, operator } = resolution;
-      state.resolution = { by: operator, outcome, evidence, at: nowIso() };
-      if (outcome === 'FAILED') state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
-      state.needsAttention = false;
-      transition(outcome, 'operator', `${operator}: ${evidence}`);
-      break;
-    }
-    const confirmEveryHint = callbacks.length > 0 && patched(CONFIRM_EVERY_HINT);
-    let hinted = false;
-    while (callbacks.length > 0) {
-      const event = callbacks.shift()!;
-      if (event.kind !== 'payout' || event.reference !== state.id) continue;
-      if (event.trust === 'verified') {
-        if (seen.firstTime(event.eventId)) apply(event.outcome, 'callback');
-      } else if (confirmEveryHint) {
-        hinted = true;
-      } else if (seen.firstTime(event.eventId)) {
-        await confirmByQuery();
+  // ---- resolving the outcome ----------------------------------------------------------------------
+
+  private attentionAt(): number {
+    return Date.parse(this.state.submittedAt ?? this.state.createdAt) + this.input.timings.payout.attentionAfterMs;
+  }
+
+  private async resolveOutcome(): Promise<void> {
+    let queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
+    while (!payoutIsFinal(this.state.status)) {
+      if (!this.state.needsAttention && Date.now() >= this.attentionAt()) {
+        const minutes = Math.round(this.input.timings.payout.attentionAfterMs / 60_000);
+        this.movement.flag(`UNRESOLVED: no final answer ${minutes} min after submission; resolve with evidence`, 'query', 'payout.needs_attention');
       }
-    }
-    if (hinted) await confirmByQuery();
-    if (!woken && !FINAL.includes(state.status)) {
-      try {
-        apply(await inquiries.inquirePayout(state.provider, { reference: state.id, providerReference: state.providerReference }), 'query');
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
+      const wakeAt = this.state.needsAttention ? queryAt : Math.min(queryAt, this.attentionAt());
+      await this.movement.waitForWork(wakeAt);
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (!payoutIsFinal(this.state.status) && Date.now() >= queryAt) {
+        const outcome = await this.query();
+        if (outcome) this.apply(outcome, 'query');
+        this.attempt++;
+        this.queriesThisRun++;
+        queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
       }
-      attempt++;
-      queriesThisRun++;
-      if (!FINAL.includes(state.status) && shouldContinueAsNew(queriesThisRun, input.timings.pollsPerRun)) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof payoutWorkflow>({
-          ...input,
-          resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
-        });
-      }
+      if (!payoutIsFinal(this.state.status)) await this.continueAsNewIfDue();
     }
   }
 
-  if (state.needsAttention && FINAL.includes(state.status)) {
-    state.needsAttention = false;
-    publishStatus(state);
+  /**
+   * After an operator's FAILED, keep asking for a while: a provider that pays after all must not leave
+   * the merchant believing the money did not move.
+   */
+  private async watchAfterOperatorFailure(): Promise<void> {
+    const windowMs = this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!;
+    this.watchUntil ??= Date.now() + windowMs;
+    let queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
+    while (this.state.status === 'FAILED' && Date.now() < this.watchUntil) {
+      await this.movement.waitForWork(Math.min(queryAt, this.watchUntil));
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (this.state.status === 'FAILED' && Date.now() >= queryAt && Date.now() < this.watchUntil) {
+        const outcome = await this.query();
+        if (outcome) this.apply(outcome, 'query');
+        this.attempt++;
+        this.queriesThisRun++;
+        queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
+      }
+      if (this.state.status === 'FAILED') await this.continueAsNewIfDue();
+    }
   }
-  await condition(() => outbox.drained() && allHandlersFinished());
-  return state;
+
+  private paidAfterFailure(): boolean {
+    return this.state.needsAttention && (this.state.attentionReason ?? '').startsWith('PAID_AFTER_FAILURE');
+  }
+
+  // ---- operator resolution -----------------------------------------------------------------------
+
+  private validateResolution(request: ResolvePayoutRequest): void {
+    if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED') throw new Error('outcome must be SUCCEEDED or FAILED');
+    if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
+      throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
+    }
+    if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
+    if (payoutIsFinal(this.state.status)) throw new Error(`payout ${this.state.id} is already ${this.state.status}`);
+    if (!this.state.submitted || this.state.status === 'SUBMITTING') throw new Error(`payout ${this.state.id} has not been submitted yet`);
+    if (this.state.status !== 'UNKNOWN' && !this.state.needsAttention) {
+      throw new Error(
+        `payout ${this.state.id} is ${this.state.status} at the provider; only a payout whose outcome is UNKNOWN or that needs attention can be resolved`
+      );
+    }
+    if (this.resolution !== undefined) throw new Error(`another resolution of payout ${this.state.id} is being applied`);
+  }
+
+  private async requestResolution(request: ResolvePayoutRequest): Promise<PayoutState> {
+    const pending: Resolution = { request };
+    this.resolution = pending;
+    await condition(() => pending.answer !== undefined);
+    this.resolution = undefined;
+    if (pending.answer?.error !== undefined) {
+      throw ApplicationFailure.create({ type: 'ResolutionRefused', message: pending.answer.error, nonRetryable: true });
+    }
+    return this.state;
+  }
+
+  /** Checks the provider, then applies the operator's outcome, unless the provider contradicts it. */
+  private async handleResolution(): Promise<void> {
+    const pending = this.resolution!;
+    const { outcome, evidence, operator, force } = pending.request;
+    if (payoutIsFinal(this.state.status)) {
+      pending.answer = { error: `payout ${this.state.id} is already ${this.state.status}` };
+      return;
+    }
+    const provider = await this.query();
+    if (provider === undefined && !force) {
+      pending.answer = { error: 'provider could not be asked for its status; try again, or force the resolution with evidence' };
+      return;
+    }
+    if (provider && contradicts(outcome, provider.status) && !force) {
+      pending.answer = {
+        error: `provider contradicts the resolution: it reports ${provider.providerStatus} (${provider.status}); force it with evidence if you are sure`,
+      };
+      return;
+    }
+    this.state.resolution = {
+      by: operator,
+      outcome,
+      evidence,
+      at: nowIso(),
+      providerStatus: provider?.providerStatus,
+      forced: provider === undefined || contradicts(outcome, provider.status) ? true : undefined,
+    };
+    if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
+    this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}${this.state.resolution.forced ? ' (forced)' : ''}: ${evidence}`);
+    this.movement.transition(outcome, 'operator', operator);
+    this.movement.clearAttention();
+    pending.answer = {};
+  }
+
+  // ---- the provider's word -----------------------------------------------------------------------
+
+  /** A verified callback is taken at face value only when it names the provider's reference we know. */
+  applyVerified(event: ProviderCallbackEvent): boolean {
+    if (event.kind !== 'payout') return false;
+    const outcome = event.outcome;
+    if (outcome.providerReference && this.state.providerReference && outcome.providerReference !== this.state.providerReference) {
+      this.movement.note('callback', `callback names provider reference ${outcome.providerReference}; confirming by query`);
+      return false;
+    }
+    this.apply(outcome, 'callback');
+    return true;
+  }
+
+  async confirm(): Promise<void> {
+    const confirmed = await this.query();
+    if (confirmed) this.apply(confirmed, 'callback');
+  }
+
+  private apply(outcome: PayoutOutcome, source: TimelineEntry['source']): void {
+    if (outcome.fee !== undefined) this.state.fee = outcome.fee;
+    const next = this.statusFor(outcome);
+    if (next === undefined || next === this.state.status || payoutStatusRank(next) <= payoutStatusRank(this.state.status)) {
+      this.movement.note(source, outcome.status === 'not_found' ? 'provider does not know this payout (yet)' : `provider reports ${outcome.providerStatus}`);
+      return;
+    }
+    const failedBefore = this.state.status === 'FAILED';
+    this.state.providerStatus = outcome.providerStatus;
+    this.state.providerReference ??= outcome.providerReference;
+    if (next === 'FAILED') {
+      this.state.failure = outcome.failure ?? this.state.failure ?? { code: outcome.providerStatus, message: 'the provider reports the payout failed' };
+    }
+    this.movement.transition(next, source, outcome.providerStatus);
+    if (next === 'AMOUNT_MISMATCH') {
+      this.movement.flag(`AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`, source);
+    }
+    if (failedBefore && payoutStatusRank(next) > payoutStatusRank('FAILED')) {
+      this.movement.flag('PAID_AFTER_FAILURE: the provider paid a payout that had been marked FAILED', source, 'payout.paid_after_failure');
+    }
+  }
+
+  private statusFor(outcome: PayoutOutcome): PayoutStatus | undefined {
+    switch (outcome.status) {
+      case 'succeeded':
+        return outcome.amount !== undefined && outcome.amount !== this.state.amount ? 'AMOUNT_MISMATCH' : 'SUCCEEDED';
+      case 'failed':
+        return 'FAILED';
+      case 'processing':
+        return 'PROCESSING';
+      case 'not_found':
+        // Evidence, never grounds to fail, unless the provider refused the submission itself.
+        return this.state.declinedAtSubmission && this.state.status !== 'PROCESSING' ? 'FAILED' : undefined;
+    }
+  }
+
+  private async query(): Promise<PayoutOutcome | undefined> {
+    try {
+      return await inquiries.inquirePayout(this.state.provider, { reference: this.state.id, providerReference: this.state.providerReference });
+    } catch (err) {
+      if (activityFailureOf(err)) return undefined;
+      throw err;
+    }
+  }
+
+  // ---- history --------------------------------------------------------------------------------------
+
+  private cursor(): { attempt: number; watchUntil?: number } {
+    return { attempt: this.attempt, watchUntil: this.watchUntil };
+  }
+
+  private async continueAsNewIfDue(): Promise<void> {
+    await this.movement.continueAsNewIfDue(this.queriesThisRun, (carried) => this.nextRun(carried), this.cursor());
+  }
+
+  private nextRun(carried: Carried<PayoutState>): [PayoutWorkflowInput] {
+    return [{ ...this.input, resume: carried }];
+  }
 }

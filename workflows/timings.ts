@@ -28,6 +28,11 @@ export interface PayoutTimings {
   query: BackoffSchedule;
   /** Unresolved this long after submission: raise needs-attention (never auto-fail). */
   attentionAfterMs: number;
+  /**
+   * After an operator marked a payout FAILED, how long to keep asking the provider, so a payout it
+   * pays after all is caught and flagged. Optional: absent in inputs recorded before it existed.
+   */
+  watchAfterOperatorFailureMs?: number;
 }
 
 export interface BillTimings {
@@ -51,6 +56,16 @@ export interface WorkflowTimings {
   webhook: WebhookTimings;
   /** Polls before a long wait continues as new, keeping history small. */
   pollsPerRun: number;
+  /**
+   * History events after which a run continues as new, whatever filled them (callbacks, hints,
+   * updates). Optional: absent in inputs recorded before it existed (then DEFAULT_HISTORY_EVENTS_PER_RUN).
+   */
+  historyEventsPerRun?: number;
+  /**
+   * Unsigned callbacks (hints) arriving closer together than this share one status inquiry, so
+   * replayed hints cannot make a workflow inquire without bound. Optional, as above.
+   */
+  hintMinIntervalMs?: number;
 }
 
 const SECOND = 1_000;
@@ -67,6 +82,7 @@ export const DEFAULT_TIMINGS: WorkflowTimings = {
   payout: {
     query: { initialMs: 10 * SECOND, maxMs: HOUR, factor: 2 },
     attentionAfterMs: 24 * HOUR,
+    watchAfterOperatorFailureMs: 72 * HOUR,
   },
   bill: {
     confirmWindowMs: 30 * MINUTE,
@@ -76,7 +92,12 @@ export const DEFAULT_TIMINGS: WorkflowTimings = {
   },
   webhook: { initialIntervalMs: SECOND, maxIntervalMs: 10 * MINUTE },
   pollsPerRun: 200,
+  historyEventsPerRun: 2_000,
+  hintMinIntervalMs: 10 * SECOND,
 };
+
+export const DEFAULT_HISTORY_EVENTS_PER_RUN = DEFAULT_TIMINGS.historyEventsPerRun!;
+export const DEFAULT_HINT_MIN_INTERVAL_MS = DEFAULT_TIMINGS.hintMinIntervalMs!;
 
 export const DEFAULT_REGISTRATION_RETRY = DEFAULT_TIMINGS.payment.registrationRetry!;
 

@@ -2,6 +2,7 @@
 import type { BillDetailLine, BillStatus } from '../src/domain/bill';
 import type { Rupiah } from '../src/domain/money';
 import type { PaymentCustomer, PaymentInstructions, PaymentMethod, PaymentStatus, ProviderFailure } from '../src/domain/payment';
+import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { Beneficiary, PayoutFeeMode, PayoutStatus } from '../src/domain/payout';
 import type { ProviderId } from '../src/domain/provider';
 import type { WorkflowTimings } from './timings';
@@ -12,6 +13,15 @@ export interface TimelineEntry {
   status: string;
   source: 'registration' | 'callback' | 'poll' | 'cancel' | 'expiry' | 'submission' | 'query' | 'operator' | 'inquiry' | 'payment';
   note?: string;
+  /**
+   * A money event (a status change, a submission, a provider answer that moved state, an operator's
+   * action, a needs-attention flag): never dropped from the timeline. Routine entries (a poll that
+   * changed nothing) are bounded and repeats are folded into one entry.
+   */
+  money?: boolean;
+  /** How many times this routine entry happened in a row; `lastAt` is the latest. */
+  repeated?: number;
+  lastAt?: string;
 }
 
 interface MoneyMovementInputBase {
@@ -93,7 +103,17 @@ export interface PayoutState {
   failure?: ProviderFailure;
   needsAttention: boolean;
   attentionReason?: string;
-  resolution?: { by: string; outcome: 'SUCCEEDED' | 'FAILED'; evidence: string; at: string };
+  resolution?: {
+    by: string;
+    outcome: 'SUCCEEDED' | 'FAILED';
+    evidence: string;
+    at: string;
+    /** The provider's status when the operator resolved it, and whether the operator overrode it. */
+    providerStatus?: string;
+    forced?: boolean;
+  };
+  /** The provider refused the submission (FAIL): a later "not found" confirms nothing was created. */
+  declinedAtSubmission?: boolean;
   createdAt: string;
   updatedAt: string;
   timeline: TimelineEntry[];
@@ -176,4 +196,13 @@ export interface Carried<S> {
   seenEventIds: string[];
   /** Position in the current poll/query backoff. */
   attempt: number;
+  /**
+   * Callbacks received but not yet read when the run continued as new: carried, never dropped.
+   * Absent in runs handed over before the movement core.
+   */
+  inbox?: ProviderCallbackEvent[];
+  /** Where a closed movement's watch for late money ends (epoch ms), once it started. */
+  watchUntil?: number;
+  /** When hint-driven inquiries last ran (epoch ms), so repeated hints stay coalesced across runs. */
+  lastHintInquiryAt?: number;
 }

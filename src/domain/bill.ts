@@ -68,5 +68,31 @@ export const BILL_STATUSES = [
   'FAILED',
   'EXPIRED',
   'CANCELLED',
+  'AMOUNT_MISMATCH',
 ] as const;
 export type BillStatus = (typeof BILL_STATUSES)[number];
+
+/** The ladder a bill's status only climbs; a success after a failure report still reaches the merchant. */
+export function billStatusRank(status: BillStatus): number {
+  switch (status) {
+    case 'INQUIRED':
+      return 0;
+    case 'PAYING':
+      return 1;
+    case 'PROCESSING':
+      return 2;
+    case 'INQUIRY_FAILED':
+    case 'EXPIRED':
+    case 'CANCELLED':
+    case 'FAILED':
+      return 3;
+    case 'SUCCEEDED':
+    case 'AMOUNT_MISMATCH':
+      return 4;
+  }
+}
+
+/** A bill whose payment has its last word (or that can no longer be paid). */
+export function billIsFinal(status: BillStatus): boolean {
+  return billStatusRank(status) >= 3;
+}

@@ -30,8 +30,17 @@ export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 /**
  * What a provider says about a payment, mapped. Only an explicit success or failure from the provider
  * maps to `succeeded`/`failed`; anything unrecognised is `pending`.
+ * - `not_found`: the provider does not know this order (yet): evidence, never grounds to fail. A
+ *   registration whose answer was lost may not have reached the provider, or not been stored yet.
  */
-export type ProviderPaymentStatus = 'pending' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'refunded';
+export type ProviderPaymentStatus =
+  | 'pending'
+  | 'succeeded'
+  | 'failed'
+  | 'expired'
+  | 'cancelled'
+  | 'refunded'
+  | 'not_found';
 
 /** The payment's lifecycle as Kasir reports it to merchants. */
 export const PAYMENT_STATUSES = [
@@ -42,6 +51,7 @@ export const PAYMENT_STATUSES = [
   'CANCELLED',
   'FAILED',
   'REFUNDED',
+  'AMOUNT_MISMATCH',
 ] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
@@ -131,7 +141,9 @@ export function paymentStatusRank(status: PaymentStatus): number {
     case 'EXPIRED':
     case 'CANCELLED':
       return 1;
+    // AMOUNT_MISMATCH: money arrived, but not the amount that was due; as final as a success, never mistaken for one.
     case 'SUCCEEDED':
+    case 'AMOUNT_MISMATCH':
       return 2;
     case 'REFUNDED':
       return 3;

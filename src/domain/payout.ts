@@ -13,8 +13,34 @@ export type PayoutSubmissionResult = 'accepted' | 'failed' | 'unknown';
 /** The provider's view of an existing payout. `not_found` is evidence for operators, never an auto-fail. */
 export type ProviderPayoutStatus = 'processing' | 'succeeded' | 'failed' | 'not_found';
 
-export const PAYOUT_STATUSES = ['SUBMITTING', 'PROCESSING', 'UNKNOWN', 'SUCCEEDED', 'FAILED'] as const;
+export const PAYOUT_STATUSES = ['SUBMITTING', 'PROCESSING', 'UNKNOWN', 'SUCCEEDED', 'FAILED', 'AMOUNT_MISMATCH'] as const;
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
+
+/**
+ * The ladder a payout's status only climbs. UNKNOWN becomes PROCESSING once the provider shows the
+ * payout; FAILED ranks below the success states because money the provider moved after a failure
+ * (an operator's FAILED, a provider that changes its mind) must still reach the merchant as moved.
+ */
+export function payoutStatusRank(status: PayoutStatus): number {
+  switch (status) {
+    case 'SUBMITTING':
+      return 0;
+    case 'UNKNOWN':
+      return 1;
+    case 'PROCESSING':
+      return 2;
+    case 'FAILED':
+      return 3;
+    case 'SUCCEEDED':
+    case 'AMOUNT_MISMATCH':
+      return 4;
+  }
+}
+
+/** SUCCEEDED, FAILED or AMOUNT_MISMATCH: the provider's (or an operator's) last word. */
+export function payoutIsFinal(status: PayoutStatus): boolean {
+  return payoutStatusRank(status) >= 3;
+}
 
 /** Who pays the provider's fee: `deducted` from the amount sent, or `merchant` balance on top (BDPay feeType 0/1). */
 export type PayoutFeeMode = 'deducted' | 'merchant';

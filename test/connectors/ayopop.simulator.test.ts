@@ -410,6 +410,20 @@ describe('ayopop connector against its simulator', function () {
       assert.equal((await connector.bills.status(original.reference)).providerCode, '299');
     });
 
+    it('re-sends after an accepted-then-dropped payment: the 102 refusal is processing, never failed, and one payment settles', async () => {
+      await addFault({ kind: 'accept-then-drop' });
+      const first = await payAfterInquiry(AYOPOP_SIM_ACCOUNTS.succeeds);
+      assert.equal(first.outcome.status, 'processing');
+      // What a re-run after a lost workflow task does: pay again under the same refNumber.
+      const again = await payAfterInquiry(AYOPOP_SIM_ACCOUNTS.succeeds, first.reference);
+      assert.deepEqual([again.outcome.status, again.outcome.providerCode], ['processing', '102']);
+      assert.equal(again.outcome.depositRefunded, undefined);
+      assert.equal(sim.submissions.get(first.reference), 2);
+      const unused = await simGet<{ usedBy?: string }>(`/_sim/inquiries/${again.inquiry.inquiryId}`);
+      assert.equal(unused.usedBy, undefined);
+      assert.equal((await finalStatus(first.reference)).status, 'succeeded');
+    });
+
     it('reports an unknown refNumber as processing (188)', async () => {
       const status = await connector.bills.status(newReference());
       assert.deepEqual([status.status, status.providerCode], ['processing', '188']);

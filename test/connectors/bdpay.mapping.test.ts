@@ -245,15 +245,47 @@ describe('bdpay status maps', () => {
     for (const [code, expected] of table) assert.equal(toPayoutSubmission(answer(code), 'KP1').result, expected, code);
   });
 
+  it('maps a FAIL that says the order already exists to unknown DUPLICATE_ORDER: it is evidence the payout exists', () => {
+    const fail = (platRespMessage?: string): CashResponse =>
+      ({ platRespCode: 'FAIL', platRespMessage, platSign: 'x', orderNum: 'KP1' }) as CashResponse;
+    for (const message of [
+      'orderNum already exists',
+      'OrderNum Already Exists',
+      'order already exist',
+      'The order number exists',
+      'Duplicate order number',
+    ]) {
+      assert.deepEqual(
+        toPayoutSubmission(fail(message), 'KP1'),
+        { result: 'unknown', providerCode: 'DUPLICATE_ORDER', message },
+        message
+      );
+    }
+    // Any other FAIL still proves nothing was created, "exist" alone (the merchant) included.
+    for (const message of [
+      'insufficient balance',
+      'sign error',
+      'merchant does not exist',
+      'bankCode: invalid',
+      undefined,
+    ]) {
+      assert.deepEqual(
+        [toPayoutSubmission(fail(message), 'KP1').result, toPayoutSubmission(fail(message), 'KP1').providerCode],
+        ['failed', 'FAIL'],
+        String(message)
+      );
+    }
+  });
+
   it('refuses a payout answer that names another order', () => {
     const answer = { platRespCode: 'FAIL', platSign: 'x', orderNum: 'KP2' } as CashResponse;
     assert.throws(() => toPayoutSubmission(answer, 'KP1'), ProviderResponseInvalidError);
   });
 
-  it('reads query answers: NOTEXIST is not_found for payouts and pending for payments; FAIL and UNKNOWN throw', () => {
+  it('reads query answers: NOTEXIST is not_found for payouts and payments alike; FAIL and UNKNOWN throw', () => {
     const notExist = { platRespCode: 'NOTEXIST', platSign: 'x' } as QueryResponse;
     assert.equal(toPayoutOutcome(notExist, 'KP1').status, 'not_found');
-    assert.deepEqual(toPaymentOutcome(notExist, 'KP1'), { status: 'pending', providerStatus: 'NOTEXIST' });
+    assert.deepEqual(toPaymentOutcome(notExist, 'KP1'), { status: 'not_found', providerStatus: 'NOTEXIST' });
     assert.throws(
       () => toPayoutOutcome({ platRespCode: 'FAIL', platSign: 'x' } as QueryResponse, 'KP1'),
       ProviderRequestRejectedError
@@ -297,13 +329,36 @@ describe('bdpay fixtures', () => {
   });
 
   it('declines on FAIL and treats UNKNOWN on an order as an unknown outcome', () => {
-    const fail = { platRespCode: 'FAIL', platRespMessage: 'orderNum already exists', platSign: 'x' } as PayInResponse;
+    const fail = { platRespCode: 'FAIL', platRespMessage: 'payMoney: too small', platSign: 'x' } as PayInResponse;
     assert.deepEqual(toPaymentRegistration(fail, paymentInput(), new Date()), {
       result: 'declined',
-      failure: { code: 'FAIL', message: 'orderNum already exists' },
+      failure: { code: 'FAIL', message: 'payMoney: too small' },
     });
     const unknown = { platRespCode: 'UNKNOWN', platSign: 'x' } as PayInResponse;
     assert.throws(() => toPaymentRegistration(unknown, paymentInput(), new Date()), OutcomeUnknownError);
+  });
+
+  it('treats a FAIL saying the order already exists as an unknown outcome (DUPLICATE_ORDER), never a decline', () => {
+    for (const platRespMessage of ['orderNum already exists', 'ORDER ALREADY EXIST', 'duplicate orderNum']) {
+      const duplicate = { platRespCode: 'FAIL', platRespMessage, platSign: 'x', orderNum: 'KP1' } as PayInResponse;
+      assert.throws(
+        () => toPaymentRegistration(duplicate, paymentInput({ reference: 'KP1' }), new Date()),
+        (err: unknown) => {
+          assert.ok(err instanceof OutcomeUnknownError, String(err));
+          assert.equal(err.providerCode, 'DUPLICATE_ORDER');
+          assert.equal(err.provider, 'bdpay');
+          assert.match(err.message, new RegExp(platRespMessage));
+          return true;
+        },
+        platRespMessage
+      );
+    }
+    const merchant = {
+      platRespCode: 'FAIL',
+      platRespMessage: 'merchant does not exist',
+      platSign: 'x',
+    } as PayInResponse;
+    assert.equal(toPaymentRegistration(merchant, paymentInput(), new Date()).result, 'declined');
   });
 
   it('refuses a VA answer without a vaNumber', () => {

@@ -247,21 +247,44 @@ describe('bdpay connector against its simulator', function () {
       assert.deepEqual([outcome.status, outcome.providerStatus], ['failed', 'PAY_ERROR']);
     });
 
-    it('declines a duplicate orderNum and keeps the first order', async () => {
+    it('refuses a duplicate orderNum, which Kasir reports as unknown (DUPLICATE_ORDER), never declined', async () => {
       const input = paymentInput();
       const first = await connector.payments!.create(input);
       assert.ok(first.result === 'registered');
-      const second = await connector.payments!.create(input);
-      assert.ok(second.result === 'declined');
-      assert.equal(second.failure.code, 'FAIL');
-      assert.match(second.failure.message, /orderNum/);
+      await assert.rejects(connector.payments!.create(input), (err: unknown) => {
+        assert.ok(err instanceof OutcomeUnknownError, String(err));
+        assert.equal(err.providerCode, 'DUPLICATE_ORDER');
+        assert.match(err.message, /orderNum already exists/);
+        return true;
+      });
       assert.equal(sim.order(input.reference)?.platOrderNum, first.providerReference);
+      assert.equal(sim.submissions.get(input.reference), 2);
+      const outcome = await connector.payments!.inquire(paymentRef(input.reference));
+      assert.deepEqual([outcome.status, outcome.providerReference], ['pending', first.providerReference]);
+    });
+
+    it('re-registers after an accepted-then-dropped order: the duplicate answer is unknown, and the query finds the order', async () => {
+      sim.faults.add({ kind: 'accept-then-drop', path: '/gateway/pay' });
+      const input = paymentInput();
+      await assert.rejects(connector.payments!.create(input), OutcomeUnknownError);
+      const held = sim.order(input.reference);
+      assert.ok(held, 'BDPay holds the order whose answer was lost');
+      // What a re-run after a lost workflow task does: send the same orderNum again.
+      await assert.rejects(
+        connector.payments!.create(input),
+        (err: unknown) => err instanceof OutcomeUnknownError && err.providerCode === 'DUPLICATE_ORDER'
+      );
+      const outcome = await connector.payments!.inquire(paymentRef(input.reference));
+      assert.deepEqual(
+        [outcome.status, outcome.providerStatus, outcome.providerReference],
+        ['pending', 'NO_PAY', held.platOrderNum]
+      );
       assert.equal(sim.submissions.get(input.reference), 2);
     });
 
-    it('reports an order BDPay does not know as pending with status NOTEXIST', async () => {
+    it('reports an order BDPay does not know as not_found with status NOTEXIST', async () => {
       const outcome = await connector.payments!.inquire(paymentRef(newReference()));
-      assert.deepEqual(outcome, { status: 'pending', providerStatus: 'NOTEXIST' });
+      assert.deepEqual(outcome, { status: 'not_found', providerStatus: 'NOTEXIST' });
     });
 
     it('rejects an order, query or balance answer whose platSign is forged', async () => {
@@ -492,16 +515,47 @@ describe('bdpay connector against its simulator', function () {
       assert.equal((await connector.payouts!.inquire({ reference: refused.reference })).status, 'not_found');
     });
 
-    it('refuses a resubmission of the same orderNum as a duplicate, while the first payout goes on', async () => {
+    it('refuses a resubmission of the same orderNum as a duplicate, which Kasir reports as unknown, never failed', async () => {
       await setBalance(1_000_000);
       const input = payoutInput();
       assert.equal((await connector.payouts!.submit(input)).result, 'accepted');
-      // What a naive client would do after a timeout: it sees FAIL although the money is moving.
+      // BDPay answers the second submission FAIL, although the money is moving: evidence the payout exists.
       const again = await connector.payouts!.submit(input);
-      assert.deepEqual([again.result, again.message], ['failed', 'orderNum already exists']);
+      assert.deepEqual(again, {
+        result: 'unknown',
+        providerCode: 'DUPLICATE_ORDER',
+        message: 'orderNum already exists',
+      });
       assert.equal(sim.submissions.get(input.reference), 2);
       assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'processing');
       assert.deepEqual(sim.account(), { balance: 850_000, freeze: 150_000, pendMoney: 0 });
+    });
+
+    it('resubmits after an accepted-then-dropped payout: unknown both times, one payout, counted per orderNum', async () => {
+      await setBalance(1_000_000);
+      sim.faults.add({ kind: 'accept-then-drop', path: '/gateway/cash' });
+      const input = payoutInput();
+      const first = await connector.payouts!.submit(input);
+      assert.equal(first.result, 'unknown');
+      assert.ok(sim.payout(input.reference), 'the payout exists at BDPay, though Kasir never saw the answer');
+
+      const again = await connector.payouts!.submit(input);
+      assert.deepEqual(again, {
+        result: 'unknown',
+        providerCode: 'DUPLICATE_ORDER',
+        message: 'orderNum already exists',
+      });
+      const response = await fetch(`${simServer.url}/_sim/submissions`);
+      assert.equal(response.status, 200);
+      const submissions = (await response.json()) as Record<string, number>;
+      assert.equal(submissions[input.reference], 2);
+      assert.equal(submissions[beneficiaryKey('014', input.beneficiary.accountNumber)], 2);
+
+      assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'processing');
+      assert.deepEqual(sim.account(), { balance: 850_000, freeze: 150_000, pendMoney: 0 });
+      await control(`/payouts/${input.reference}/settle`);
+      assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'succeeded');
+      assert.equal(sim.beneficiaryCredit('014', input.beneficiary.accountNumber), 147_500);
     });
 
     it('settles payouts by itself when auto-settle is switched on', async () => {
@@ -644,7 +698,9 @@ describe('bdpay connector against its simulator', function () {
         assert.equal((await other.payments!.inquire(paymentRef(order.reference))).providerStatus, 'NO_PAY');
         assert.equal((await other.payouts!.inquire({ reference: payout.reference })).status, 'processing');
         assert.deepEqual(restored.account(), sim.account());
-        assert.equal((await other.payouts!.submit(payout)).result, 'failed');
+        // The restored simulator remembers the payout: a resubmission is refused as a duplicate.
+        const again = await other.payouts!.submit(payout);
+        assert.deepEqual([again.result, again.providerCode], ['unknown', 'DUPLICATE_ORDER']);
         assert.deepEqual(JSON.parse(JSON.stringify(restored.exportState())).orders, exported.orders);
       } finally {
         restored.stop();

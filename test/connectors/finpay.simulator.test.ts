@@ -279,7 +279,7 @@ describe('finpay connector against its simulator', function () {
       const outcome = await eventually(
         async () => {
           const current = await payments.inquire(refOf(created));
-          return current.providerStatus === 'NOT_FOUND' ? undefined : current;
+          return current.status === 'not_found' ? undefined : current;
         },
         5_000,
         'the slow order to exist'
@@ -295,9 +295,31 @@ describe('finpay connector against its simulator', function () {
       assert.equal((await payments.inquire(refOf(created))).providerStatus, 'REQUEST_INITIATED');
     });
 
-    it('reports an order Finpay never stored as pending NOT_FOUND', async () => {
+    it('reports an order Finpay never stored (404, 4040001 Transaction Not Found) as not_found', async () => {
       const outcome = await payments.inquire(refOf(input()));
-      assert.deepEqual(outcome, { status: 'pending', providerStatus: 'NOT_FOUND' });
+      assert.deepEqual(outcome, { status: 'not_found', providerStatus: '4040001' });
+    });
+
+    it('answers a duplicate QRIS order id (409) as unknown, never declined: its status carries no QR to recover', async () => {
+      const { created } = await createOk({ method: 'QRIS' });
+      await assert.rejects(
+        payments.create(created),
+        isKasirError(OutcomeUnknownError, (err) => err.providerCode === '4090000' && err.httpStatus === 409)
+      );
+      assert.equal(sim.submissions.get(`initiate:${created.reference}`), 2);
+      assert.equal((await payments.inquire(refOf(created))).status, 'pending');
+    });
+
+    it('re-registers after an accepted-then-dropped create: the duplicate is recovered as the very order, never declined', async () => {
+      sim.faults.add({ kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
+      const created = input({ method: 'VA_BCA' });
+      await assert.rejects(payments.create(created), OutcomeUnknownError);
+      const held = await simOrder(created.reference);
+      assert.ok(held?.paymentCode, 'Finpay holds the order whose answer was lost');
+      const again = await payments.create(created);
+      assert.ok(again.result === 'registered', `expected registered, got ${again.result}`);
+      assert.equal(again.instructions.vaNumber, held.paymentCode);
+      assert.equal(sim.submissions.get(`initiate:${created.reference}`), 2);
     });
   });
 

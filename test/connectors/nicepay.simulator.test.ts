@@ -343,14 +343,23 @@ describe('nicepay connector against its simulator', () => {
       assert.equal((await payments.inquire(second.ref)).status, 'cancelled');
     });
 
-    it('answers a repeated partnerReferenceNo with the payment NICEPAY already holds', async () => {
-      const { input, registration } = await createdPayment();
-      const again = await payments.create(input);
-      assert.equal(again.result, 'registered');
-      if (again.result !== 'registered' || registration.result !== 'registered') return;
-      assert.equal(again.providerReference, registration.providerReference);
-      assert.equal(again.outcome.status, 'pending');
+    it('refuses a repeated partnerReferenceNo with 4095401, which Kasir reports as unknown, never declined', async () => {
+      const { input, ref } = await createdPayment();
+      await assert.rejects(payments.create(input), (err: unknown) => {
+        assert.ok(err instanceof OutcomeUnknownError, `expected OutcomeUnknownError, got ${String(err)}`);
+        assert.equal(err.providerCode, '4095401');
+        assert.equal(err.httpStatus, 409);
+        return true;
+      });
       assert.equal(sim.submissions.get(input.reference), 2);
+      // The query finds the first payment, untouched.
+      const outcome = await payments.inquire(ref);
+      assert.deepEqual([outcome.status, outcome.providerReference], ['pending', ref.providerReference]);
+    });
+
+    it('reports any 409xx01 duplicate answer to a registration as unknown', async () => {
+      await forceResponse('payment', '4095601', 'Duplicate partnerReferenceNo');
+      await assert.rejects(payments.create(paymentInput()), failsWith(OutcomeUnknownError, '4095601'));
     });
 
     it('returns a decline as data, not as an error', async () => {
@@ -374,8 +383,18 @@ describe('nicepay connector against its simulator', () => {
       });
     });
 
-    it('reports an unknown reference as a 4045501 rejection', async () => {
-      await assert.rejects(payments.inquire(refOf(paymentInput())), failsWith(ProviderRequestRejectedError, '4045501'));
+    it('reports a reference NICEPAY does not know (4045501 Transaction Not Found) as not_found', async () => {
+      assert.deepEqual(await payments.inquire(refOf(paymentInput())), {
+        status: 'not_found',
+        providerStatus: '4045501',
+      });
+    });
+
+    it('still rejects the other 404 answers to an inquiry, which are not "not found"', async () => {
+      await forceResponse('status', '4045508', 'Invalid Merchant');
+      await assert.rejects(payments.inquire(refOf(paymentInput())), failsWith(ProviderAuthError, '4045508'));
+      await forceResponse('status', '4045504', 'Transaction Cancelled');
+      await assert.rejects(payments.inquire(refOf(paymentInput())), failsWith(ProviderRequestRejectedError, '4045504'));
     });
   });
 
@@ -387,7 +406,7 @@ describe('nicepay connector against its simulator', () => {
       sim.faults.add({ kind: 'http-5xx', path: paymentPath, status: 500 });
       const input = paymentInput();
       await assert.rejects(payments.create(input), failsWith(OutcomeUnknownError));
-      await assert.rejects(payments.inquire(refOf(input)), failsWith(ProviderRequestRejectedError, '4045501'));
+      assert.equal((await payments.inquire(refOf(input))).status, 'not_found');
     });
 
     it('turns a SNAP 5045400 on create into OutcomeUnknownError', async () => {
@@ -421,6 +440,20 @@ describe('nicepay connector against its simulator', () => {
       await assert.rejects(payments.create(input), failsWith(OutcomeUnknownError));
       assert.equal((await payments.inquire(refOf(input))).status, 'pending');
       assert.equal(sim.submissions.get(input.reference), 1);
+    });
+
+    it('re-registers after an accepted-then-dropped create: the 4095401 refusal is unknown too, one debit', async () => {
+      sim.faults.add({ kind: 'accept-then-drop', path: paymentPath });
+      const input = paymentInput();
+      await assert.rejects(payments.create(input), failsWith(OutcomeUnknownError));
+      const held = sim.order(input.reference);
+      assert.ok(held, 'NICEPAY holds the debit whose answer was lost');
+      // What a re-run after a lost workflow task does: send the same partnerReferenceNo again.
+      await assert.rejects(payments.create(input), failsWith(OutcomeUnknownError, '4095401'));
+      const outcome = await payments.inquire(refOf(input));
+      assert.deepEqual([outcome.status, outcome.providerReference], ['pending', held.referenceNo]);
+      assert.equal(sim.submissions.get(input.reference), 2);
+      assert.equal(sim.order(input.reference)?.referenceNo, held.referenceNo);
     });
   });
 

@@ -138,22 +138,23 @@ describe('process faults', function () {
       }
     });
 
-    it('flags a lost QRIS registration it cannot recover, and still catches a stray payment on it', async () => {
+    it('resolves a lost QRIS registration by query: the order Finpay holds is PENDING and flagged, never FAILED', async () => {
       const finpay = stack.simulators.finpay.url;
       try {
-        // The status answer has no QR, so Kasir cannot hand out instructions; Finpay also refuses to cancel
-        // an untouched QRIS order, so the order stays open and Kasir must keep watching it.
+        // The status answer has no QR, so Kasir cannot hand out instructions again; the order exists at
+        // Finpay, so the payment is PENDING (not FAILED) and an operator is told the instructions were lost.
         await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
         const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'QRIS', expiresInMinutes: 1440 });
-        assert.equal(state.status, 'FAILED');
+        assert.equal(state.status, 'PENDING');
         assert.equal(state.needsAttention, true);
-        assert.match(state.attentionReason ?? '', /REGISTRATION_OUTCOME_UNKNOWN/);
+        assert.match(state.attentionReason ?? '', /REGISTRATION_ANSWER_LOST/);
+        assert.equal((await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length, 1);
 
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         const final = await handle.result();
         assert.equal(final.status, 'SUCCEEDED');
-        assert.equal(final.needsAttention, true);
-        assert.match(final.attentionReason ?? '', /LATE_PAYMENT/);
+        // Once paid, lost instructions no longer need anyone.
+        assert.equal(final.needsAttention, false);
       } finally {
         await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' });
       }

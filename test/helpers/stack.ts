@@ -51,7 +51,7 @@ export const FAST_TIMINGS: WorkflowTimings = {
     lateWindowMs: 4_000,
     latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 },
   },
-  payout: { query: { initialMs: 500, maxMs: 2_000, factor: 2 }, attentionAfterMs: 60_000 },
+  payout: { query: { initialMs: 500, maxMs: 2_000, factor: 2 }, attentionAfterMs: 60_000, watchAfterOperatorFailureMs: 2_000 },
   bill: {
     confirmWindowMs: 60_000,
     firstStatusCheckMs: 1_500,
@@ -60,6 +60,8 @@ export const FAST_TIMINGS: WorkflowTimings = {
   },
   webhook: { initialIntervalMs: 200, maxIntervalMs: 2_000 },
   pollsPerRun: 200,
+  historyEventsPerRun: 2_000,
+  hintMinIntervalMs: 300,
 };
 
 export interface ReceivedWebhook {

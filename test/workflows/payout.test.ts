@@ -18,7 +18,9 @@ describe('payoutWorkflow', function () {
   const submissionsOf = async (reference: string) => (await simGet<Record<string, number>>(bdpay, '/_sim/submissions'))[reference] ?? 0;
 
   before(async () => {
-    stack = await startStack({ timings: { payout: { query: { initialMs: 300, maxMs: 1_000, factor: 2 }, attentionAfterMs: 3_000 } } });
+    stack = await startStack({
+      timings: { payout: { query: { initialMs: 300, maxMs: 1_000, factor: 2 }, attentionAfterMs: 3_000, watchAfterOperatorFailureMs: 1_000 } },
+    });
     bdpay = stack.simulators.bdpay.url;
   });
   after(async () => stack?.stop());

@@ -47,7 +47,14 @@ export const AYOPOP_CODE_CLASSES = [
 export const AyopopCodeClass = z.enum(AYOPOP_CODE_CLASSES);
 export type AyopopCodeClass = z.infer<typeof AyopopCodeClass>;
 
-/** Duplicate transaction / refNumber (reference 2.5). */
+/**
+ * Duplicate transaction / refNumber (reference 2.5). Ayopop refuses a payment whose `refNumber` it already
+ * holds with 102 or 108, although both sit in the 100–199 "failed" range; they are mapped to `processing`
+ * (see `classifyAyopopCode`, which checks them before the ranges), never to `failed`. That refusal is
+ * evidence the first payment exists, and says nothing of its fate, which only status can tell. This is what
+ * makes re-sending a payment under the same refNumber safe (after a lost answer or a re-run activity):
+ * Ayopop pays at most once, and Kasir never reads the refusal of the copy as the failure of the original.
+ */
 export const DUPLICATE_REFERENCE_CODES: readonly number[] = [102, 108];
 /** Listed apart from 100–199 as "transaction is processing"; also the answer to an unknown refNumber. */
 export const PROCESSING_OR_UNKNOWN_REFERENCE_CODE = 188;

@@ -3,9 +3,11 @@
  * platform): pay-in by VA, Alfamart code, QRIS, DANA and OVO; payouts ("pay on behalf") with balance.
  *
  * The payout rule this connector exists to keep: a submission is answered `accepted` only on a verified
- * SUCCESS and `failed` only on a verified FAIL. Everything else (timeout, dropped connection, 5xx, an
- * answer that does not parse or whose platSign does not verify, UNKNOWN) is `unknown`, resolved by
- * CASH_QUERY and never by submitting again (seed "Pay on behalf", tip).
+ * SUCCESS and `failed` only on a verified FAIL that does not say the orderNum already exists. Everything
+ * else (timeout, dropped connection, 5xx, an answer that does not parse or whose platSign does not
+ * verify, UNKNOWN, and a FAIL "orderNum already exists", code DUPLICATE_ORDER) is `unknown`, resolved by
+ * CASH_QUERY and never by submitting again (seed "Pay on behalf", tip). Pay-in is read the same way: a
+ * duplicate orderNum on an order throws OutcomeUnknownError (DUPLICATE_ORDER), never a decline.
  */
 import { z } from 'zod';
 import type { Connector, CallbacksCapability, PaymentsCapability, PayoutsCapability, RawCallback } from '../connector';

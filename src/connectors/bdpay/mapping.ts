@@ -158,6 +158,21 @@ function knownCode(code: string): PlatRespCode | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Kasir's code for a FAIL that says the orderNum is already taken: the order exists at BDPay. */
+export const DUPLICATE_ORDER_CODE = 'DUPLICATE_ORDER';
+
+/**
+ * Whether a FAIL's message says the order already exists (the simulator, like the platform family, says
+ * `orderNum already exists`). BDPay has no code for it, so the wording is read: "order" with "exist" or
+ * "duplicat", case aside. Reading too much here is the safe side: it only turns a refusal into an
+ * unknown outcome resolved by query, whereas reading too little reports a live order as failed.
+ */
+export function saysOrderExists(message: string | undefined): boolean {
+  if (message === undefined) return false;
+  const text = message.toLowerCase();
+  return text.includes('order') && (text.includes('exist') || text.includes('duplicat'));
+}
+
 function assertSameOrder(reference: string, echoed: string | undefined, what: string): void {
   if (echoed !== undefined && echoed !== reference) {
     throw new ProviderResponseInvalidError(`BDPay answered ${what} for order ${echoed}, not ${reference}`, {
@@ -232,8 +247,10 @@ function toInstructions(method: BdpayMethod, response: PayInResponse, expiresAt:
 }
 
 /**
- * `FAIL` is a decline (nothing was created). Any other answer that is not `SUCCESS` leaves the order's
- * existence unknown, so it is resolved by ORDER_QUERY, never by creating again.
+ * `FAIL` is a decline (nothing was created), except a FAIL saying the orderNum already exists: that is
+ * evidence an earlier attempt of ours (whose answer was lost) created it, so it is an unknown outcome,
+ * code DUPLICATE_ORDER. That, and any other answer that is not `SUCCESS`, leaves the order's existence
+ * unknown, resolved by ORDER_QUERY, never by creating again.
  */
 export function toPaymentRegistration(
   response: PayInResponse,
@@ -241,6 +258,12 @@ export function toPaymentRegistration(
   now: Date
 ): PaymentRegistration {
   const code = knownCode(response.platRespCode);
+  if (code === 'FAIL' && saysOrderExists(response.platRespMessage)) {
+    throw new OutcomeUnknownError(
+      `BDPay already holds order ${input.reference} ("${response.platRespMessage ?? ''}"); resolve it by ORDER_QUERY`,
+      { provider, providerCode: DUPLICATE_ORDER_CODE }
+    );
+  }
   if (code === 'FAIL') {
     return {
       result: 'declined',
@@ -322,11 +345,11 @@ function toQueryResult(response: QueryResponse, reference: string): 'found' | 'n
 }
 
 /**
- * An order BDPay does not know is reported `pending` with provider status NOTEXIST: Kasir has no
- * "not found" for payments, and the order may simply not have reached BDPay; the workflow's own expiry decides.
+ * An order BDPay does not know is reported `not_found` with provider status NOTEXIST: evidence, never
+ * grounds to fail, since the order may simply not have reached BDPay (yet).
  */
 export function toPaymentOutcome(response: QueryResponse, reference: string): PaymentOutcome {
-  if (toQueryResult(response, reference) === 'not-found') return { status: 'pending', providerStatus: 'NOTEXIST' };
+  if (toQueryResult(response, reference) === 'not-found') return { status: 'not_found', providerStatus: 'NOTEXIST' };
   const status = toPaymentStatus(response.status);
   return {
     status,
@@ -364,6 +387,9 @@ export function toCashRequest(input: SubmitPayoutInput, ctx: RequestContext): Un
 /**
  * Seed "Pay on behalf", Pay attention 1: SUCCESS means accepted, FAIL means it was not created, UNKNOWN
  * means nobody knows. Every other answer is treated like UNKNOWN: only FAIL proves nothing moved.
+ * A FAIL saying the orderNum already exists proves the opposite: this payout was submitted before (an
+ * answer lost, a re-run activity) and exists, so it is `unknown` with code DUPLICATE_ORDER, for
+ * CASH_QUERY to resolve.
  */
 export function toPayoutSubmission(response: CashResponse, reference: string): PayoutSubmission {
   assertSameOrder(reference, response.orderNum, 'a payout');
@@ -373,6 +399,9 @@ export function toPayoutSubmission(response: CashResponse, reference: string): P
     case 'SUCCESS':
       return { result: 'accepted', providerReference: response.platOrderNum, fee: response.fee, ...common };
     case 'FAIL':
+      if (saysOrderExists(response.platRespMessage)) {
+        return { result: 'unknown', providerCode: DUPLICATE_ORDER_CODE, message: response.platRespMessage };
+      }
       return { result: 'failed', ...common };
     case 'UNKNOWN':
     case 'ERROR':

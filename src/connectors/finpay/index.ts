@@ -63,6 +63,11 @@ const FinpayCode = {
   invalidTransactionStatus: '4040100',
 } as const;
 
+/** SNAP `404xx01` (Finpay `4040001`): the transaction does not exist at Finpay. */
+function isTransactionNotFound(responseCode: string): boolean {
+  return /^404\d{2}01$/.test(responseCode);
+}
+
 function rejectionError(what: string, result: Extract<FinpayResult<unknown>, { ok: false }>): KasirError {
   const { responseCode, responseMessage } = result.error;
   const message = `finpay rejected ${what}: ${responseCode} ${responseMessage}`;
@@ -131,9 +136,13 @@ function createPayments(api: FinpayApi): PaymentsCapability {
   const inquire = async (ref: PaymentRef): Promise<PaymentOutcome> => {
     const result = await client.checkStatus(api, ref.reference);
     if (result.ok) return toPaymentOutcome(result.body.data);
-    // Never created (e.g. an initiate that timed out before Finpay stored it). Pending, not failed:
-    // only Finpay's explicit word ends a payment, and the workflow's own expiry settles the rest.
-    if (result.httpStatus === 404) return { status: 'pending', providerStatus: 'NOT_FOUND' };
+    const code = result.error.responseCode;
+    // 4040001 "Transaction Not Found" (SNAP 404xx01): Finpay does not know this order (yet), e.g. an
+    // initiate that timed out before Finpay stored it. Evidence, never grounds to fail.
+    if (result.httpStatus === 404 && isTransactionNotFound(code)) return { status: 'not_found', providerStatus: code };
+    // Any other 404 on a status check is undocumented: pending, since only Finpay's explicit word ends
+    // a payment, and the workflow's own expiry settles the rest.
+    if (result.httpStatus === 404) return { status: 'pending', providerStatus: code };
     throw rejectionError('status check', result);
   };
 

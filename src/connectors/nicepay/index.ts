@@ -9,6 +9,7 @@ import {
   CallbackPayloadError,
   CallbackSignatureError,
   OperationNotSupportedError,
+  OutcomeUnknownError,
   ProviderRequestRejectedError,
   isKasirError,
 } from '../../domain/errors';
@@ -24,6 +25,7 @@ import {
   toDebitRefundRequest,
   toDebitStatusRequest,
   isNicepayMethod,
+  parseResponseCode,
   toParsedCallback,
   toPaymentOutcome,
   toPaymentRegistration,
@@ -155,24 +157,14 @@ async function createPayment(
     };
   }
   if (result.meaning === 'duplicate-reference') {
-    // 409xx01: NICEPAY already holds this partnerReferenceNo, i.e. an earlier attempt of ours got through.
-    // Report that payment as it stands; its redirect URLs went with the answer we never saw.
-    const outcome = await inquirePayment(
-      client,
-      {
-        reference: input.reference,
-        amount: input.amount,
-        method: input.method,
-        createdAt: new Date(context.now()).toISOString(),
-      },
-      context.merchantId
+    // 409xx01: NICEPAY already holds this partnerReferenceNo, i.e. an earlier attempt of ours got through
+    // and its answer (with the redirect URLs) was lost. Evidence the debit exists, never a decline: the
+    // outcome is unknown, resolved by status inquiry, never by registering again.
+    const { responseCode, responseMessage } = result.envelope;
+    throw new OutcomeUnknownError(
+      `NICEPAY already holds partnerReferenceNo ${input.reference} (${responseCode} "${responseMessage}"); resolve it by status inquiry`,
+      { provider: 'nicepay', providerCode: responseCode, httpStatus: result.httpStatus }
     );
-    return {
-      result: 'registered',
-      ...(outcome.providerReference ? { providerReference: outcome.providerReference } : {}),
-      instructions: { expiresAt: validUpTo.toISOString() },
-      outcome,
-    };
   }
   throw toIntegrationError(result, { path: NicepayPath.debitPayment, effect: 'mutating' });
 }
@@ -180,8 +172,12 @@ async function createPayment(
 async function inquirePayment(client: NicepayClient, ref: PaymentRef, merchantId: string): Promise<PaymentOutcome> {
   const result = await client.debitStatus(toDebitStatusRequest(ref, merchantId));
   if (result.ok) return toPaymentOutcome(result.data);
-  // A 404 here means NICEPAY has no such transaction (the create never reached it): a rejection the
-  // workflow reads by its provider code, not a payment state.
+  // 404xx01 "Transaction Not Found": NICEPAY does not know this reference (yet), e.g. a create that never
+  // reached it. Evidence, never grounds to fail. Other 404s (invalid merchant, cancelled...) stay errors.
+  const { responseCode } = result.envelope;
+  if (result.meaning === 'not-found' && parseResponseCode(responseCode).caseCode === '01') {
+    return { status: 'not_found', providerStatus: responseCode };
+  }
   throw toIntegrationError(result, { path: NicepayPath.debitStatus, effect: 'read' });
 }
 

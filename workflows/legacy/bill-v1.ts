@@ -1,0 +1,248 @@
+/**
+ * FROZEN: the bill workflow as it ran before the movement core (patch `movement-core`, see
+ * workflows/movement.ts). Only executions that started before that patch replay through this code; it
+ * must never change, or their histories stop replaying (test/replay). New executions never reach it.
+ */
+/**
+ * billWorkflow: PPOB. Inquiry → the merchant confirms → one payment → status until final.
+ * A payment that did not answer definitively is resolved by status on the same reference after the
+ * provider's documented delay, never by paying again.
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { KasirActivities } from '../../activities';
+import type { BillPaymentOutcome, BillStatus } from '../../src/domain/bill';
+import type { ProviderCallbackEvent } from '../../src/domain/callback';
+import { moneyMovingSubmission, providerCall, providerInquiry } from '../activity-options';
+import { CONFIRM_EVERY_HINT, legacyOutbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../common';
+import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from '../messages';
+import type { ConfirmBillPaymentRequest } from '../messages';
+import { nextDelay } from '../timings';
+import type { BillState, BillWorkflowInput, TimelineEntry } from '../types';
+
+const calls = proxyActivities<KasirActivities>(providerCall);
+const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);
+const inquiries = proxyActivities<KasirActivities>(providerInquiry);
+
+const FINAL: readonly BillStatus[] = ['SUCCEEDED', 'FAILED', 'INQUIRY_FAILED', 'EXPIRED'];
+
+function initialState(input: BillWorkflowInput): BillState {
+  const at = nowIso();
+  return {
+    id: input.billId,
+    kind: 'bill',
+    merchantId: input.merchantId,
+    merchantReference: input.merchantReference,
+    provider: input.provider,
+    productCode: input.productCode,
+    status: 'INQUIRED',
+    requestFingerprint: input.requestFingerprint,
+    paymentSubmitted: false,
+    needsAttention: false,
+    createdAt: at,
+    updatedAt: at,
+    timeline: [],
+  };
+}
+
+export function billTotal(state: BillState): number | undefined {
+  return state.inquiry ? state.inquiry.amount + state.inquiry.totalAdmin + state.inquiry.processingFee : undefined;
+}
+
+export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillState> {
+  const state = input.resume?.state ?? initialState(input);
+  const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
+  const seen = new SeenEvents(input.resume?.seenEventIds);
+  const callbacks: ProviderCallbackEvent[] = [];
+  let inquired = input.resume !== undefined;
+  let confirmation: ConfirmBillPaymentRequest | undefined;
+  let attempt = input.resume?.attempt ?? 0;
+  let checksThisRun = 0;
+
+  setHandler(billStateQuery, () => state);
+  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
+  setHandler(billInquiredUpdate, async () => {
+    await condition(() => inquired);
+    return state;
+  });
+  setHandler(
+    confirmBillPaymentUpdate,
+    async (request) => {
+      confirmation = request;
+      await condition(() => state.paymentSubmitted && state.status !== 'PAYING');
+      return state;
+    },
+    {
+      validator: (request: ConfirmBillPaymentRequest) => {
+        if (state.status !== 'INQUIRED' || state.paymentSubmitted) {
+          throw new Error(`bill ${state.id} is ${state.status}; only an INQUIRED bill can be paid`);
+        }
+        const total = billTotal(state);
+        if (request.expectedTotal !== undefined && request.expectedTotal !== total) {
+          throw new Error(`expectedTotal ${request.expectedTotal} does not match the inquiry total ${total}`);
+        }
+        if (state.inquiry && Date.parse(state.inquiry.expiresAt) <= Date.now()) {
+          throw new Error(`the inquiry for bill ${state.id} expired at ${state.inquiry.expiresAt}; inquire again`);
+        }
+      },
+    }
+  );
+  void outbox.run();
+
+  function transition(status: BillStatus, source: TimelineEntry['source'], note?: string): void {
+    if (status === state.status) return;
+    state.status = status;
+    recordTimeline(state, { status, source, note });
+    publishStatus(state);
+    outbox.emit(`bill.${status.toLowerCase()}`, state);
+  }
+
+  function apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
+    if (FINAL.includes(state.status)) return;
+    state.providerCode = outcome.providerCode;
+    if (outcome.transactionId) state.transactionId = outcome.transactionId;
+    switch (outcome.status) {
+      case 'succeeded':
+        state.token = outcome.token;
+        state.paidAt = nowIso();
+        return transition('SUCCEEDED', source, outcome.providerCode);
+      case 'failed':
+        state.failure = {
+          code: outcome.providerCode,
+          message: outcome.message ?? 'the provider reports the payment failed',
+          depositRefunded: outcome.depositRefunded ?? false,
+        };
+        return transition('FAILED', source, outcome.providerCode);
+      case 'processing':
+        return transition('PROCESSING', source, outcome.providerCode);
+    }
+  }
+
+  async function checkStatus(): Promise<void> {
+    try {
+      apply(await inquiries.billStatus(state.provider, state.id), 'poll');
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
+  }
+
+  // Inquiry.
+  if (!input.resume) {
+    try {
+      const outcome = await calls.inquireBill(state.provider, {
+        productCode: input.productCode,
+        accountNumber: input.accountNumber,
+        amount: input.amount,
+        zoneId: input.zoneId,
+        month: input.month,
+      });
+      if (outcome.result === 'failed') {
+        state.inquiryFailure = { code: outcome.providerCode, reason: outcome.reason };
+        transition('INQUIRY_FAILED', 'inquiry', outcome.providerCode);
+      } else {
+        state.inquiry = {
+          inquiryId: outcome.inquiryId,
+          customerName: outcome.customerName,
+          productName: outcome.productName,
+          amount: outcome.amount,
+          totalAdmin: outcome.totalAdmin,
+          processingFee: outcome.processingFee,
+          expiresAt: outcome.expiresAt ?? new Date(Date.now() + input.timings.bill.confirmWindowMs).toISOString(),
+          details: outcome.details,
+        };
+        state.providerCode = outcome.providerCode;
+        recordTimeline(state, { status: 'INQUIRED', source: 'inquiry', note: outcome.providerCode });
+        publishStatus(state);
+        outbox.emit('bill.inquired', state);
+      }
+    } catch (err) {
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      const type = failure.type ?? 'INQUIRY_ERROR';
+      const { message } = failure;
+      state.inquiryFailure = { code: type, reason: { id: message, en: message } };
+      transition('INQUIRY_FAILED', 'inquiry', type);
+    }
+    inquired = true;
+  }
+
+  // Waiting for the merchant's confirmation, until the inquiry expires.
+  if (state.status === 'INQUIRED' && !state.paymentSubmitted) {
+    const expiresAt = Date.parse(state.inquiry!.expiresAt);
+    const confirmed = await condition(() => confirmation !== undefined, Math.max(1, expiresAt - Date.now()));
+    if (!confirmed) transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+  }
+
+  // Payment: exactly once.
+  if (confirmation !== undefined && !state.paymentSubmitted) {
+    state.paymentSubmitted = true;
+    transition('PAYING', 'payment');
+    try {
+      apply(
+        await payments.payBill(state.provider, {
+          reference: state.id,
+          inquiryId: state.inquiry!.inquiryId,
+          productCode: state.productCode,
+          accountNumber: input.accountNumber,
+          amount: state.inquiry!.amount,
+          callbackUrl: input.callbackUrl,
+        }),
+        'payment'
+      );
+    } catch (err) {
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      transition('PROCESSING', 'payment', `no definite answer: ${failure.message}`);
+    }
+  }
+
+  // Status until final: first check no sooner than the provider's documented delay, callbacks as hints.
+  if (state.status === 'PROCESSING') {
+    const attentionAt = Date.parse(state.updatedAt) + input.timings.bill.attentionAfterMs;
+    let nextCheckIn = attempt === 0 ? input.timings.bill.firstStatusCheckMs : nextDelay(input.timings.bill.statusPoll, attempt);
+    while (!FINAL.includes(state.status)) {
+      const woken = await condition(() => callbacks.length > 0, nextCheckIn);
+      let hinted = false;
+      const confirmEveryHint = callbacks.length > 0 && patched(CONFIRM_EVERY_HINT);
+      while (callbacks.length > 0) {
+        const event = callbacks.shift()!;
+        if (event.kind !== 'bill' || event.reference !== state.id) continue;
+        if (confirmEveryHint || seen.firstTime(event.eventId)) hinted = true;
+      }
+      // Ayopop's callback is unsigned: it only tells us when to look.
+      if (hinted || !woken) await checkStatus();
+      if (!woken) {
+        attempt++;
+        checksThisRun++;
+      }
+      nextCheckIn = nextDelay(input.timings.bill.statusPoll, attempt);
+      if (!state.needsAttention && !FINAL.includes(state.status) && Date.now() >= attentionAt) {
+        state.needsAttention = true;
+        state.attentionReason = 'payment still processing at the provider; check with the provider';
+        publishStatus(state);
+        outbox.emit('bill.needs_attention', state);
+      }
+      if (!FINAL.includes(state.status) && shouldContinueAsNew(checksThisRun, input.timings.pollsPerRun)) {
+        await condition(allHandlersFinished);
+        await continueAsNew<typeof billWorkflowV1>({
+          ...input,
+          resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
+        });
+      }
+    }
+  }
+
+  if (state.needsAttention && FINAL.includes(state.status)) {
+    state.needsAttention = false;
+    publishStatus(state);
+  }
+  await condition(() => outbox.drained() && allHandlersFinished());
+  return state;
+}

@@ -1,0 +1,293 @@
+/**
+ * The core every money-movement workflow (payment, payout, bill) is built on. The rules that keep
+ * money safe are written here once, and each workflow reads as its business process on top of them:
+ *
+ * - Status only climbs the movement's ladder; every change is a money event on the timeline (never
+ *   dropped) and one merchant webhook.
+ * - Callbacks are buffered as they arrive, carried across continue-as-new, and read until the
+ *   workflow has closed: nothing the API acknowledged to a provider is dropped.
+ * - Hints (callbacks whose body no signature covers) only say "look now"; hints that arrive close
+ *   together share one status inquiry, so replayed hints cannot grow history without bound.
+ * - Updates hand their request to the main loop. The loop never continues as new, nor closes, while a
+ *   request waits, so every update completes or is rejected whenever it arrives.
+ * - History stays bounded: a run continues as new past a number of events, whatever filled them.
+ * - Merchant webhooks go out in order through ordinary activities that run beside the workflow, so a
+ *   merchant endpoint that is down never delays a movement, and its retries add no history.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { KasirActivities } from '../activities';
+import type { ProviderCallbackEvent } from '../src/domain/callback';
+import { webhookDelivery } from './activity-options';
+import { nowIso, Outbox, publishStatus, SeenEvents } from './common';
+import { providerCallbackSignal } from './messages';
+import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN } from './timings';
+import type { WorkflowTimings } from './timings';
+import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './types';
+
+/**
+ * Patch id: executions started after it run on this core; older ones finish on the frozen code in
+ * `workflows/legacy/`, so every history recorded before keeps replaying.
+ */
+export const MOVEMENT_CORE = 'movement-core';
+
+/** Routine timeline entries kept (money events are always kept). */
+const ROUTINE_ENTRIES_KEPT = 30;
+
+type Source = TimelineEntry['source'];
+
+/** What one kind of movement tells the core about itself. */
+export interface MovementRules<S extends MoneyMovementState> {
+  /** `payment`, `payout` or `bill`: the prefix of merchant event types. */
+  kind: S['kind'];
+  /** The ladder: a status of lower or equal rank never replaces the current one. */
+  rank(status: S['status']): number;
+  timings: WorkflowTimings;
+}
+
+/** Callback handling a movement supplies: what a verified callback does, and how a hint is confirmed. */
+export interface CallbackReader {
+  /** Applies a verified callback; false when it must be confirmed by inquiry like a hint instead. */
+  applyVerified(event: ProviderCallbackEvent): boolean;
+  /** One status inquiry whose answer is applied. */
+  confirm(): Promise<void>;
+}
+
+export class Movement<S extends MoneyMovementState> {
+  readonly state: S;
+  private readonly rules: MovementRules<S>;
+  private readonly inbox: ProviderCallbackEvent[];
+  private readonly seen: SeenEvents;
+  private readonly outbox: Outbox;
+  private hintWaiting = false;
+  private lastHintInquiryAt: number;
+  /** Is a request (cancel, resolve, confirm) waiting for the main loop, and how the loop serves it. */
+  private requestWaiting: () => boolean = () => false;
+  private serveRequest: () => Promise<void> = async () => undefined;
+
+  constructor(rules: MovementRules<S>, state: S, carried?: Carried<S>) {
+    this.rules = rules;
+    this.state = state;
+    this.inbox = [...(carried?.inbox ?? [])];
+    this.seen = new SeenEvents(carried?.seenEventIds);
+    this.outbox = merchantOutbox(rules.timings, carried?.outbox);
+    this.lastHintInquiryAt = carried?.lastHintInquiryAt ?? 0;
+    setHandler(providerCallbackSignal, (event) => void this.inbox.push(event));
+    void this.outbox.run();
+  }
+
+  /**
+   * How the movement's update handlers hand requests to the loop: `waiting` says one waits, `serve`
+   * answers it. The core serves one whenever it would otherwise wait, continue as new or close.
+   */
+  servesRequests(waiting: () => boolean, serve: () => Promise<void>): void {
+    this.requestWaiting = waiting;
+    this.serveRequest = serve;
+  }
+
+  /** Answers a waiting request, if any. Loops call this after every wait. */
+  async serveRequests(): Promise<void> {
+    while (this.requestWaiting()) await this.serveRequest();
+  }
+
+  get status(): S['status'] {
+    return this.state.status;
+  }
+
+  /** Moves to `status` if it climbs the ladder; records it, publishes it and tells the merchant. */
+  transition(status: S['status'], source: Source, note?: string): boolean {
+    if (status === this.state.status || this.rules.rank(status) <= this.rules.rank(this.state.status)) return false;
+    this.state.status = status;
+    this.record({ status, source, note, money: true });
+    this.publish();
+    this.emit(`${this.rules.kind}.${status.toLowerCase()}`);
+    return true;
+  }
+
+  /** A money event that changes no status (a submission, an operator's action): kept for good. */
+  recordMoneyEvent(source: Source, note: string): void {
+    this.record({ status: this.state.status, source, note, money: true });
+    this.publish();
+  }
+
+  /** A routine observation (a poll that changed nothing): bounded, with repeats folded together. */
+  note(source: Source, note: string): void {
+    const last = this.state.timeline[this.state.timeline.length - 1];
+    const at = nowIso();
+    if (last && !last.money && last.source === source && last.note === note && last.status === this.state.status) {
+      last.repeated = (last.repeated ?? 1) + 1;
+      last.lastAt = at;
+      this.state.updatedAt = at;
+      return;
+    }
+    this.record({ status: this.state.status, source, note });
+  }
+
+  /** Raises needs-attention with a reason an operator can act on; optionally tells the merchant too. */
+  flag(reason: string, source: Source, eventType?: string): void {
+    this.state.needsAttention = true;
+    this.state.attentionReason = reason;
+    this.record({ status: this.state.status, source, note: `needs attention: ${reason}`, money: true });
+    this.publish();
+    if (eventType) this.emit(eventType);
+  }
+
+  clearAttention(): void {
+    if (!this.state.needsAttention) return;
+    this.state.needsAttention = false;
+    this.state.attentionReason = undefined;
+    this.publish();
+  }
+
+  /** Queues a merchant webhook carrying the movement's current state. */
+  emit(type: string): void {
+    this.outbox.emit(type, this.state);
+  }
+
+  /**
+   * Waits until a request or a callback arrives, a hint's inquiry is due, or `until` (epoch ms) passes.
+   * Returns at once if there is work already.
+   */
+  async waitForWork(until: number): Promise<void> {
+    const deadline = this.hintWaiting ? Math.min(until, this.hintDueAt()) : until;
+    const timeoutMs = deadline - Date.now();
+    if (timeoutMs <= 0) return;
+    await condition(() => this.hasWork(), timeoutMs);
+  }
+
+  private hasWork(): boolean {
+    return this.inbox.length > 0 || this.requestWaiting();
+  }
+
+  private hintDueAt(): number {
+    return this.lastHintInquiryAt + (this.rules.timings.hintMinIntervalMs ?? DEFAULT_HINT_MIN_INTERVAL_MS);
+  }
+
+  /**
+   * Reads every buffered callback for this movement. Verified ones are applied once each (by event
+   * id); hints, and verified ones the movement will not take at face value, lead to one inquiry, at
+   * most one per `hintMinIntervalMs`; a hint inside that interval waits for it (`waitForWork` wakes).
+   */
+  async readCallbacks(reader: CallbackReader): Promise<void> {
+    while (this.inbox.length > 0) {
+      const event = this.inbox.shift()!;
+      if (event.kind !== this.rules.kind || event.reference !== this.state.id) {
+        this.note('callback', `ignored a callback for ${event.kind} ${event.reference}`);
+        continue;
+      }
+      if (event.provider !== this.state.provider) {
+        this.note('callback', `ignored a callback from ${event.provider}; this ${this.rules.kind} is with ${this.state.provider}`);
+        continue;
+      }
+      if (event.trust === 'verified') {
+        if (this.seen.firstTime(event.eventId) && !reader.applyVerified(event)) this.hintWaiting = true;
+      } else {
+        this.hintWaiting = true;
+      }
+    }
+    if (this.hintWaiting && Date.now() >= this.hintDueAt()) {
+      this.hintWaiting = false;
+      this.lastHintInquiryAt = Date.now();
+      await reader.confirm();
+    }
+  }
+
+  /** True when this run should hand over to a fresh one to keep its history bounded. */
+  continueAsNewDue(pollsThisRun: number): boolean {
+    const info = workflowInfo();
+    const eventsPerRun = this.rules.timings.historyEventsPerRun ?? DEFAULT_HISTORY_EVENTS_PER_RUN;
+    return pollsThisRun >= this.rules.timings.pollsPerRun || info.historyLength >= eventsPerRun || info.continueAsNewSuggested;
+  }
+
+  /**
+   * Continues as new, carrying everything, once no request waits and every handler has finished. If a
+   * request or a callback arrives first it returns instead, so the loop serves it and tries again later:
+   * a handler waiting on the loop and the loop waiting on handlers can never wait on each other.
+   */
+  async continueAsNewIfDue<A extends unknown[]>(
+    pollsThisRun: number,
+    nextRun: (carried: Carried<S>) => A,
+    cursor: { attempt: number; watchUntil?: number }
+  ): Promise<void> {
+    if (!this.continueAsNewDue(pollsThisRun) || this.hasWork()) return;
+    await condition(() => allHandlersFinished() || this.hasWork());
+    if (this.hasWork()) return;
+    await continueAsNew<(...args: A) => Promise<unknown>>(...nextRun(this.carry(cursor)));
+  }
+
+  private carry(cursor: { attempt: number; watchUntil?: number }): Carried<S> {
+    return {
+      state: this.state,
+      outbox: this.outbox.snapshot(),
+      seenEventIds: this.seen.snapshot(),
+      attempt: cursor.attempt,
+      watchUntil: cursor.watchUntil,
+      inbox: [...this.inbox],
+      lastHintInquiryAt: this.lastHintInquiryAt,
+    };
+  }
+
+  /**
+   * The end of every movement: keeps reading callbacks (they may still change the outcome, and each
+   * was acknowledged to its provider) until every webhook is delivered and every handler has finished.
+   */
+  async closeOut<A extends unknown[]>(
+    reader: CallbackReader,
+    nextRun: (carried: Carried<S>) => A,
+    cursor: { attempt: number; watchUntil?: number }
+  ): Promise<S> {
+    const settled = () => this.outbox.drained() && allHandlersFinished();
+    for (;;) {
+      await this.serveRequests();
+      if (this.inbox.length > 0) {
+        await this.readCallbacks(reader);
+        await this.continueAsNewIfDue(0, nextRun, cursor);
+        continue;
+      }
+      if (this.hintWaiting) {
+        const untilDue = this.hintDueAt() - Date.now();
+        if (untilDue <= 0) await this.readCallbacks(reader);
+        else await condition(() => this.hasWork(), untilDue);
+        continue;
+      }
+      if (settled()) return this.state;
+      await condition(() => this.hasWork() || settled());
+    }
+  }
+
+  private record(entry: Omit<TimelineEntry, 'at'>): void {
+    const at = nowIso();
+    const timeline = this.state.timeline;
+    timeline.push({ at, ...entry });
+    const routine = timeline.filter((e) => !e.money).length;
+    if (routine > ROUTINE_ENTRIES_KEPT) {
+      const oldest = timeline.findIndex((e) => !e.money);
+      timeline.splice(oldest, 1);
+    }
+    this.state.updatedAt = at;
+  }
+
+  private publish(): void {
+    publishStatus(this.state);
+  }
+}
+
+/**
+ * Merchant webhooks of the movement core: delivered one at a time, in order, by ordinary activities,
+ * so the workflow task that queues one completes at once and the activity's retries (until the
+ * merchant answers 2xx) add no history. Event ids carry the first run's id, so they stay stable across
+ * retries, continue-as-new and resets, and a movement re-created after retention never reuses one.
+ */
+export function merchantOutbox(timings: WorkflowTimings, carried?: OutboxState): Outbox {
+  const deliver = proxyActivities<KasirActivities>(webhookDelivery(timings.webhook)).deliverMerchantWebhook;
+  return new Outbox(deliver, carried, (seq) => {
+    const info = workflowInfo();
+    return `${info.workflowId}:${info.firstExecutionRunId.slice(0, 8)}:${seq}`;
+  });
+}
