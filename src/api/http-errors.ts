@@ -131,6 +131,16 @@ export function isTemporalUnavailable(err: unknown): boolean {
   return cause !== undefined && cause !== err && isTemporalUnavailable(cause);
 }
 
+/**
+ * The message a workflow rejected or failed an update with: its validator's or handler's error (an
+ * `ApplicationFailure`, or whatever failure Temporal reports, such as the workflow closing first).
+ */
+export function updateFailureMessage(err: WorkflowUpdateFailedError): string {
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure || (cause instanceof Error && cause.message !== '')) return cause.message;
+  return err.message;
+}
+
 /** The one table: any thrown value → the API's answer. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
@@ -168,9 +178,9 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof WorkflowNotFoundError) {
     return new ApiError(404, 'invalid_request_error', 'resource_missing', 'No such resource.');
   }
-  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-    // An update validator's rejection (or a handler's refusal): the request does not fit the current state.
-    return new ApiError(409, 'state_error', 'invalid_state', err.cause.message);
+  if (err instanceof WorkflowUpdateFailedError) {
+    // An update validator's rejection or a handler's failure: the request does not fit the current state.
+    return new ApiError(409, 'state_error', 'invalid_state', updateFailureMessage(err));
   }
   if (isTemporalUnavailable(err)) {
     return new ApiError(

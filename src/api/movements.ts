@@ -1,6 +1,9 @@
 /**
  * The Temporal side of the API: creating a movement by update-with-start with Stripe-style idempotency,
  * and loading one on behalf of its merchant. The API holds no state; the workflow is the record.
+ *
+ * A movement's id is derived from the merchant and the merchant's `reference`, its business key: one
+ * reference is one movement. The `Idempotency-Key` header adds replay, never a second movement.
  */
 import {
   WithStartWorkflowOperation,
@@ -12,7 +15,7 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition, SearchAttributePair, UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Merchant } from '../config';
-import { kindOfId, workflowIdOf } from '../ids';
+import { deriveId, kindOfId, workflowIdOf } from '../ids';
 import type { MovementKind } from '../ids';
 import type { ApiDeps } from './deps';
 import { ApiError, isTemporalUnavailable } from './http-errors';
@@ -23,16 +26,23 @@ const CREATED_BY_MEMO = 'kasirCreatedByRequest';
 export interface MovementStateBase {
   id: string;
   merchantId: string;
+  merchantReference: string;
   status: string;
   requestFingerprint: string;
 }
 
 export interface CreateMovement<W extends Workflow, S extends MovementStateBase> {
   kind: MovementKind;
+  /** `deriveId(kind, merchant.id, reference)`: the reference is the movement's business key. */
   id: string;
   merchant: Merchant;
-  /** The key the id was derived from, and where it came from (for the 409's message and `param`). */
-  idempotencyKey: { value: string; param: 'Idempotency-Key' | 'reference' };
+  /** The merchant's reference the id was derived from (named by a 409). */
+  reference: string;
+  /**
+   * The `Idempotency-Key` header, when sent. It never chooses the id; it only finds a movement created
+   * before ids came from the reference alone, whose id was derived from the key (see {@link legacyMovement}).
+   */
+  idempotencyKey?: string;
   fingerprint: string;
   requestId: string;
   workflowType: string;
@@ -64,6 +74,9 @@ export async function createMovement<W extends Workflow, S extends MovementState
   spec: CreateMovement<W, S>
 ): Promise<CreatedMovement<S>> {
   const { client, config, timeouts, metrics } = deps;
+  const legacy = spec.idempotencyKey !== undefined ? await legacyMovement(deps, spec, spec.idempotencyKey) : undefined;
+  if (legacy) return legacy;
+
   const workflowId = workflowIdOf(spec.kind, spec.id);
   // `spec.args` is checked against the workflow's signature by the caller's `W`; the operation itself is untyped.
   const args: unknown[] = spec.args;
@@ -102,13 +115,60 @@ export async function createMovement<W extends Workflow, S extends MovementState
       409,
       'idempotency_error',
       'idempotency_key_reused',
-      `The ${spec.idempotencyKey.param === 'reference' ? 'reference (your idempotency key when no Idempotency-Key header is sent)' : 'Idempotency-Key'} ` +
-        `'${spec.idempotencyKey.value}' was already used for ${spec.kind} ${spec.id} with a different request body. ` +
-        'Repeat the original request exactly to retrieve it, or use a new key for a new one.',
-      { param: spec.idempotencyKey.param }
+      `The reference '${spec.reference}' was already used for ${spec.kind} ${spec.id} with a different request body. ` +
+        `A reference identifies one ${spec.kind}, whatever the Idempotency-Key: repeat the original request exactly ` +
+        `to retrieve it, or use a new reference for a new ${spec.kind}.`,
+      { param: 'reference' }
     );
   }
   metrics.workflowStarts.inc({ kind: spec.kind, outcome });
+  return { state, outcome };
+}
+
+/**
+ * Compatibility with movements created before ids came from the reference alone: their id was derived
+ * from the `Idempotency-Key` header when one was sent. If such a workflow exists for this merchant and
+ * key, the request is answered with it (a replay, or a 409 for a different body) instead of creating a
+ * second movement. A quick describe finds nothing for keys that never created one.
+ *
+ * A workflow found under the key whose reference *is* the key was created from that reference (the two
+ * derivations coincide); it is not a key-derived movement, and is left alone.
+ */
+async function legacyMovement<W extends Workflow, S extends MovementStateBase>(
+  deps: ApiDeps,
+  spec: CreateMovement<W, S>,
+  key: string
+): Promise<CreatedMovement<S> | undefined> {
+  const legacyId = deriveId(spec.kind, spec.merchant.id, key);
+  if (legacyId === spec.id) return undefined;
+  const handle = deps.client.workflow.getHandle(workflowIdOf(spec.kind, legacyId));
+  let state: S;
+  try {
+    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
+    state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(spec.stateQuery));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  if (state.merchantId !== spec.merchant.id || state.merchantReference === key) return undefined;
+  if (state.requestFingerprint !== spec.fingerprint) {
+    deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
+    throw new ApiError(
+      409,
+      'idempotency_error',
+      'idempotency_key_reused',
+      `The Idempotency-Key '${key}' was already used for ${spec.kind} ${legacyId} (reference '${state.merchantReference}') ` +
+        'with a different request body. Repeat the original request exactly to retrieve it; a new ' +
+        `${spec.kind} needs its own reference and a new Idempotency-Key (or none).`,
+      { param: 'Idempotency-Key' }
+    );
+  }
+  const outcome = spec.isPending(state) ? 'pending' : 'replayed';
+  deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
+  deps.log.info(
+    { workflowId: workflowIdOf(spec.kind, legacyId), kind: spec.kind },
+    'replayed a movement whose id came from its Idempotency-Key'
+  );
   return { state, outcome };
 }
 

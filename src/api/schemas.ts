@@ -22,7 +22,8 @@ export const MerchantReferenceSchema = z
   .regex(PRINTABLE, 'must not contain control characters')
   .meta({
     description:
-      'Your own reference for this movement (order id, invoice number). Unique per movement: it is the default idempotency key.',
+      'Your own reference for this movement (order id, invoice number). It identifies the movement: one reference is one ' +
+      'movement (per merchant and kind), and it is the idempotency key, whatever the `Idempotency-Key` header says.',
     example: 'ORDER-10023',
   });
 
@@ -58,7 +59,10 @@ export const IdempotencyHeadersSchema = z.object({
     .optional()
     .meta({
       description:
-        'Optional. Requests with the same key (per merchant) return the same movement; a different body with a reused key is a 409. Defaults to `reference`.',
+        'Optional: `reference` identifies the movement (per merchant), whatever the key. ' +
+        'Repeating a request with the same `reference` and body returns the same movement (200, `Idempotent-Replayed: true`), ' +
+        'with this key, another key or none; the same `reference` with a different body is a 409 naming `reference`. ' +
+        'A new key never creates a second movement for a reference.',
     }),
 });
 
@@ -100,6 +104,12 @@ const TimelineEntrySchema = z.object({
     'payment',
   ]),
   note: z.string().optional(),
+  money: z
+    .boolean()
+    .optional()
+    .meta({ description: 'A money event (status change, submission, operator action, attention flag): never dropped.' }),
+  repeated: z.number().int().min(2).optional().meta({ description: 'A routine entry that happened this many times in a row.' }),
+  lastAt: z.string().optional().meta({ description: 'When a repeated routine entry last happened.' }),
 });
 
 const FailureSchema = z.object({ code: z.string(), message: z.string() });
@@ -167,7 +177,20 @@ export const PayoutViewSchema = z
     providerStatus: z.string().optional(),
     failure: FailureSchema.optional(),
     resolution: z
-      .object({ by: z.string(), outcome: z.enum(['SUCCEEDED', 'FAILED']), evidence: z.string(), at: z.string() })
+      .object({
+        by: z.string(),
+        outcome: z.enum(['SUCCEEDED', 'FAILED']),
+        evidence: z.string(),
+        at: z.string(),
+        providerStatus: z
+          .string()
+          .optional()
+          .meta({ description: "The provider's own status when the operator resolved it." }),
+        forced: z
+          .boolean()
+          .optional()
+          .meta({ description: "`true`: applied with `force` although the provider's status contradicted it." }),
+      })
       .optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     ...TimestampsAndAttention,

@@ -225,6 +225,25 @@ describe('provider callbacks', function () {
       assert.equal(answered!.status, 200);
       assert.match(answered!.answer ?? '', /2000000/);
       assert.equal(await metric('kasir_orphan_callbacks_total', { provider: 'finpay' }), before + 1);
+
+      // Recorded durably, not only logged: a flagged record operators find, and the merchant is told.
+      const records = await eventually(async () => {
+        const found = [];
+        for await (const execution of stack.client.workflow.list({
+          query: `WorkflowType = 'lateCallbackWorkflow' AND KasirNeedsAttention = true AND KasirStatus = 'LATE_CALLBACK'`,
+        })) {
+          if (execution.workflowId.startsWith(`${workflowIdOf('payment', id)}:late:`)) found.push(execution);
+        }
+        return found.length > 0 ? found : undefined;
+      }, 20_000, 'the late-callback record to be listed');
+      assert.equal(records.length, 1);
+      const told = await eventually(
+        async () => stack.webhooks.eventsFor(id).find((e) => e.type === 'payment.late_payment'),
+        20_000,
+        'the merchant to be told of the late payment'
+      );
+      assert.equal(told.data.needsAttention, true);
+      assert.match(String(told.data.attentionReason), /^LATE_CALLBACK/);
     });
 
     it('acknowledges a repeat callback for a succeeded, closed payment without calling it an orphan', async () => {
@@ -426,7 +445,8 @@ describe('provider callbacks', function () {
       const signature = header as string;
       assert.doesNotThrow(() => verifyWebhookSignature(delivery.rawBody, signature, acme.webhookSecret));
       assert.equal(delivery.event.merchantId, 'acme');
-      assert.match(delivery.event.id, new RegExp(`^payment:${id}:\\d+$`));
+      // `<workflow id>:<first run id, 8 hex>:<sequence>`: unique even for a movement re-created after retention.
+      assert.match(delivery.event.id, new RegExp(`^payment:${id}:[0-9a-f]{8}:\\d+$`));
       assert.equal(delivery.headers['kasir-event-id'], delivery.event.id);
 
       const tampered = delivery.rawBody.replace('"SUCCEEDED"', '"FAILED"');

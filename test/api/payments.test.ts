@@ -5,6 +5,7 @@ import { createApp } from '../../src/api/app';
 import { createConnectors } from '../../src/connectors/registry';
 import { listen } from '../../src/connectors/simulator-kit';
 import { workflowIdOf } from '../../src/ids';
+import { cancelPaymentUpdate } from '../../workflows/messages';
 import type { PaymentList, PaymentView } from '../../src/api/schemas';
 import { apiClient, paramsOf, paymentBody, uniqueRef } from './http';
 import type { ApiResponse } from './http';
@@ -119,7 +120,7 @@ describe('merchant API: payments', function () {
       assert.equal(unchanged.body.amount, 150_000);
     });
 
-    it('keys on the Idempotency-Key header when one is sent', async () => {
+    it('identifies a payment by its reference: the Idempotency-Key header only replays, whatever its value', async () => {
       const key = `idem-${uniqueRef()}`;
       const body = paymentBody();
       const first = await api.post<PaymentView>('/v1/payments', body, {
@@ -133,18 +134,27 @@ describe('merchant API: payments', function () {
       });
       assert.equal(replay.status, 200);
       assert.equal(replay.body.id, first.body.id);
-      const conflict = await api.post<PaymentView>('/v1/payments', paymentBody(), {
-        as: acme,
-        headers: { 'Idempotency-Key': key },
-      });
-      assertErrorShape(conflict, 409, 'idempotency_key_reused');
-      assert.equal(conflict.error.param, 'Idempotency-Key');
       const otherKey = await api.post<PaymentView>('/v1/payments', body, {
         as: acme,
         headers: { 'Idempotency-Key': `${key}-2` },
       });
-      assert.equal(otherKey.status, 201);
-      assert.notEqual(otherKey.body.id, first.body.id);
+      assert.equal(otherKey.status, 200, otherKey.text);
+      assert.equal(otherKey.headers.get('idempotent-replayed'), 'true');
+      assert.equal(otherKey.body.id, first.body.id);
+      const noKey = await api.post<PaymentView>('/v1/payments', body, { as: acme });
+      assert.equal(noKey.status, 200);
+      assert.equal(noKey.body.id, first.body.id);
+      const conflict = await api.post<PaymentView>(
+        '/v1/payments',
+        { ...body, amount: 175_000 },
+        {
+          as: acme,
+          headers: { 'Idempotency-Key': `${key}-3` },
+        }
+      );
+      assertErrorShape(conflict, 409, 'idempotency_key_reused');
+      assert.equal(conflict.error.param, 'reference');
+      assert.match(conflict.error.message, new RegExp(`${body.reference}.*different request body`));
       const badKey = await api.post<PaymentView>('/v1/payments', paymentBody(), {
         as: acme,
         headers: { 'Idempotency-Key': 'has space' },
@@ -370,6 +380,44 @@ describe('merchant API: payments', function () {
       assert.equal(again.error.type, 'state_error');
       assert.match(again.error.message, /CANCELLED; only a PENDING payment can be cancelled/);
     });
+
+    for (const { provider, method } of [
+      { provider: 'bdpay', method: 'VA_SAMPOERNA' },
+      { provider: 'nicepay', method: 'EWALLET_OVO' },
+    ]) {
+      it(`refuses to cancel a ${provider} ${method} payment with 409 cancel_not_supported: ${provider} has no cancel API`, async () => {
+        const created = await api.post<PaymentView>('/v1/payments', paymentBody({ provider, method }), { as: acme });
+        assert.equal(created.status, 201, created.text);
+        assert.equal(created.body.status, 'PENDING');
+        const { id, instructions } = created.body;
+        assert.ok(instructions?.expiresAt);
+
+        const refused = await api.post<PaymentView>(
+          `/v1/payments/${id}/cancel`,
+          { reason: 'changed mind' },
+          { as: acme }
+        );
+        assertErrorShape(refused, 409, 'cancel_not_supported');
+        assert.equal(refused.error.type, 'state_error');
+        assert.match(refused.error.message, new RegExp(`^${provider} offers no cancel API`));
+        assert.ok(
+          refused.error.message.includes(`until it expires at ${instructions.expiresAt}`),
+          refused.error.message
+        );
+        assert.match(refused.error.message, /a payment arriving before then will still be recorded/);
+
+        // Refused before the workflow was asked: no update in its history, and the payment is still PENDING.
+        const history = await stack.client.workflow.getHandle(workflowIdOf('payment', id)).fetchHistory();
+        const updates = (history.events ?? []).map(
+          (e) =>
+            e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ??
+            e.workflowExecutionUpdateAdmittedEventAttributes?.request?.input?.name
+        );
+        assert.ok(!updates.includes(cancelPaymentUpdate.name), 'no cancel update reached the workflow');
+        const still = await api.get<PaymentView>(`/v1/payments/${id}`, { as: acme });
+        assert.equal(still.body.status, 'PENDING');
+      });
+    }
 
     it('replays a payment whose workflow has closed, and still refuses a different body', async () => {
       const body = paymentBody();

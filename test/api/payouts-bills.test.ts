@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
 import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { callbackUrlOf } from '../../src/api/routes/shared';
+import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
+import type { ProviderId } from '../../src/domain/provider';
+import { payoutStateQuery } from '../../workflows/messages';
+import type { PayoutWorkflowInput } from '../../workflows/types';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import type { BillView, PayoutView } from '../../src/api/schemas';
@@ -18,6 +24,11 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
     [acme, globex] = stack.merchants as [TestMerchant, TestMerchant];
   });
   after(async () => stack?.stop());
+
+  /** How often each order (by Kasir id) reached the provider's simulator. */
+  async function submissions(provider: ProviderId): Promise<Record<string, number>> {
+    return (await (await fetch(`${stack.simulators[provider].url}/_sim/submissions`)).json()) as Record<string, number>;
+  }
 
   function payoutBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
     return {
@@ -60,6 +71,109 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       const asGlobex = await api.get<PayoutView>(`/v1/payouts/${payout.id}`, { as: globex });
       assert.equal(asGlobex.status, 404);
       assert.equal(asGlobex.error.code, 'resource_missing');
+    });
+
+    it('sends one payout per reference: a new Idempotency-Key with the same reference replays it, never pays twice', async () => {
+      const body = payoutBody();
+      const first = await api.post<PayoutView>('/v1/payouts', body, {
+        as: acme,
+        headers: { 'Idempotency-Key': `first-${uniqueRef()}` },
+      });
+      assert.equal(first.status, 201, first.text);
+      const id = first.body.id;
+      assert.equal(id, deriveId('payout', acme.id, body.reference as string), 'the id comes from the reference alone');
+
+      const secondKey = await api.post<PayoutView>('/v1/payouts', body, {
+        as: acme,
+        headers: { 'Idempotency-Key': `second-${uniqueRef()}` },
+      });
+      assert.equal(secondKey.status, 200, secondKey.text);
+      assert.equal(secondKey.headers.get('idempotent-replayed'), 'true');
+      assert.equal(secondKey.body.id, id);
+      assert.equal(secondKey.headers.get('location'), `/v1/payouts/${id}`);
+      const noKey = await api.post<PayoutView>('/v1/payouts', body, { as: acme });
+      assert.equal(noKey.status, 200, noKey.text);
+      assert.equal(noKey.body.id, id);
+
+      const conflict = await api.post<PayoutView>(
+        '/v1/payouts',
+        { ...body, amount: 350_000 },
+        {
+          as: acme,
+          headers: { 'Idempotency-Key': `third-${uniqueRef()}` },
+        }
+      );
+      assert.equal(conflict.status, 409, conflict.text);
+      assert.equal(conflict.error.type, 'idempotency_error');
+      assert.equal(conflict.error.code, 'idempotency_key_reused');
+      assert.equal(conflict.error.param, 'reference');
+      assert.match(
+        conflict.error.message,
+        new RegExp(`reference '${body.reference as string}'.*different request body`)
+      );
+
+      assert.equal((await submissions('bdpay'))[id], 1, 'submitted to the provider exactly once');
+      const fetched = await api.get<PayoutView>(`/v1/payouts/${id}`, { as: acme });
+      assert.equal(fetched.body.amount, 300_000);
+    });
+
+    it('replays a payout created before ids came from the reference, found by its Idempotency-Key', async () => {
+      // What the API used to start for a request with an Idempotency-Key: a payout whose id came from the key.
+      const key = `legacy-${uniqueRef()}`;
+      const body = payoutBody();
+      const legacyId = deriveId('payout', acme.id, key);
+      const input: PayoutWorkflowInput = {
+        payoutId: legacyId,
+        merchantId: acme.id,
+        merchantReference: body.reference as string,
+        provider: 'bdpay',
+        amount: body.amount as number,
+        callbackUrl: callbackUrlOf(stack.config, 'bdpay'),
+        requestFingerprint: requestFingerprint(body),
+        timings: stack.config.timings,
+        feeMode: 'deducted',
+        beneficiary: body.beneficiary as PayoutWorkflowInput['beneficiary'],
+        description: body.description as string,
+      };
+      const handle = await stack.client.workflow.start('payoutWorkflow', {
+        workflowId: workflowIdOf('payout', legacyId),
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [input],
+      });
+      await eventually(
+        async () => ((await handle.query(payoutStateQuery)).status !== 'SUBMITTING' ? true : undefined),
+        20_000,
+        'the legacy payout to be submitted'
+      );
+
+      const replay = await api.post<PayoutView>('/v1/payouts', body, { as: acme, headers: { 'Idempotency-Key': key } });
+      assert.equal(replay.status, 200, replay.text);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(replay.body.id, legacyId);
+      assert.equal(replay.headers.get('location'), `/v1/payouts/${legacyId}`);
+      const conflict = await api.post<PayoutView>(
+        '/v1/payouts',
+        { ...body, amount: 350_000 },
+        {
+          as: acme,
+          headers: { 'Idempotency-Key': key },
+        }
+      );
+      assert.equal(conflict.status, 409, conflict.text);
+      assert.equal(conflict.error.code, 'idempotency_key_reused');
+      assert.equal(conflict.error.param, 'Idempotency-Key');
+      assert.match(conflict.error.message, new RegExp(`${key}.*${legacyId}.*different request body`));
+
+      const counts = await submissions('bdpay');
+      assert.equal(counts[legacyId], 1, 'the legacy payout was sent once');
+      assert.equal(counts[deriveId('payout', acme.id, body.reference as string)], undefined, 'and no second payout');
+      // The same key at another merchant is another merchant's business: nothing is shared.
+      const atGlobex = await api.post<PayoutView>('/v1/payouts', body, {
+        as: globex,
+        headers: { 'Idempotency-Key': key },
+      });
+      assert.equal(atGlobex.status, 201, atGlobex.text);
+      assert.notEqual(atGlobex.body.id, legacyId);
     });
 
     it('validates the body, naming each bad field, and refuses a provider without payouts', async () => {
@@ -137,17 +251,64 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         headers: operator,
       });
       assert.equal(missing.status, 404);
+      const badForce = await api.post<PayoutView>(
+        `/v1/operator/payouts/${payoutId}/resolve`,
+        { ...resolution, force: 'yes' },
+        { headers: operator }
+      );
+      assert.equal(badForce.status, 400);
+      assert.deepEqual(paramsOf(badForce), ['force']);
     });
 
-    it('settles the payout with the evidence recorded, then refuses a second resolution with 409', async () => {
+    it('passes `force` through to the workflow with the resolution, recorded in its history', async () => {
       const operator = { 'Kasir-Operator-Key': stack.operatorKey };
-      const resolved = await api.post<PayoutView>(`/v1/operator/payouts/${payoutId}/resolve`, resolution, {
+      await fetch(`${stack.simulators.bdpay.url}/_sim/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'accept-then-drop', path: '/gateway/cash' }),
+      });
+      const created = await api.post<PayoutView>('/v1/payouts', payoutBody(), { as: acme });
+      assert.equal(created.status, 201, created.text);
+      assert.equal(created.body.status, 'UNKNOWN');
+      const forced = await api.post<PayoutView>(
+        `/v1/operator/payouts/${created.body.id}/resolve`,
+        { ...resolution, outcome: 'FAILED', force: true },
+        { headers: operator }
+      );
+      assert.equal(forced.status, 200, forced.text);
+      assert.equal(forced.body.status, 'FAILED');
+      const history = await stack.client.workflow.getHandle(workflowIdOf('payout', created.body.id)).fetchHistory();
+      const requests = (history.events ?? [])
+        .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
+        .filter((r) => r?.input?.name === 'resolvePayout')
+        .map((r) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(r!.input!.args!.payloads![0]!));
+      assert.deepEqual(requests, [{ ...resolution, outcome: 'FAILED', force: true }]);
+    });
+
+    it('refuses a resolution the provider contradicts (409), settles it with `force` and the evidence recorded, then refuses a second', async () => {
+      const operator = { 'Kasir-Operator-Key': stack.operatorKey };
+      // The provider still reports the payout as processing: SUCCEEDED contradicts it.
+      const contradicted = await api.post<PayoutView>(`/v1/operator/payouts/${payoutId}/resolve`, resolution, {
         headers: operator,
       });
+      assert.equal(contradicted.status, 409, contradicted.text);
+      assert.equal(contradicted.error.type, 'state_error');
+      assert.equal(contradicted.error.code, 'resolution_contradicted');
+      assert.equal(contradicted.error.param, 'outcome');
+      assert.match(contradicted.error.message, /^provider contradicts/);
+      const unresolved = await api.get<PayoutView>(`/v1/payouts/${payoutId}`, { as: acme });
+      assert.equal(unresolved.body.status, 'UNKNOWN');
+
+      const resolved = await api.post<PayoutView>(
+        `/v1/operator/payouts/${payoutId}/resolve`,
+        { ...resolution, force: true },
+        { headers: operator }
+      );
       assert.equal(resolved.status, 200, JSON.stringify(resolved.body));
       assert.equal(resolved.body.status, 'SUCCEEDED');
       assert.equal(resolved.body.resolution?.by, 'ops@kasir');
       assert.equal(resolved.body.resolution?.evidence, resolution.evidence);
+      assert.equal(resolved.body.resolution?.forced, true);
       const merchantView = await api.get<PayoutView>(`/v1/payouts/${payoutId}`, { as: acme });
       assert.equal(merchantView.body.status, 'SUCCEEDED');
       const again = await api.post<PayoutView>(
@@ -185,13 +346,21 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       const replay = await api.post<BillView>('/v1/bills/inquiries', body, { as: acme });
       assert.equal(replay.status, 200);
       assert.equal(replay.body.id, bill.id);
+      const withKey = await api.post<BillView>('/v1/bills/inquiries', body, {
+        as: acme,
+        headers: { 'Idempotency-Key': `bill-key-${uniqueRef()}` },
+      });
+      assert.equal(withKey.status, 200, withKey.text);
+      assert.equal(withKey.headers.get('idempotent-replayed'), 'true');
+      assert.equal(withKey.body.id, bill.id, 'a key never makes a second bill for a reference');
       const conflict = await api.post<BillView>(
         '/v1/bills/inquiries',
         { ...body, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds },
-        { as: acme }
+        { as: acme, headers: { 'Idempotency-Key': `bill-key-${uniqueRef()}` } }
       );
       assert.equal(conflict.status, 409);
       assert.equal(conflict.error.code, 'idempotency_key_reused');
+      assert.equal(conflict.error.param, 'reference');
 
       const asGlobex = await api.get<BillView>(`/v1/bills/payments/${bill.id}`, { as: globex });
       assert.equal(asGlobex.status, 404);

@@ -31,7 +31,7 @@ import {
   RupiahSchema,
 } from '../schemas';
 import { billTotalOf, billView } from '../views';
-import { callbackUrlOf, commonErrors, idempotencyKeyOf, sendCreated } from './shared';
+import { callbackUrlOf, commonErrors, sendCreated } from './shared';
 
 export const DEFAULT_BILL_PROVIDER: ProviderId = 'ayopop';
 
@@ -74,7 +74,7 @@ export const billRoutes: AnyRoute[] = [
     summary: 'Inquire a bill',
     description:
       'Asks the biller what is due (customer name, amount, fees). Nothing is paid until you confirm with POST /v1/bills/payments. ' +
-      'Idempotent like payments: the `Idempotency-Key` header, or else `reference`, identifies the bill.',
+      'Idempotent like payments: `reference` identifies the bill, whatever the `Idempotency-Key` header.',
     tags: ['Bills'],
     auth: 'merchant',
     bodyKind: 'json',
@@ -87,15 +87,15 @@ export const billRoutes: AnyRoute[] = [
       },
       200: { description: 'The same request was made before: the existing bill.', schema: BillViewSchema },
       400: { description: 'Invalid request.', schema: ErrorResponseSchema },
-      409: { description: 'The idempotency key was used with a different body.', schema: ErrorResponseSchema },
+      409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
       ...commonErrors,
     },
     async handler({ deps, merchant, body, headers, requestId, res }) {
       const provider = body.provider ?? DEFAULT_BILL_PROVIDER;
       if (!deps.connectors[provider].bills)
         throw ApiError.field('provider', 'provider_not_supported', `${provider} does not pay bills`);
-      const key = idempotencyKeyOf(headers['Idempotency-Key'], body.reference);
-      const id = deriveId('bill', merchant.id, key.value);
+      // The reference is the business key: one reference, one bill, whatever the Idempotency-Key.
+      const id = deriveId('bill', merchant.id, body.reference);
       const fingerprint = requestFingerprint(body);
       const input: BillWorkflowInput = {
         billId: id,
@@ -115,7 +115,8 @@ export const billRoutes: AnyRoute[] = [
         kind: 'bill',
         id,
         merchant,
-        idempotencyKey: key,
+        reference: body.reference,
+        idempotencyKey: headers['Idempotency-Key'],
         fingerprint,
         requestId,
         workflowType: 'billWorkflow',
@@ -142,7 +143,7 @@ export const billRoutes: AnyRoute[] = [
         // A bill starts INQUIRED before the inquiry answers: pending shows as INQUIRED without `inquiry`.
         isPending: (state) => state.status === 'INQUIRED' && state.inquiry === undefined,
       });
-      sendCreated(res, outcome, `/v1/bills/payments/${id}`, billView(state));
+      sendCreated(res, outcome, `/v1/bills/payments/${state.id}`, billView(state));
     },
   }),
 

@@ -7,14 +7,15 @@
  * line and a metric. A callback for a workflow that already closed is acknowledged, and if it reports
  * money Kasir did not record as such, it is logged at error level as an orphan for an operator.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { CallbackAnswer, RawCallback } from '../../connectors/connector';
 import type { ParsedCallback, ProviderCallbackEvent } from '../../domain/callback';
 import { CallbackPayloadError, CallbackSignatureError } from '../../domain/errors';
 import { PROVIDER_IDS, isProviderId } from '../../domain/provider';
-import { kindOfId, workflowIdOf } from '../../ids';
+import type { ProviderId } from '../../domain/provider';
+import { kindOfId, sha256Hex, workflowIdOf } from '../../ids';
 import type { MovementKind } from '../../ids';
 import {
   billStateQuery,
@@ -22,6 +23,16 @@ import {
   payoutStateQuery,
   providerCallbackSignal,
 } from '../../../workflows/messages';
+import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
+import {
+  KasirKind,
+  KasirMerchant,
+  KasirMerchantReference,
+  KasirNeedsAttention,
+  KasirProvider,
+  KasirStatus,
+} from '../../../workflows/search-attributes';
+import type { MoneyMovementState } from '../../../workflows/types';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../http-errors';
 import type { Logger } from '../../logger';
@@ -39,24 +50,32 @@ function headersOf(raw: Record<string, string | string[] | undefined>): Record<s
   );
 }
 
-async function closedStatus(deps: ApiDeps, kind: MovementKind, workflowId: string): Promise<string> {
+async function closedState(deps: ApiDeps, kind: MovementKind, workflowId: string): Promise<MoneyMovementState> {
   const handle = deps.client.workflow.getHandle(workflowId);
   const deadline = Date.now() + deps.timeouts.shortCallMs;
   switch (kind) {
     case 'payment':
-      return (await deps.client.withDeadline(deadline, () => handle.query(paymentStateQuery))).status;
+      return deps.client.withDeadline(deadline, () => handle.query(paymentStateQuery));
     case 'payout':
-      return (await deps.client.withDeadline(deadline, () => handle.query(payoutStateQuery))).status;
+      return deps.client.withDeadline(deadline, () => handle.query(payoutStateQuery));
     case 'bill':
-      return (await deps.client.withDeadline(deadline, () => handle.query(billStateQuery))).status;
+      return deps.client.withDeadline(deadline, () => handle.query(billStateQuery));
   }
 }
 
-/** A callback for a workflow that has closed: acknowledged, but money Kasir did not record is an orphan. */
+/** States in which a closed movement already recorded the money a success callback reports. */
+const MONEY_RECORDED = new Set(['SUCCEEDED', 'AMOUNT_MISMATCH', 'REFUNDED']);
+
+/**
+ * A success callback for a workflow that has closed without that money: recorded durably as a
+ * `lateCallbackWorkflow` (flagged for operators, the merchant told once confirmed) before the provider
+ * is acknowledged. If the record cannot be made, this throws, the provider is not acknowledged and
+ * retries: the callback is never only logged.
+ */
 async function handleClosed(
   deps: ApiDeps,
   log: Logger,
-  provider: string,
+  provider: ProviderId,
   kind: MovementKind,
   workflowId: string,
   parsed: ParsedCallback
@@ -66,33 +85,41 @@ async function handleClosed(
     log.info({ workflowId, eventId: parsed.eventId }, 'callback for a closed workflow; nothing to do');
     return;
   }
-  let status: string | undefined;
-  try {
-    status = await closedStatus(deps, kind, workflowId);
-  } catch (err) {
-    log.error(
-      { workflowId, err: String(err) },
-      'could not read the state of a closed workflow a success callback names'
-    );
-  }
-  if (status === 'SUCCEEDED') {
+  const movement = await closedState(deps, kind, workflowId);
+  if (MONEY_RECORDED.has(movement.status)) {
     deps.metrics.callbacks.inc({ provider, result: 'closed' });
-    log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a succeeded, closed workflow');
+    log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a closed workflow that recorded it');
     return;
+  }
+  const recordId = `${workflowId}:late:${sha256Hex(parsed.eventId).slice(0, 16)}`;
+  const callback: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
+  try {
+    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+      deps.client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
+        workflowId: recordId,
+        taskQueue: deps.config.temporal.taskQueue,
+        args: [{ movement, callback, timings: deps.config.timings }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [
+          { key: KasirKind, value: kind },
+          { key: KasirStatus, value: 'LATE_CALLBACK' },
+          { key: KasirProvider, value: provider },
+          { key: KasirMerchant, value: movement.merchantId },
+          { key: KasirMerchantReference, value: movement.merchantReference },
+          { key: KasirNeedsAttention, value: true },
+        ],
+        staticSummary: `Late ${kind} callback: ${provider} reports ${providerStatusOf(parsed)} after ${movement.id} closed ${movement.status}`,
+      })
+    );
+  } catch (err) {
+    // The same callback delivered again: its record exists already.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   deps.metrics.callbacks.inc({ provider, result: 'orphan' });
   deps.metrics.orphanCallbacks.inc({ provider });
   log.error(
-    {
-      workflowId,
-      kind,
-      provider,
-      status: status ?? 'unknown',
-      eventId: parsed.eventId,
-      trust: parsed.trust,
-      providerStatus: providerStatusOf(parsed),
-    },
-    'ORPHAN CALLBACK: the provider reports success for a movement whose workflow already closed without it; money may have arrived for a closed payment, an operator must reconcile'
+    { workflowId, recordId, kind, provider, status: movement.status, eventId: parsed.eventId, trust: parsed.trust },
+    'LATE CALLBACK: the provider reports money for a movement that closed without it; recorded for an operator'
   );
 }
 

@@ -28,7 +28,7 @@ import {
   KasirStatus,
 } from '../../../workflows/search-attributes';
 import type { PaymentState, PaymentWorkflowInput } from '../../../workflows/types';
-import { ApiError } from '../http-errors';
+import { ApiError, updateFailureMessage } from '../http-errors';
 import { createMovement, loadOwned } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
@@ -46,7 +46,7 @@ import {
 } from '../schemas';
 import type { PaymentSummary } from '../schemas';
 import { paymentView } from '../views';
-import { callbackUrlOf, commonErrors, idempotencyKeyOf, sendCreated } from './shared';
+import { callbackUrlOf, commonErrors, sendCreated } from './shared';
 
 export const DEFAULT_EXPIRY_MINUTES = 1440;
 
@@ -194,7 +194,7 @@ function toSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): 
 
 const paymentResponses = {
   400: { description: 'Invalid request: every bad field is listed in `errors`.', schema: ErrorResponseSchema },
-  409: { description: 'The idempotency key was used with a different body.', schema: ErrorResponseSchema },
+  409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
 };
 
 export const paymentRoutes: AnyRoute[] = [
@@ -205,8 +205,9 @@ export const paymentRoutes: AnyRoute[] = [
     summary: 'Create a payment',
     description:
       'Registers the payment with the provider and answers with payment instructions (VA number, QR, redirect). ' +
-      'Idempotent: the `Idempotency-Key` header, or else `reference`, identifies the payment. Repeating the same body returns the ' +
-      'same payment (200, `Idempotent-Replayed: true`); the same key with a different body is a 409.',
+      'Idempotent: `reference` identifies the payment; one reference is one payment. Repeating the same body with the same ' +
+      '`reference` returns the same payment (200, `Idempotent-Replayed: true`), whatever the `Idempotency-Key` header; ' +
+      'the same `reference` with a different body is a 409 naming `reference`.',
     tags: ['Payments'],
     auth: 'merchant',
     bodyKind: 'json',
@@ -239,8 +240,8 @@ export const paymentRoutes: AnyRoute[] = [
           `must be between ${limits.min} and ${limits.max} rupiah for ${body.method} at ${provider}`
         );
       }
-      const key = idempotencyKeyOf(headers['Idempotency-Key'], body.reference);
-      const id = deriveId('payment', merchant.id, key.value);
+      // The reference is the business key: one reference, one payment, whatever the Idempotency-Key.
+      const id = deriveId('payment', merchant.id, body.reference);
       // What the provider will be asked to register, exactly as the workflow will send it.
       const registration: CreatePaymentInput = {
         reference: id,
@@ -274,7 +275,8 @@ export const paymentRoutes: AnyRoute[] = [
         kind: 'payment',
         id,
         merchant,
-        idempotencyKey: key,
+        reference: body.reference,
+        idempotencyKey: headers['Idempotency-Key'],
         fingerprint,
         requestId,
         workflowType: 'paymentWorkflow',
@@ -303,7 +305,7 @@ export const paymentRoutes: AnyRoute[] = [
         stateQuery: paymentStateQuery,
         isPending: (state) => state.status === 'REGISTERING',
       });
-      sendCreated(res, outcome, `/v1/payments/${id}`, paymentView(state));
+      sendCreated(res, outcome, `/v1/payments/${state.id}`, paymentView(state));
     },
   }),
 
@@ -335,7 +337,9 @@ export const paymentRoutes: AnyRoute[] = [
     summary: 'Cancel a pending payment',
     description:
       'Asks the provider to stop accepting payment. Only a PENDING payment can be cancelled; otherwise 409. ' +
-      'If the customer paid in the meantime, the answer shows SUCCEEDED.',
+      'If the customer paid in the meantime, the answer shows SUCCEEDED. ' +
+      'Only providers with a cancel API can withdraw an order: for the others (BDPay, NICEPAY) the cancel is refused ' +
+      'with 409 `cancel_not_supported`, since the order stays payable at the provider until `instructions.expiresAt`.',
     tags: ['Payments'],
     auth: 'merchant',
     bodyKind: 'json',
@@ -345,7 +349,13 @@ export const paymentRoutes: AnyRoute[] = [
     responses: {
       200: { description: 'The payment after the cancel request.', schema: PaymentViewSchema },
       404: { description: 'No such payment for this merchant.', schema: ErrorResponseSchema },
-      409: { description: 'The payment is not PENDING.', schema: ErrorResponseSchema },
+      409: {
+        description:
+          'The payment is not PENDING, or the workflow refused the cancel (`state_error`, `invalid_state`, with its reason); ' +
+          "or the payment's provider offers no cancel API (`state_error`, `cancel_not_supported`): the order stays payable at " +
+          'the provider until it expires at `instructions.expiresAt`, and a payment arriving before then is still recorded.',
+        schema: ErrorResponseSchema,
+      },
       502: {
         description: 'The provider could not cancel the payment; it is still PENDING.',
         schema: ErrorResponseSchema,
@@ -362,18 +372,29 @@ export const paymentRoutes: AnyRoute[] = [
           `payment ${state.id} is ${state.status}; only a PENDING payment can be cancelled`
         );
       }
+      if (!deps.connectors[state.provider].payments?.cancel) {
+        // Refused before the workflow is asked: Kasir cannot withdraw the order, so "CANCELLED" would be untrue.
+        const expiry = state.instructions?.expiresAt;
+        throw new ApiError(
+          409,
+          'state_error',
+          'cancel_not_supported',
+          `${state.provider} offers no cancel API, so payment ${state.id} stays payable at ${state.provider} ` +
+            `until it expires${expiry !== undefined ? ` at ${expiry}` : ''}; a payment arriving before then will still be recorded.`
+        );
+      }
       try {
         const updated = await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
           handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: body.reason }] })
         );
         res.json(paymentView(updated));
       } catch (err) {
-        if (
-          err instanceof WorkflowUpdateFailedError &&
-          err.cause instanceof ApplicationFailure &&
-          err.cause.type === 'CancelFailed'
-        ) {
-          throw new ApiError(502, 'provider_error', 'cancel_failed', err.cause.message);
+        if (err instanceof WorkflowUpdateFailedError) {
+          if (err.cause instanceof ApplicationFailure && err.cause.type === 'CancelFailed') {
+            throw new ApiError(502, 'provider_error', 'cancel_failed', err.cause.message);
+          }
+          // The validator refused it (the payment moved on meanwhile) or the handler failed it: say why.
+          throw new ApiError(409, 'state_error', 'invalid_state', updateFailureMessage(err));
         }
         if (err instanceof WorkflowNotFoundError) {
           // The workflow closed between the check and the update.

@@ -2,11 +2,13 @@
  * Payouts (money out): create by update-with-start of `payoutWorkflow` (submitted exactly once), read
  * by query, and the operator's resolution of a payout stuck in UNKNOWN.
  */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
 import { deriveId, requestFingerprint } from '../../ids';
 import type { payoutWorkflow } from '../../../workflows/payout';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from '../../../workflows/messages';
+import type { ResolvePayoutRequest } from '../../../workflows/messages';
 import {
   KasirAmount,
   KasirKind,
@@ -18,7 +20,7 @@ import {
 } from '../../../workflows/search-attributes';
 import type { PayoutState, PayoutWorkflowInput } from '../../../workflows/types';
 import { OPERATOR_KEY_HEADER } from '../middleware/auth';
-import { ApiError } from '../http-errors';
+import { ApiError, updateFailureMessage } from '../http-errors';
 import { createMovement, loadOwned } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
@@ -33,7 +35,7 @@ import {
   RupiahSchema,
 } from '../schemas';
 import { payoutView } from '../views';
-import { callbackUrlOf, commonErrors, idempotencyKeyOf, sendCreated } from './shared';
+import { callbackUrlOf, commonErrors, sendCreated } from './shared';
 
 export const DEFAULT_PAYOUT_PROVIDER: ProviderId = 'bdpay';
 
@@ -73,8 +75,26 @@ export const PayoutResolveSchema = z
       .max(2000)
       .meta({ description: 'What proves the outcome: bank statement line, provider ticket. Recorded in history.' }),
     operator: z.string().trim().min(1).max(100).meta({ description: 'Who resolves it.' }),
+    force: z.boolean().default(false).meta({
+      description:
+        "Apply the resolution even though the provider's own status contradicts it; evidence is required and recorded",
+    }),
   })
   .meta({ id: 'PayoutResolveRequest' });
+
+/** How the workflow words a resolution it refuses because the provider's own status says otherwise. */
+const CONTRADICTED_PREFIX = 'provider contradicts';
+
+/**
+ * A resolution the payout workflow refused (its validator) or failed (its handler): 409 with the
+ * workflow's reason; `resolution_contradicted` when the provider's status contradicts the outcome.
+ */
+export function resolutionRefused(err: WorkflowUpdateFailedError): ApiError {
+  const message = updateFailureMessage(err);
+  return message.startsWith(CONTRADICTED_PREFIX)
+    ? new ApiError(409, 'state_error', 'resolution_contradicted', message, { param: 'outcome' })
+    : new ApiError(409, 'state_error', 'invalid_state', message);
+}
 
 export const payoutRoutes: AnyRoute[] = [
   defineRoute({
@@ -84,7 +104,9 @@ export const payoutRoutes: AnyRoute[] = [
     summary: 'Send a payout',
     description:
       'Submits the payout to the provider exactly once and answers with its first status: PROCESSING, FAILED, or UNKNOWN ' +
-      '(the provider did not answer definitively; Kasir resolves it by inquiry, never by resubmitting). Idempotent like payments.',
+      '(the provider did not answer definitively; Kasir resolves it by inquiry, never by resubmitting). ' +
+      'Idempotent like payments: `reference` identifies the payout, so a repeat with the same `reference` and body returns the ' +
+      'same payout (200, `Idempotent-Replayed: true`) whatever the `Idempotency-Key`, and is never sent twice.',
     tags: ['Payouts'],
     auth: 'merchant',
     bodyKind: 'json',
@@ -95,7 +117,7 @@ export const payoutRoutes: AnyRoute[] = [
       200: { description: 'The same request was made before: the existing payout.', schema: PayoutViewSchema },
       202: { description: 'Accepted, submission still in progress (status SUBMITTING).', schema: PayoutViewSchema },
       400: { description: 'Invalid request.', schema: ErrorResponseSchema },
-      409: { description: 'The idempotency key was used with a different body.', schema: ErrorResponseSchema },
+      409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
       ...commonErrors,
     },
     async handler({ deps, merchant, body, headers, requestId, res }) {
@@ -103,8 +125,8 @@ export const payoutRoutes: AnyRoute[] = [
       if (!deps.connectors[provider].payouts) {
         throw ApiError.field('provider', 'provider_not_supported', `${provider} does not send payouts`);
       }
-      const key = idempotencyKeyOf(headers['Idempotency-Key'], body.reference);
-      const id = deriveId('payout', merchant.id, key.value);
+      // The reference is the business key: one reference, one payout, whatever the Idempotency-Key.
+      const id = deriveId('payout', merchant.id, body.reference);
       const fingerprint = requestFingerprint(body);
       const input: PayoutWorkflowInput = {
         payoutId: id,
@@ -124,7 +146,8 @@ export const payoutRoutes: AnyRoute[] = [
         kind: 'payout',
         id,
         merchant,
-        idempotencyKey: key,
+        reference: body.reference,
+        idempotencyKey: headers['Idempotency-Key'],
         fingerprint,
         requestId,
         workflowType: 'payoutWorkflow',
@@ -151,7 +174,7 @@ export const payoutRoutes: AnyRoute[] = [
         stateQuery: payoutStateQuery,
         isPending: (state) => state.status === 'SUBMITTING',
       });
-      sendCreated(res, outcome, `/v1/payouts/${id}`, payoutView(state));
+      sendCreated(res, outcome, `/v1/payouts/${state.id}`, payoutView(state));
     },
   }),
 
@@ -182,7 +205,9 @@ export const payoutRoutes: AnyRoute[] = [
     summary: 'Resolve a stuck payout (operator)',
     description:
       `Operators only (\`${OPERATOR_KEY_HEADER}\` header; merchant keys are refused). Settles a submitted payout that is not final ` +
-      '(typically UNKNOWN or needs-attention) as SUCCEEDED or FAILED, with evidence that is recorded in its history.',
+      '(typically UNKNOWN or needs-attention) as SUCCEEDED or FAILED, with evidence that is recorded in its history. ' +
+      "If the provider's own status contradicts the outcome, the resolution is refused (409 `resolution_contradicted`) " +
+      'unless `force` is true.',
     tags: ['Operator'],
     auth: 'operator',
     bodyKind: 'json',
@@ -192,7 +217,13 @@ export const payoutRoutes: AnyRoute[] = [
       200: { description: 'The payout, now final.', schema: PayoutViewSchema },
       400: { description: 'Invalid request.', schema: ErrorResponseSchema },
       404: { description: 'No such payout.', schema: ErrorResponseSchema },
-      409: { description: 'The payout is already final or not yet submitted.', schema: ErrorResponseSchema },
+      409: {
+        description:
+          'The payout workflow refused the resolution, with its reason: already final or not yet submitted ' +
+          "(`invalid_state`), or the provider's own status contradicts the outcome (`resolution_contradicted`; " +
+          'resend with `force: true` to apply it anyway).',
+        schema: ErrorResponseSchema,
+      },
       ...commonErrors,
     },
     async handler({ deps, params, body, res, log }) {
@@ -200,10 +231,25 @@ export const payoutRoutes: AnyRoute[] = [
       if (current.status === 'SUCCEEDED' || current.status === 'FAILED') {
         throw new ApiError(409, 'state_error', 'invalid_state', `payout ${current.id} is already ${current.status}`);
       }
-      const state = await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
-        handle.executeUpdate(resolvePayoutUpdate, { args: [body] })
+      const request: ResolvePayoutRequest = {
+        outcome: body.outcome,
+        evidence: body.evidence,
+        operator: body.operator,
+        force: body.force,
+      };
+      let state: PayoutState;
+      try {
+        state = await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
+          handle.executeUpdate(resolvePayoutUpdate, { args: [request] })
+        );
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) throw resolutionRefused(err);
+        throw err;
+      }
+      log.warn(
+        { payoutId: params.id, operator: body.operator, outcome: body.outcome, force: body.force },
+        'payout resolved by operator'
       );
-      log.warn({ payoutId: params.id, operator: body.operator, outcome: body.outcome }, 'payout resolved by operator');
       res.json(payoutView(state));
     },
   }),

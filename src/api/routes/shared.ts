@@ -16,7 +16,8 @@ export const commonErrors: Record<number, DocumentedResponse> = {
   401: { description: 'Missing or invalid credentials.', schema: ErrorResponseSchema },
   500: { description: 'Internal error; no details beyond the request id.', schema: ErrorResponseSchema },
   503: {
-    description: 'Temporal did not answer in time; safe to retry with the same idempotency key.',
+    description:
+      'Temporal did not answer in time; safe to retry (a create repeated with the same `reference` and body returns the same movement).',
     schema: ErrorResponseSchema,
   },
 };
@@ -33,12 +34,4 @@ export function sendCreated(
   res.status(STATUS_OF[outcome]).location(location);
   if (outcome === 'replayed') res.set('Idempotent-Replayed', 'true');
   res.json(view);
-}
-
-/** The idempotency key of a create: the `Idempotency-Key` header when sent, else the merchant's reference. */
-export function idempotencyKeyOf(
-  header: string | undefined,
-  reference: string
-): { value: string; param: 'Idempotency-Key' | 'reference' } {
-  return header !== undefined ? { value: header, param: 'Idempotency-Key' } : { value: reference, param: 'reference' };
 }
