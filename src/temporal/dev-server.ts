@@ -1,7 +1,7 @@
 /**
  * Starts the Temporal dev server (the real server, SQLite-backed) as a child process, with the
- * namespace, search attributes and dynamic config from `temporal-dev.yml`. Used by `npm start`, the
- * tests and the benchmark alike.
+ * namespace, its retention, search attributes and dynamic config from `temporal-dev.yml`. Used by
+ * `npm start`, the tests and the benchmark alike.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -9,6 +9,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { msNumberToTs, optionalTsToMs } from '@temporalio/common/lib/time';
 import type { DevSettings } from './dev-settings';
 
 export interface DevServerOptions {
@@ -101,6 +102,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `${settings.server.ip}:${port}`;
   try {
     await waitUntilReady(address, settings.server.namespace, Object.keys(settings.searchAttributes), exited, options.readyTimeoutMs ?? 60_000);
+    await applyNamespaceRetention(address, settings.server.namespace, settings.server.retention.seconds);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
@@ -119,6 +121,25 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Sets the namespace's workflow execution retention (`server.retention`): `temporal server start-dev`
+ * creates its namespaces with a fixed default and has no flag for it, so it is set through the
+ * frontend once the namespace exists. Skipped when the namespace already has it (a persisted server).
+ */
+export async function applyNamespaceRetention(address: string, namespace: string, seconds: number): Promise<void> {
+  const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+  try {
+    const described = await connection.workflowService.describeNamespace({ namespace });
+    if (optionalTsToMs(described.config?.workflowExecutionRetentionTtl) === seconds * 1000) return;
+    await connection.workflowService.updateNamespace({
+      namespace,
+      config: { workflowExecutionRetentionTtl: msNumberToTs(seconds * 1000) },
+    });
+  } finally {
+    await connection.close();
+  }
 }
 
 async function waitUntilReady(
