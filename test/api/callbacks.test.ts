@@ -9,6 +9,7 @@ import { WEBHOOK_SIGNATURE_HEADER, WebhookSignatureError, verifyWebhookSignature
 import { FAST_TIMINGS, eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import type { BillView, PaymentView, PayoutView } from '../../src/api/schemas';
+import { recordHistory } from '../helpers/histories';
 import { apiClient, paymentBody, uniqueRef } from './http';
 
 const TEN_MINUTES = 10 * 60_000;
@@ -237,6 +238,7 @@ describe('provider callbacks', function () {
         return found.length > 0 ? found : undefined;
       }, 20_000, 'the late-callback record to be listed');
       assert.equal(records.length, 1);
+      await recordHistory(stack, stack.client.workflow.getHandle(records[0]!.workflowId), 'late-callback', 'payment-paid-after-close');
       const told = await eventually(
         async () => stack.webhooks.eventsFor(id).find((e) => e.type === 'payment.late_payment'),
         20_000,

@@ -33,6 +33,7 @@ describe('billWorkflow', function () {
     assert.ok(final.token);
     assert.equal(await paymentsOf(state.id), 1);
     await recordHistory(stack, handle, 'bill', 'succeeded');
+    await recordHistory(stack, handle, 'bill', 'succeeded-movement-core');
     await recordHistory(stack, handle, 'bill', 'succeeded-local-webhooks');
   });
 
@@ -56,6 +57,7 @@ describe('billWorkflow', function () {
     assert.equal((await simGet<{ balance: number }>(ayopop, '/_sim/deposit')).balance, deposit);
     assert.equal(await paymentsOf(state.id), 1);
     await recordHistory(stack, handle, 'bill', 'failed');
+    await recordHistory(stack, handle, 'bill', 'failed-movement-core');
   });
 
   it('resolves a payment that timed out by status, paying exactly once', async () => {
@@ -72,6 +74,7 @@ describe('billWorkflow', function () {
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(await paymentsOf(state.id), 1);
     await recordHistory(stack, handle, 'bill', 'payment-timeout');
+    await recordHistory(stack, handle, 'bill', 'payment-timeout-movement-core');
   });
 
   it('ends an inquiry the provider refused with the reason the merchant can show', async () => {

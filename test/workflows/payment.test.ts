@@ -57,6 +57,7 @@ describe('paymentWorkflow', function () {
     assert.deepEqual(events.map((e) => e.type), ['payment.pending', 'payment.succeeded']);
     assert.ok(events.every((e) => !('requestFingerprint' in e.data)), 'webhooks never carry the request fingerprint');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid');
+    await recordHistory(stack, handle, 'payment', 'finpay-code-paid-movement-core');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid-local-activities');
   });
 
@@ -74,6 +75,7 @@ describe('paymentWorkflow', function () {
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(final.timeline.find((t) => t.status === 'SUCCEEDED')?.source, 'callback');
     await recordHistory(stack, handle, 'payment', 'hint-confirmed-by-inquiry');
+    await recordHistory(stack, handle, 'payment', 'hint-confirmed-by-inquiry-movement-core');
   });
 
   it('treats a duplicate callback as a no-op', async () => {
@@ -88,6 +90,7 @@ describe('paymentWorkflow', function () {
     assert.ok(succeeded.length >= 1);
     assert.equal(new Set(succeeded.map((e) => e.id)).size, 1, 'one succeeded event, however often delivered');
     await recordHistory(stack, handle, 'payment', 'duplicate-callback');
+    await recordHistory(stack, handle, 'payment', 'duplicate-callback-movement-core');
   });
 
   it('never lets an out-of-order callback move a payment backwards', async () => {
@@ -110,6 +113,7 @@ describe('paymentWorkflow', function () {
       ['PENDING', 'SUCCEEDED']
     );
     await recordHistory(stack, handle, 'payment', 'out-of-order-callback');
+    await recordHistory(stack, handle, 'payment', 'out-of-order-callback-movement-core');
   });
 
   it('cancels a pending payment at the provider through a validated update', async () => {
@@ -122,6 +126,7 @@ describe('paymentWorkflow', function () {
     await assert.rejects(handle.executeUpdate(cancelPaymentUpdate, { args: [{}] }), WorkflowUpdateFailedError);
     assert.equal((await handle.result()).status, 'CANCELLED');
     await recordHistory(stack, handle, 'payment', 'cancelled');
+    await recordHistory(stack, handle, 'payment', 'cancelled-movement-core');
   });
 
   it('expires an unpaid payment, cancelling it at the provider', async () => {
@@ -132,6 +137,7 @@ describe('paymentWorkflow', function () {
     const types = [...new Map(stack.webhooks.eventsFor(state.id).map((e) => [e.id, e.type])).values()];
     assert.deepEqual(types, ['payment.pending', 'payment.expired']);
     await recordHistory(stack, handle, 'payment', 'expired');
+    await recordHistory(stack, handle, 'payment', 'expired-movement-core');
   });
 
   it('flags a payment that arrives after expiry as needing attention instead of losing it', async () => {
@@ -149,5 +155,6 @@ describe('paymentWorkflow', function () {
     assert.match(metadata.currentDetails, /SUCCEEDED/);
     assert.match(metadata.currentDetails, /Needs attention: LATE_PAYMENT/);
     await recordHistory(stack, handle, 'payment', 'late-payment');
+    await recordHistory(stack, handle, 'payment', 'late-payment-movement-core');
   });
 });

@@ -38,6 +38,7 @@ describe('payoutWorkflow', function () {
     assert.equal(final.status, 'SUCCEEDED');
     assert.equal(await submissionsOf(state.id), 1);
     await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded');
+    await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-movement-core');
     await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-local-webhooks');
   });
 
@@ -50,6 +51,7 @@ describe('payoutWorkflow', function () {
     assert.equal(final.status, 'FAILED');
     assert.equal(await submissionsOf(state.id), 1);
     await recordHistory(stack, handle, 'payout', 'unknown-then-failed');
+    await recordHistory(stack, handle, 'payout', 'unknown-then-failed-movement-core');
   });
 
   it('treats a submission the provider answered too late as unknown, never resubmitting', async () => {
@@ -87,6 +89,7 @@ describe('payoutWorkflow', function () {
     const final = await handle.result();
     assert.equal(final.status, 'FAILED');
     await recordHistory(stack, handle, 'payout', 'operator-resolved');
+    await recordHistory(stack, handle, 'payout', 'operator-resolved-movement-core');
   });
 
   it('treats FAIL at submission as a definite failure', async () => {
