@@ -421,7 +421,8 @@ describe('bdpay fixtures', () => {
     const fields = (name: string) => Object.fromEntries(new URLSearchParams(readFixture(name).form));
     const payin = toParsedCallback(fields('payin-callback.json'));
     assert.equal(payin.kind, 'payment');
-    assert.equal(payin.reference, 'KP7M3QX2A9');
+    assert.equal(payin.reference, 'P7M3QX2A9KP4D8N0R6T1');
+    assert.equal(payin.trust, 'hint');
     assert.deepEqual(payin.outcome, {
       status: 'succeeded',
       providerStatus: 'SUCCESS',
@@ -431,22 +432,30 @@ describe('bdpay fixtures', () => {
     const payout = toParsedCallback(fields('payout-callback.json'));
     assert.equal(payout.kind, 'payout');
     assert.equal(payout.eventId, 'payout:CASH1628752958934786050:2');
+    assert.equal(payout.reference, 'O7M3QX2C3KP4D8N0R6T1');
+    assert.equal(payout.trust, 'hint');
     assert.equal(payout.outcome.status, 'succeeded');
   });
 
-  it('keeps a pay-in callback with another code pending, and a payout callback with status 4 failed', () => {
-    const payin = toParsedCallback({
-      code: '01',
-      orderNum: 'KP1',
-      payMoney: '1000',
-      platOrderNum: 'P1',
-      platSign: 'x',
-    });
-    assert.equal(payin.outcome.status, 'pending');
+  it('refuses a pay-in callback code BDPay does not document (only 00 is), and maps a payout callback with status 4 failed', () => {
+    for (const code of ['01', '99']) {
+      assert.throws(
+        () =>
+          toParsedCallback({
+            code,
+            orderNum: 'P7M3QX2A9KP4D8N0R6T1',
+            payMoney: '1000',
+            platOrderNum: 'PRE1',
+            platSign: 'x',
+          }),
+        CallbackPayloadError,
+        code
+      );
+    }
     const payout = toParsedCallback({
       money: '1000',
-      orderNum: 'KP1',
-      platOrderNum: 'C1',
+      orderNum: 'O7M3QX2C3KP4D8N0R6T1',
+      platOrderNum: 'CASH1',
       status: '4',
       statusMsg: 'Bank rejected',
       platSign: 'x',
@@ -545,10 +554,22 @@ describe('bdpay callbacks', () => {
     money: '150000',
     name: 'Budi Santoso',
     number: '1234567890',
-    orderNum: 'KP7M3QX2C3',
+    orderNum: 'O7M3QX2C3KP4D8N0R6T1',
     platOrderNum: 'CASH1628752958934786050',
     status: '2',
     statusMsg: 'Payment success',
+  };
+  const payinFields = {
+    code: '00',
+    email: 'budi@example.co.id',
+    method: 'VA_BCA',
+    msg: 'SUCCESS',
+    name: 'Budi Santoso',
+    orderNum: 'P7M3QX2A9KP4D8N0R6T1',
+    payFee: '4000',
+    payMoney: '150000',
+    platOrderNum: 'PRE1628752958934786048',
+    vaNumber: '8808123456789012',
   };
   const form = (fields: Record<string, string>) => ({
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -556,13 +577,127 @@ describe('bdpay callbacks', () => {
     rawBody: Buffer.from(new URLSearchParams(fields).toString()),
   });
 
-  it('verifies a signed form callback and marks it verified', async () => {
-    const parsed = await connector.callbacks.verifyAndParse(
-      form({ ...payoutFields, platSign: signFields(payoutFields, testPrivateKey) })
+  const signed = (fields: Record<string, string>) => form({ ...fields, platSign: signFields(fields, testPrivateKey) });
+
+  it('verifies a signed form callback, and takes it only as a hint the workflow confirms by query', async () => {
+    const payout = await connector.callbacks.verifyAndParse(signed(payoutFields));
+    assert.equal(payout.kind, 'payout');
+    assert.equal(payout.reference, 'O7M3QX2C3KP4D8N0R6T1');
+    assert.equal(payout.trust, 'hint');
+    const payin = await connector.callbacks.verifyAndParse(signed(payinFields));
+    assert.equal(payin.kind, 'payment');
+    assert.equal(payin.reference, 'P7M3QX2A9KP4D8N0R6T1');
+    assert.equal(payin.trust, 'hint');
+    assert.deepEqual(payin.outcome, {
+      status: 'succeeded',
+      providerStatus: 'SUCCESS',
+      providerReference: 'PRE1628752958934786048',
+      paidAmount: 150000,
+    });
+  });
+
+  it('takes the documented forms: optional fields absent, a zero fee, either feeType, every CASH_QUERY status, JSON', async () => {
+    const { email, method, msg, name, payFee, vaNumber, ...bare } = payinFields;
+    assert.ok(email && method && msg && name && payFee && vaNumber);
+    assert.equal((await connector.callbacks.verifyAndParse(signed(bare))).kind, 'payment');
+    assert.equal((await connector.callbacks.verifyAndParse(signed({ ...payinFields, payFee: '0' }))).kind, 'payment');
+    assert.equal(
+      (await connector.callbacks.verifyAndParse(signed({ ...payinFields, method: 'QRIS', vaNumber: '' }))).kind,
+      'payment'
     );
-    assert.equal(parsed.trust, 'verified');
-    assert.equal(parsed.kind, 'payout');
-    assert.equal(parsed.reference, 'KP7M3QX2C3');
+    assert.equal(
+      (await connector.callbacks.verifyAndParse(signed({ ...payinFields, orderNum: 'B7M3QX2A9KP4D8N0R6T1' })))
+        .reference,
+      'B7M3QX2A9KP4D8N0R6T1'
+    );
+    assert.equal(
+      (await connector.callbacks.verifyAndParse(signed({ ...payinFields, platOrderNum: 'BK_1563278763273' }))).kind,
+      'payment'
+    );
+    for (const status of ['0', '1', '2', '3', '4', '5']) {
+      const parsed = await connector.callbacks.verifyAndParse(signed({ ...payoutFields, status, feeType: '1' }));
+      assert.equal(parsed.kind, 'payout', status);
+    }
+    const json = { ...payoutFields, platSign: signFields(payoutFields, testPrivateKey) };
+    const fromJson = await connector.callbacks.verifyAndParse({
+      headers: {},
+      contentType: 'application/json',
+      rawBody: Buffer.from(JSON.stringify({ ...json, money: 150000, fee: 2500 })),
+    });
+    assert.equal(fromJson.kind, 'payout');
+  });
+
+  /** Each callback field outside its documented format, signed with the genuine key all the same. */
+  const MALFORMED: { kind: 'pay-in' | 'payout'; field: string; values: string[] }[] = [
+    {
+      kind: 'pay-in',
+      field: 'payMoney',
+      values: ['0150000', '150000.00', '+150000', ' 150000', '150,000', '1e5', '0', '-1', '1000000001', ''],
+    },
+    { kind: 'pay-in', field: 'payFee', values: ['04000', '4000.0', '-4000', '00', 'x'] },
+    { kind: 'pay-in', field: 'code', values: ['0', '000', '01', 'OO', ' 00', ''] },
+    { kind: 'pay-in', field: 'method', values: ['VA_XXX', 'va_bca', 'VA_BCA '] },
+    {
+      kind: 'pay-in',
+      field: 'orderNum',
+      values: [
+        'KP7M3QX2A9',
+        'p7m3qx2a9kp4d8n0r6t1',
+        'P7M3QX2A9KP4D8N0R6T10',
+        'P7M3QX2A9KP4D8N0R6T',
+        'P7M3QX2A9KP4D8N0R6TI',
+        'X7M3QX2A9KP4D8N0R6T1',
+        '',
+      ],
+    },
+    {
+      kind: 'pay-in',
+      field: 'platOrderNum',
+      values: ['0PRE1628752958934786048', '1628752958934786048', 'PRE 1628', 'PRE-1628', 'P'.repeat(65), ''],
+    },
+    { kind: 'pay-in', field: 'email', values: ['budi', 'budi@example', 'budi @example.co.id'] },
+    { kind: 'pay-in', field: 'name', values: ['Budi <b>', 'A'.repeat(31)] },
+    { kind: 'pay-in', field: 'vaNumber', values: ['8808-1234', '8808 1234', '8'.repeat(65)] },
+    { kind: 'pay-in', field: 'msg', values: ['line\nbreak', 'x'.repeat(257)] },
+    { kind: 'payout', field: 'money', values: ['0', '0150000', '150000.00', '1000000001', ''] },
+    { kind: 'payout', field: 'fee', values: ['02500', '2500.5', '-2500'] },
+    { kind: 'payout', field: 'feeType', values: ['2', '00', 'x'] },
+    { kind: 'payout', field: 'status', values: ['02', '6', 'SUCCESS', ''] },
+    { kind: 'payout', field: 'bankCode', values: ['0 14', 'B'] },
+    { kind: 'payout', field: 'number', values: ['12-34', '123', 'x1234567890'] },
+    { kind: 'payout', field: 'name', values: ['Budi@Santoso', 'N'.repeat(101)] },
+    { kind: 'payout', field: 'description', values: ['Pembayaran \u2713', 'd'.repeat(101)] },
+    { kind: 'payout', field: 'orderNum', values: ['KP7M3QX2C3', 'O7M3QX2C3KP4D8N0R6TU'] },
+    { kind: 'payout', field: 'platOrderNum', values: ['0CASH1628752958934786050', '2CASH'] },
+    { kind: 'payout', field: 'statusMsg', values: ['tab\there'] },
+  ];
+
+  for (const { kind, field, values } of MALFORMED) {
+    it(`refuses a signed ${kind} callback whose ${field} is outside its documented format`, async () => {
+      const base: Record<string, string> = kind === 'pay-in' ? payinFields : payoutFields;
+      for (const value of values) {
+        const fields = { ...base, [field]: value };
+        await assert.rejects(
+          connector.callbacks.verifyAndParse(signed(fields)),
+          CallbackPayloadError,
+          `${field}=${JSON.stringify(value)}`
+        );
+      }
+    });
+  }
+
+  it('refuses a signed callback carrying a field no callback documents (it could absorb digits)', async () => {
+    const extras: Record<string, string>[] = [{ payMoneyX: '0' }, { version: '1' }, { dateTime: '20240105143000' }];
+    for (const extra of extras) {
+      await assert.rejects(
+        connector.callbacks.verifyAndParse(signed({ ...payinFields, ...extra })),
+        CallbackPayloadError
+      );
+    }
+    await assert.rejects(
+      connector.callbacks.verifyAndParse(signed({ ...payoutFields, moneyX: '0' })),
+      CallbackPayloadError
+    );
   });
 
   it('accepts a platSign whose + arrived as a space', async () => {

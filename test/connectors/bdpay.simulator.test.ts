@@ -4,9 +4,17 @@ import type { Connector } from '../../src/connectors/connector';
 import { listen, type RunningServer } from '../../src/connectors/simulator-kit';
 import { bdpayModule, createBdpaySimulatorSetup, type BdpaySimulator } from '../../src/connectors/bdpay';
 import { BDPAY_CALLBACK_SCHEDULE_MS, beneficiaryKey } from '../../src/connectors/bdpay/simulator';
-import { signFields, toPrivateKey, toPublicKey, verifyFieldSignature } from '../../src/connectors/bdpay/signing';
-import type { ParsedCallback } from '../../src/domain/callback';
 import {
+  buildStringA,
+  signFields,
+  toPrivateKey,
+  toPublicKey,
+  verifyFieldSignature,
+} from '../../src/connectors/bdpay/signing';
+import type { ParsedCallback } from '../../src/domain/callback';
+import { deriveId } from '../../src/ids';
+import {
+  CallbackPayloadError,
   CallbackSignatureError,
   OutcomeUnknownError,
   ProviderResponseInvalidError,
@@ -18,9 +26,10 @@ import { applyPatch, FIELD_RULE_CASES, VALID_BODIES } from './fixtures/bdpay/fie
 import { eventually } from '../helpers/eventually';
 
 let sequence = 0;
-function newReference(): string {
+/** A Kasir id (`P…` for payments, `O…` for payouts), as the API hands BDPay: callbacks name nothing else. */
+function newReference(kind: 'payment' | 'payout' = 'payment'): string {
   sequence += 1;
-  return `KP${Date.now().toString(36).toUpperCase()}${String(sequence).padStart(4, '0')}`;
+  return deriveId(kind, 'bdpay-connector-test', `${Date.now()}:${sequence}`);
 }
 /** A beneficiary account number no other test uses, so per-beneficiary counts are this test's alone. */
 function newAccountNumber(): string {
@@ -134,7 +143,7 @@ describe('bdpay connector against its simulator', function () {
   });
 
   const payoutInput = (overrides: Partial<SubmitPayoutInput> = {}): SubmitPayoutInput => ({
-    reference: newReference(),
+    reference: newReference('payout'),
     amount: 150_000,
     feeMode: 'deducted',
     beneficiary: { bankCode: '014', accountNumber: newAccountNumber(), accountName: 'Budi Santoso' },
@@ -151,7 +160,7 @@ describe('bdpay connector against its simulator', function () {
   });
 
   describe('pay-in', () => {
-    it('creates a VA order, reports it pending, and succeeded once paid, with a verified callback', async () => {
+    it('creates a VA order, reports it pending, and succeeded once paid, with a callback the query confirms', async () => {
       const input = paymentInput();
       const registration = await connector.payments!.create(input);
       assert.ok(registration.result === 'registered');
@@ -167,7 +176,8 @@ describe('bdpay connector against its simulator', function () {
       assert.match(delivery.contentType ?? '', /application\/x-www-form-urlencoded/);
       assert.equal(delivery.answeredBody, 'SUCCESS');
       assert.equal(delivery.parsed?.kind, 'payment');
-      assert.equal(delivery.parsed.trust, 'verified');
+      // Signed, but a hint: platSign has no field boundaries, so the amount is confirmed by ORDER_QUERY.
+      assert.equal(delivery.parsed.trust, 'hint');
       assert.equal(delivery.parsed.eventId, `payin:${registration.providerReference}:00`);
       assert.deepEqual(delivery.parsed.outcome, {
         status: 'succeeded',
@@ -396,7 +406,8 @@ describe('bdpay connector against its simulator', function () {
       assert.equal((await control(`/payouts/${input.reference}/settle`)).status, 200);
       const delivery = await eventually(() => receiver.forReference(input.reference)[0], 4_000, 'the payout callback');
       assert.equal(delivery.parsed?.kind, 'payout');
-      assert.equal(delivery.parsed.trust, 'verified');
+      // Signed, but a hint: platSign has no field boundaries, so the amount is confirmed by CASH_QUERY.
+      assert.equal(delivery.parsed.trust, 'hint');
       assert.equal(delivery.parsed.eventId, `payout:${submission.providerReference}:2`);
       assert.deepEqual(
         [delivery.parsed.outcome.status, delivery.parsed.outcome.amount, delivery.parsed.outcome.fee],
@@ -668,6 +679,95 @@ describe('bdpay connector against its simulator', function () {
       );
       assert.deepEqual([attempt.status, attempt.acknowledged, attempt.forged], [401, false, true]);
       assert.equal((await connector.payouts!.inquire({ reference: input.reference })).status, 'succeeded');
+    });
+
+    describe('digits moved across field boundaries (issue 13)', () => {
+      const platformKey = toPrivateKey(setup.credentials.platformPrivateKeyPem);
+
+      /** The genuine callback the simulator sent for `reference`, as Kasir received it. */
+      async function genuineCallback(reference: string): Promise<Record<string, string>> {
+        const delivery = await eventually(() => receiver.forReference(reference)[0], 4_000, 'the genuine callback');
+        assert.equal(delivery.error, undefined, 'the genuine callback itself is taken');
+        return Object.fromEntries(new URLSearchParams(delivery.rawBody));
+      }
+
+      const form = (fields: Record<string, string>) => ({
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        contentType: 'application/x-www-form-urlencoded',
+        rawBody: Buffer.from(new URLSearchParams(fields).toString()),
+      });
+
+      /** Kasir either refuses the forgery as malformed, or takes it only as a hint; never as a verified fact. */
+      async function neverVerified(forged: Record<string, string>): Promise<ParsedCallback | undefined> {
+        let parsed: ParsedCallback;
+        try {
+          parsed = await connector.callbacks.verifyAndParse(form(forged));
+        } catch (err) {
+          assert.ok(err instanceof CallbackPayloadError, `refused, but not as a payload error: ${String(err)}`);
+          return undefined;
+        }
+        assert.equal(parsed.trust, 'hint', 'a field-shifted callback must not be trusted as verified');
+        return parsed;
+      }
+
+      it('a pay-in signed for fee 4000 and amount 150000 still verifies as fee 40001 and amount 50000, but is never a verified payment of 50000', async () => {
+        const input = paymentInput({ amount: 150_000 });
+        await connector.payments!.create(input);
+        await control(`/orders/${input.reference}/pay`);
+        const genuine = await genuineCallback(input.reference);
+        assert.deepEqual([genuine.payFee, genuine.payMoney], ['4000', '150000']);
+        // The simulator signed it with its test platform key; the padding is deterministic, so signFields agrees.
+        const { platSign, ...signed } = genuine;
+        assert.equal(signFields(signed, platformKey), platSign);
+
+        // payFee and payMoney sit side by side in StringA ("…4000150000…"): move one digit across the boundary.
+        const forged = { ...genuine, payFee: '40001', payMoney: '50000' };
+        assert.equal(buildStringA(forged), buildStringA(genuine));
+        assert.equal(verifyFieldSignature(forged, 'platSign', platformPublicKey), true, 'the platSign still verifies');
+
+        const parsed = await neverVerified(forged);
+        if (parsed !== undefined) assert.equal(parsed.kind, 'payment');
+        // What the workflow trusts instead: ORDER_QUERY, which carries the real amount.
+        const confirmed = await connector.payments!.inquire(paymentRef(input.reference));
+        assert.deepEqual([confirmed.status, confirmed.paidAmount], ['succeeded', 150_000]);
+      });
+
+      it('a payout signed for fee 2500, feeType 0 and money 150000 still verifies as fee 25000, feeType 1 and money 50000, but is never verified', async () => {
+        await control('/account', { balance: 1_000_000, freeze: 0 });
+        const input = payoutInput({ amount: 150_000 });
+        assert.equal((await connector.payouts!.submit(input)).result, 'accepted');
+        await control(`/payouts/${input.reference}/settle`);
+        const genuine = await genuineCallback(input.reference);
+        assert.deepEqual([genuine.fee, genuine.feeType, genuine.money], ['2500', '0', '150000']);
+
+        // fee, feeType and money are adjacent ("2500" "0" "150000" = "25000" "1" "50000"): every value well-formed.
+        const forged = { ...genuine, fee: '25000', feeType: '1', money: '50000' };
+        assert.equal(buildStringA(forged), buildStringA(genuine));
+        assert.equal(verifyFieldSignature(forged, 'platSign', platformPublicKey), true, 'the platSign still verifies');
+
+        await neverVerified(forged);
+        const confirmed = await connector.payouts!.inquire({ reference: input.reference });
+        assert.deepEqual([confirmed.status, confirmed.amount], ['succeeded', 150_000]);
+      });
+
+      it('refuses a shift that leaves a value outside its format (a leading zero, a digit into platOrderNum)', async () => {
+        const input = paymentInput({ amount: 150_000 });
+        await connector.payments!.create(input);
+        await control(`/orders/${input.reference}/pay`);
+        const genuine = await genuineCallback(input.reference);
+        const shifts = [
+          // "4000" "150000" → "400" "0150000": an amount with a leading zero.
+          { ...genuine, payFee: '400', payMoney: '0150000' },
+          // "150000" "PRE…" → "15000" "0PRE…": a platOrderNum that does not start with a letter.
+          { ...genuine, payMoney: '15000', platOrderNum: `0${genuine.platOrderNum}` },
+          // A field no callback documents, to take digits off payMoney: "150000" → "15" "0000".
+          { ...genuine, payMoney: '15', payMoneyX: '0000' },
+        ];
+        for (const forged of shifts) {
+          assert.equal(verifyFieldSignature(forged, 'platSign', platformPublicKey), true);
+          await assert.rejects(connector.callbacks.verifyAndParse(form(forged)), CallbackPayloadError);
+        }
+      });
     });
 
     it('leaves a missing callback to the query', async () => {

@@ -505,6 +505,82 @@ describe('nicepay connector against its simulator', () => {
       assert.equal((await payments.inquire(ref)).status, 'pending');
     });
 
+    describe('freshness of X-TIMESTAMP (issue 13: the signature covers only client id and timestamp)', () => {
+      const FIVE_MINUTES = 5 * 60_000;
+      const signedAt = Date.parse('2026-12-01T04:04:12.000Z');
+
+      /** One captured notification: genuine headers from NICEPAY's key, and a body that parses. */
+      function captured(at = signedAt): { headers: Record<string, string>; rawBody: Buffer } {
+        const timestamp = toSnapTimestamp(new Date(at));
+        return {
+          headers: {
+            'x-timestamp': timestamp,
+            'x-client-key': credentials.clientId,
+            'x-signature': signClientTimestamp(credentials.nicepayPrivateKeyPem, credentials.clientId, timestamp),
+          },
+          rawBody: Buffer.from(
+            JSON.stringify({
+              originalReferenceNo: `${credentials.clientId}0520261201110412${'1234'}`,
+              originalPartnerReferenceNo: newReference(),
+              amount: { value: '150000.00', currency: 'IDR' },
+              latestTransactionStatus: '00',
+            })
+          ),
+        };
+      }
+
+      /** The same connector configuration, its clock at `now`. */
+      const at = (now: number) => createNicepayConnector(config, { now: () => now }).callbacks;
+
+      it('takes a notification whose X-TIMESTAMP is within 5 minutes of now, either way', async () => {
+        const notification = captured();
+        for (const offset of [0, 1_000, -1_000, FIVE_MINUTES, -FIVE_MINUTES]) {
+          const parsed = await at(signedAt + offset).verifyAndParse(notification);
+          assert.equal(parsed.trust, 'hint', `offset ${offset} ms`);
+        }
+      });
+
+      it('refuses the same genuine headers replayed more than 5 minutes later, or dated ahead, with CallbackSignatureError', async () => {
+        const notification = captured();
+        for (const offset of [FIVE_MINUTES + 1_000, 60 * 60_000, 30 * 24 * 60 * 60_000, -(FIVE_MINUTES + 1_000)]) {
+          await assert.rejects(
+            at(signedAt + offset).verifyAndParse(notification),
+            (err: unknown) => {
+              assert.ok(err instanceof CallbackSignatureError, `offset ${offset} ms: ${String(err)}`);
+              assert.match(err.message, /X-TIMESTAMP/);
+              return true;
+            },
+            `offset ${offset} ms`
+          );
+        }
+      });
+
+      it('reads the clock at each notification, defaulting to Date.now', async () => {
+        let now = signedAt;
+        const callbacks = createNicepayConnector(config, { now: () => now }).callbacks;
+        const notification = captured();
+        assert.equal((await callbacks.verifyAndParse(notification)).trust, 'hint');
+        now = signedAt + FIVE_MINUTES + 1_000;
+        await assert.rejects(callbacks.verifyAndParse(notification), CallbackSignatureError);
+
+        // No clock given: the real one. Fresh headers pass, headers signed 6 minutes ago do not.
+        const real = createNicepayConnector(config).callbacks;
+        assert.equal((await real.verifyAndParse(captured(Date.now()))).trust, 'hint');
+        await assert.rejects(real.verifyAndParse(captured(Date.now() - 6 * 60_000)), CallbackSignatureError);
+      });
+
+      it('answers a replayed notification 401 4015600 in NICEPAY dialect', async () => {
+        const stale = captured(Date.now() - 10 * 60_000);
+        const response = await fetch(callbackUrl, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...stale.headers },
+          body: stale.rawBody,
+        });
+        assert.equal(response.status, 401);
+        assert.equal(((await response.json()) as { responseCode: string }).responseCode, '4015600');
+      });
+    });
+
     it('answers 2005600 whatever the reference, and rejects in NICEPAY dialect', () => {
       for (const outcome of ['accepted', 'unknown-reference'] as const) {
         const answer = connector.callbacks.answer(outcome);
@@ -661,7 +737,14 @@ describe('nicepay connector against its simulator', () => {
     async function post(
       path: string,
       body: string,
-      tweak: { token?: string; secret?: string; externalId?: string; omit?: string; sign?: string } = {}
+      tweak: {
+        token?: string;
+        secret?: string;
+        externalId?: string;
+        channelId?: string;
+        omit?: string;
+        sign?: string;
+      } = {}
     ): Promise<{ status: number; responseCode: string; responseMessage: string }> {
       const timestamp = toSnapTimestamp(new Date());
       const token = tweak.token ?? accessToken;
@@ -678,7 +761,7 @@ describe('nicepay connector against its simulator', () => {
         }),
         'X-PARTNER-ID': credentials.clientId,
         'X-EXTERNAL-ID': tweak.externalId ?? newExternalId(),
-        'CHANNEL-ID': `${credentials.clientId}01`,
+        'CHANNEL-ID': tweak.channelId ?? `${credentials.clientId}01`,
       };
       if (tweak.omit) delete headers[tweak.omit];
       const response = await fetch(`${simServer.url}/nicepay${path}`, { method: 'POST', headers, body });
@@ -735,6 +818,101 @@ describe('nicepay connector against its simulator', () => {
       const badAmount = await post(NicepayPath.debitStatus, JSON.stringify(body));
       assert.deepEqual([badAmount.status, badAmount.responseCode], [400, '4005501']);
       assert.match(badAmount.responseMessage, /amount\.value/);
+    });
+
+    describe("the forms NICEPAY's own SDKs send (issue 13)", () => {
+      /** A token request signed with the merchant key, carrying exactly `body`. */
+      async function tokenRequest(
+        body: string
+      ): Promise<{ status: number; responseCode: string; responseMessage: string }> {
+        const timestamp = toSnapTimestamp(new Date());
+        const response = await fetch(`${simServer.url}/nicepay${NicepayPath.accessToken}`, {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            'X-TIMESTAMP': timestamp,
+            'X-CLIENT-KEY': credentials.clientId,
+            'X-SIGNATURE': signClientTimestamp(credentials.merchantPrivateKeyPem, credentials.clientId, timestamp),
+          },
+          body,
+        });
+        const json = (await response.json()) as { responseCode: string; responseMessage: string };
+        return { status: response.status, ...json };
+      }
+
+      it('issues a token for the Python SDK body with additionalInfo "" (optional, so not a missing field)', async () => {
+        // python-nicepay: BuildAccessToken().setGrantType("client_credentials").setAdditionalInfo(""), sent by json.dumps.
+        const python = await tokenRequest('{"grantType": "client_credentials", "additionalInfo": ""}');
+        assert.deepEqual([python.status, python.responseCode], [200, '2007300']);
+        const compact = await tokenRequest('{"grantType":"client_credentials","additionalInfo":""}');
+        assert.deepEqual([compact.status, compact.responseCode], [200, '2007300']);
+        const without = await tokenRequest('{"grantType":"client_credentials"}');
+        assert.deepEqual([without.status, without.responseCode], [200, '2007300']);
+      });
+
+      it('still refuses a token request without grantType, naming grantType, and any other grantType', async () => {
+        const missing = await tokenRequest('{"additionalInfo":""}');
+        assert.deepEqual([missing.status, missing.responseCode], [400, '4007302']);
+        assert.match(missing.responseMessage, /grantType/);
+        const other = await tokenRequest('{"grantType":"password","additionalInfo":""}');
+        assert.deepEqual([other.status, other.responseCode], [400, '4007301']);
+        const notText = await tokenRequest('{"grantType":"client_credentials","additionalInfo":7}');
+        assert.deepEqual([notText.status, notText.responseCode], [400, '4007301']);
+      });
+
+      it('takes CHANNEL-ID equal to the client id, as the Node SDK sends it', async () => {
+        const answer = await post(NicepayPath.debitStatus, statusBody(), { channelId: credentials.clientId });
+        assert.equal(answer.responseCode, '4045501');
+      });
+
+      it('still refuses any other CHANNEL-ID with 401xx00', async () => {
+        for (const channelId of [`${credentials.clientId}02`, 'NICE', `${credentials.clientId.toLowerCase()}01`]) {
+          const answer = await post(NicepayPath.debitStatus, statusBody(), { channelId });
+          assert.deepEqual([answer.status, answer.responseCode], [401, '4015500'], channelId);
+          assert.match(answer.responseMessage, /CHANNEL-ID/);
+        }
+      });
+
+      it('takes an alphanumeric X-EXTERNAL-ID such as ordNo20261201040412, and still refuses it reused the same day', async () => {
+        const externalId = 'ordNo20261201040412';
+        const first = await post(NicepayPath.debitStatus, statusBody(), {
+          externalId,
+          channelId: credentials.clientId,
+        });
+        assert.equal(first.responseCode, '4045501');
+        const reused = await post(NicepayPath.debitStatus, statusBody(), { externalId });
+        assert.deepEqual([reused.status, reused.responseCode], [409, '4095500']);
+        const numeric = newExternalId();
+        assert.equal(
+          (await post(NicepayPath.debitStatus, statusBody(), { externalId: numeric })).responseCode,
+          '4045501'
+        );
+        assert.equal(
+          (await post(NicepayPath.debitStatus, statusBody(), { externalId: numeric })).responseCode,
+          '4095500'
+        );
+      });
+
+      it('still refuses an X-EXTERNAL-ID that is not 1 to 40 letters and digits', async () => {
+        for (const externalId of ['ordNo-2026', 'ord No', `ordNo${'1'.repeat(36)}`, 'ordNo_1']) {
+          const answer = await post(NicepayPath.debitStatus, statusBody(), { externalId });
+          assert.deepEqual([answer.status, answer.responseCode], [400, '4005501'], externalId);
+          assert.match(answer.responseMessage, /X-EXTERNAL-ID/);
+        }
+        assert.equal(
+          (await post(NicepayPath.debitStatus, statusBody(), { externalId: `ordNo${'1'.repeat(35)}` })).responseCode,
+          '4045501'
+        );
+      });
+
+      it('still checks the HMAC on a request in the SDK forms', async () => {
+        const answer = await post(NicepayPath.debitStatus, statusBody(), {
+          channelId: credentials.clientId,
+          externalId: 'ordNo20261201040413',
+          secret: 'wrong-secret',
+        });
+        assert.deepEqual([answer.status, answer.responseCode], [401, '4015500']);
+      });
     });
 
     it('rejects a duplicate partnerReferenceNo with 4095401', async () => {

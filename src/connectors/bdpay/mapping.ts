@@ -467,7 +467,16 @@ function parseOrThrow<T>(schema: ZodType<T>, fields: Record<string, string>, wha
 
 /**
  * Maps a callback whose `platSign` has already been verified. A payout callback carries `status` and
- * `money`; a pay-in callback carries `code` and `payMoney` (reference 2.6).
+ * `money`; a pay-in callback carries `code` and `payMoney` (reference 2.6). Every field must match its
+ * documented format (schemas.ts), or the callback is refused with CallbackPayloadError.
+ *
+ * Both are `hint`s, not `verified`, although signed: platSign covers the field values joined with no
+ * separator (signing.ts), so digits can move between neighbouring fields without breaking it. A
+ * genuine pay-in callback for fee 4000 and amount 150000 verifies as fee 40001 and amount 50000; a
+ * payout's `fee`, `feeType` and `money` (2500, 0, 150000) verify as 25000, 1, 50000. The strict formats
+ * refuse most reslicings, but not these, where every value stays well-formed. So the workflow confirms
+ * status and amount by ORDER_QUERY / CASH_QUERY, whose answers carry the amount, before acting, and the
+ * outcome here is only what the callback claims.
  */
 export function toParsedCallback(fields: Record<string, string>): ParsedCallback {
   if ('status' in fields && 'money' in fields) {
@@ -477,7 +486,7 @@ export function toParsedCallback(fields: Record<string, string>): ParsedCallback
       kind: 'payout',
       reference: body.orderNum,
       eventId: `payout:${body.platOrderNum}:${body.status}`,
-      trust: 'verified',
+      trust: 'hint',
       outcome: {
         status,
         providerStatus: body.status,
@@ -489,20 +498,18 @@ export function toParsedCallback(fields: Record<string, string>): ParsedCallback
     };
   }
   if ('code' in fields) {
+    // Seed tip: BDPay calls back only when an order succeeds, with code 00; the schema takes no other code.
     const body = parseOrThrow(PayInCallbackSchema, fields, 'pay-in');
-    // Seed tip: only SUCCESS changes an order; BDPay documents no other callback code, so any other
-    // code leaves the payment pending for an inquiry to settle.
-    const paid = body.code === '00';
     return {
       kind: 'payment',
       reference: body.orderNum,
       eventId: `payin:${body.platOrderNum}:${body.code}`,
-      trust: 'verified',
+      trust: 'hint',
       outcome: {
-        status: paid ? 'succeeded' : 'pending',
-        providerStatus: paid ? 'SUCCESS' : `code ${body.code}`,
+        status: 'succeeded',
+        providerStatus: 'SUCCESS',
         providerReference: body.platOrderNum,
-        paidAmount: paid ? fromRupiahString(body.payMoney) : undefined,
+        paidAmount: fromRupiahString(body.payMoney),
       },
     };
   }

@@ -1,10 +1,12 @@
 /**
  * BDPay wire shapes, in BDPay's own vocabulary (seed 003 "Technical docking instructions"; contract in
  * `providers-nicepay-bdpay.md` Part 2). Request schemas carry every field rule the seed states, because the
- * simulator validates incoming requests with them; response and callback schemas are lenient about
- * values BDPay's brands send as either strings or numbers.
+ * simulator validates incoming requests with them; response schemas are lenient about values BDPay's
+ * brands send as either strings or numbers. Callback schemas are strict (see "callbacks" below).
  */
 import { z } from 'zod';
+import { isRupiah, MAX_RUPIAH } from '../../domain/money';
+import { kindOfId } from '../../ids';
 
 /** Seed "payment method" table, in its order. Kasir uses the same literals, so the map is 1:1. */
 export const BDPAY_METHODS = [
@@ -264,38 +266,82 @@ export type BalanceResponse = z.infer<typeof BalanceResponseSchema>;
 
 // ---------- callbacks (form-encoded, so every value is text) ----------
 
-const callbackText = z.string().optional();
-const callbackRupiah = z.string().regex(/^\d+$/, 'must be whole rupiah');
+/*
+ * Callback field rules (issue 13). platSign covers the field values joined with no separator
+ * (signing.ts), so it binds their concatenation, not where one value ends and the next begins: a
+ * signature for `payFee=4000&payMoney=150000` verifies just as well for `payFee=40001&payMoney=50000`.
+ * Every field is therefore held to its exact documented form (canonical numbers, enumerations, Kasir's
+ * own ids), which leaves a forger few ways to reslice a genuine callback, and a field no callback
+ * documents is refused, since it could take digits off its neighbour. Two well-formed values can still
+ * trade digits, so mapping.ts takes callbacks that carry money only as hints (see `toParsedCallback`).
+ */
 
-/** Pay-in callback (reference 2.6): `code` 00 is success. */
-export const PayInCallbackSchema = z.object({
-  code: z.string().min(1),
-  email: callbackText,
-  method: callbackText,
-  msg: callbackText,
-  name: callbackText,
-  orderNum: z.string().min(1),
-  payFee: callbackRupiah.optional(),
+/** An optional callback field: sent empty, it is absent (empty values are not signed either, reference 2.5). */
+function optionalField<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+}
+
+/** Whole rupiah as BDPay writes it (seed: a positive integer): digits, no sign, no leading zero, no fraction. */
+const callbackRupiah = z
+  .string()
+  .regex(/^[1-9]\d*$/, 'must be a positive whole number of rupiah without leading zeros')
+  .refine((v) => isRupiah(Number(v)), `must be at most ${MAX_RUPIAH} rupiah`);
+/** A fee: as {@link callbackRupiah}, or exactly `0`. */
+const callbackFee = z
+  .string()
+  .regex(/^(0|[1-9]\d*)$/, 'must be a whole number of rupiah without leading zeros')
+  .refine((v) => Number(v) <= MAX_RUPIAH, `must be at most ${MAX_RUPIAH} rupiah`);
+/** What Kasir sends as orderNum is its own id (src/ids.ts), so that is all a callback for Kasir can name. */
+const callbackOrderNum = z.string().refine((v) => kindOfId(v) !== undefined, 'must be a Kasir id');
+/**
+ * BDPay's own order number. No format is documented; every one the family shows starts with letters
+ * (`PRE1628…`, `CASH1628…`, TopPay's `BK_1563278763273`), which also keeps an amount's digits from
+ * running into it. (inferred)
+ */
+const platOrderNum = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a letter, then up to 63 letters, digits or _');
+/** Pay-in callback `code`: BDPay documents `00` (success) and sends callbacks on success only (seed). */
+export const PayInCallbackCodeSchema = z.enum(['00']);
+/** A VA number or payment code: letters and digits. (inferred bound) */
+const vaNumber = z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'must be 1-64 letters or digits');
+/** BDPay's free-text messages (`msg`, `statusMsg`): undocumented, so one line of at most 256 characters. (inferred) */
+const providerMessage = z
+  .string()
+  .max(256, 'must be at most 256 characters')
+  .regex(/^\P{Cc}*$/u, 'must be one line without control characters');
+
+/** Pay-in callback (reference 2.6): sent when the order succeeds, `code` 00. */
+export const PayInCallbackSchema = z.strictObject({
+  code: PayInCallbackCodeSchema,
+  /** Echoes of what Kasir sent, held to the same rules. */
+  email: optionalField(email),
+  method: optionalField(BdpayMethodSchema),
+  msg: optionalField(providerMessage),
+  name: optionalField(customerName),
+  orderNum: callbackOrderNum,
+  payFee: optionalField(callbackFee),
   payMoney: callbackRupiah,
-  platOrderNum: z.string().min(1),
-  vaNumber: callbackText,
+  platOrderNum,
+  vaNumber: optionalField(vaNumber),
   platSign: z.string().min(1),
 });
 export type PayInCallback = z.infer<typeof PayInCallbackSchema>;
 
-/** Payout callback (reference 2.6): `status` 2 success, 4 failure. */
-export const PayoutCallbackSchema = z.object({
-  bankCode: callbackText,
-  description: callbackText,
-  fee: callbackRupiah.optional(),
-  feeType: callbackText,
+/** Payout callback (reference 2.6): `status` 2 success, 4 failure, from the CASH_QUERY enumeration. */
+export const PayoutCallbackSchema = z.strictObject({
+  /** Echoes of what Kasir sent, held to the same rules. */
+  bankCode: optionalField(bankCode),
+  description: optionalField(plainText(DESCRIPTION_MAX_LENGTH)),
+  fee: optionalField(callbackFee),
+  feeType: optionalField(FeeTypeSchema),
   money: callbackRupiah,
-  name: callbackText,
-  number: callbackText,
-  orderNum: z.string().min(1),
-  platOrderNum: z.string().min(1),
-  status: z.string().min(1),
-  statusMsg: callbackText,
+  name: optionalField(accountName),
+  number: optionalField(accountNumber),
+  orderNum: callbackOrderNum,
+  platOrderNum,
+  status: CashStatusSchema,
+  statusMsg: optionalField(providerMessage),
   platSign: z.string().min(1),
 });
 export type PayoutCallback = z.infer<typeof PayoutCallbackSchema>;

@@ -34,6 +34,7 @@ import {
 import type { RefundRequestInput } from './mapping';
 import { DebitNotificationSchema, DebitPaymentRequestSchema, NicepayPath, NotificationHeadersSchema } from './schemas';
 import { dryRunRequest } from '../validation';
+import { DEFAULT_TOLERANCE_SECONDS } from '../../webhooks/signature';
 import { parseSnapTimestamp, verifyClientTimestamp } from './signing';
 import { NicepaySimulatorCredentialsSchema, createNicepaySimulator } from './simulator';
 import type { NicepaySimulatorCredentials } from './simulator';
@@ -65,8 +66,18 @@ export type NicepayConfig = z.infer<typeof NicepayConfigSchema>;
 
 const NOTIFICATION_ACK = JSON.stringify({ responseCode: '2005600', responseMessage: 'Successful' });
 
+/**
+ * How far a notification's `X-TIMESTAMP` may be from Kasir's clock, either way: the same ±5 minutes as
+ * Kasir's own webhook signatures. NICEPAY signs only `clientId|X-TIMESTAMP`, so without this window one
+ * captured set of headers would authenticate any body, forever (issue 13).
+ */
+export const NOTIFICATION_TIMESTAMP_TOLERANCE_MS = DEFAULT_TOLERANCE_SECONDS * 1000;
+
 export interface NicepayConnectorDeps {
-  /** Clock for token expiry and timestamps; tests move it to prove renewal. */
+  /**
+   * Clock (epoch ms) for token expiry, request timestamps and notification freshness; tests move it to
+   * prove renewal and replay refusal. Defaults to `Date.now`.
+   */
   now?: () => number;
 }
 
@@ -98,7 +109,8 @@ export function createNicepayConnector(config: NicepayConfig, deps: NicepayConne
       dryRunRequest(
         'nicepay',
         NICEPAY_FIELDS,
-        () => toDebitPaymentRequest(input, { merchantId, now: new Date(now()), defaultReturnUrl: config.defaultReturnUrl }),
+        () =>
+          toDebitPaymentRequest(input, { merchantId, now: new Date(now()), defaultReturnUrl: config.defaultReturnUrl }),
         DebitPaymentRequestSchema
       ),
     create: (input) => createPayment(client, input, { merchantId, now, defaultReturnUrl: config.defaultReturnUrl }),
@@ -111,7 +123,7 @@ export function createNicepayConnector(config: NicepayConfig, deps: NicepayConne
     displayName: 'NICEPAY SNAP e-wallet (OVO, DANA, LinkAja, ShopeePay)',
     payments,
     callbacks: {
-      verifyAndParse: async (callback) => verifyAndParseNotification(config, callback),
+      verifyAndParse: async (callback) => verifyAndParseNotification(config, callback, now),
       answer: (): CallbackAnswer => ({ status: 200, contentType: 'application/json', body: NOTIFICATION_ACK }),
       reject: (reason): CallbackAnswer =>
         reason === 'signature'
@@ -212,12 +224,15 @@ async function refundPayment(
   throw toIntegrationError(result, { path: NicepayPath.debitRefund, effect: 'mutating' });
 }
 
-
 /**
  * Service 56 (reference §1.7): NICEPAY signs `X-CLIENT-KEY|X-TIMESTAMP` with its notification key, not the
- * body, so a verified notification is still only a hint to be confirmed by status inquiry.
+ * body, so a verified notification is still only a hint to be confirmed by status inquiry. Since the
+ * signature never changes for a given timestamp, an `X-TIMESTAMP` more than
+ * {@link NOTIFICATION_TIMESTAMP_TOLERANCE_MS} from `now` is refused like a bad signature: a captured set
+ * of headers is good for minutes, not forever. NICEPAY stamps each attempt afresh (as the simulator does),
+ * so its retries pass.
  */
-function verifyAndParseNotification(config: NicepayConfig, callback: RawCallback) {
+function verifyAndParseNotification(config: NicepayConfig, callback: RawCallback, now: () => number) {
   const headers = NotificationHeadersSchema.safeParse({
     'x-timestamp': callback.headers['x-timestamp'],
     'x-client-key': callback.headers['x-client-key'],
@@ -229,6 +244,13 @@ function verifyAndParseNotification(config: NicepayConfig, callback: RawCallback
     });
   }
   const { 'x-timestamp': timestamp, 'x-client-key': clientKey, 'x-signature': signature } = headers.data;
+  const signedAt = parseSnapTimestamp(timestamp);
+  if (signedAt === undefined || Math.abs(now() - signedAt.getTime()) > NOTIFICATION_TIMESTAMP_TOLERANCE_MS) {
+    throw new CallbackSignatureError(
+      `NICEPAY notification X-TIMESTAMP ${timestamp} is not within ${NOTIFICATION_TIMESTAMP_TOLERANCE_MS / 60_000} minutes of now`,
+      { provider: 'nicepay' }
+    );
+  }
   if (
     !constantTimeEqual(clientKey, config.clientId) ||
     !verifyClientTimestamp(config.nicepayPublicKeyPem, clientKey, timestamp, signature)

@@ -178,10 +178,13 @@ export const DebitRefundResponseSchema = SnapResponseEnvelopeSchema.extend({
 });
 export type DebitRefundResponse = z.infer<typeof DebitRefundResponseSchema>;
 
-/** Service 73 request body (reference §1.2). */
+/**
+ * Service 73 request body (reference §1.2). `additionalInfo` is optional: the docs and the Node, Java and
+ * PHP SDKs send `{}`, the Python SDK's builder sends `""` (`setAdditionalInfo("")`); both mean "nothing".
+ */
 export const AccessTokenRequestSchema = z.object({
   grantType: z.literal('client_credentials'),
-  additionalInfo: z.record(z.string(), z.unknown()).optional(),
+  additionalInfo: z.union([z.record(z.string(), z.unknown()), z.literal('')]).optional(),
 });
 export type AccessTokenRequest = z.infer<typeof AccessTokenRequestSchema>;
 

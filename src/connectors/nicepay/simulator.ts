@@ -302,7 +302,13 @@ export function createNicepaySimulator(options: NicepaySimulatorOptions): Nicepa
 
   // ---- transactional auth (services 54, 55, 58) ---------------------------------------------------------
 
-  /** Reference "faithful simulator" §2: headers, token, partner and channel, HMAC, X-EXTERNAL-ID once a day. */
+  /**
+   * Reference "faithful simulator" §2: headers, token, partner and channel, HMAC, X-EXTERNAL-ID once a day.
+   *
+   * As lenient as NICEPAY is with its own SDKs, no more: `CHANNEL-ID` may be the client id + `01` (seed,
+   * java-sdk, php-sdk) or the client id itself (node-sdk test); `X-EXTERNAL-ID` may be letters and digits
+   * (python-sdk `OrdNo` + yyyyMMddHHmmss), though the seed says "Numeric String", up to the seed's 40.
+   */
   function authenticate(req: Request, svc: string, raw: string): SnapReply | undefined {
     for (const name of ['authorization', 'x-timestamp', 'x-signature', 'x-partner-id', 'x-external-id', 'channel-id']) {
       if (!header(req, name)) return reply(svc, 400, '02', `Invalid Mandatory Field {${name.toUpperCase()}}`);
@@ -310,14 +316,15 @@ export function createNicepaySimulator(options: NicepaySimulatorOptions): Nicepa
     const timestamp = header(req, 'x-timestamp')!;
     const externalId = header(req, 'x-external-id')!;
     if (!parseSnapTimestamp(timestamp)) return reply(svc, 400, '01', 'Invalid Field Format {X-TIMESTAMP}');
-    if (!/^\d{1,40}$/.test(externalId)) return reply(svc, 400, '01', 'Invalid Field Format {X-EXTERNAL-ID}');
+    if (!/^[A-Za-z0-9]{1,40}$/.test(externalId)) return reply(svc, 400, '01', 'Invalid Field Format {X-EXTERNAL-ID}');
 
     const bearer = /^Bearer (\S+)$/.exec(header(req, 'authorization')!);
     const token = bearer ? tokens.get(bearer[1]!) : undefined;
     if (!bearer || !token || token.expiresAtMs <= Date.now()) return reply(svc, 401, '01', 'Access Token Invalid');
     if (header(req, 'x-partner-id') !== token.clientId)
       return reply(svc, 401, '00', 'Unauthorized. Unknown X-PARTNER-ID');
-    if (header(req, 'channel-id') !== `${token.clientId}01`)
+    const channelId = header(req, 'channel-id');
+    if (channelId !== `${token.clientId}01` && channelId !== token.clientId)
       return reply(svc, 401, '00', 'Unauthorized. Unknown CHANNEL-ID');
 
     const parts = { method: req.method, relativePath: req.path, accessToken: bearer[1]!, timestamp };
