@@ -76,6 +76,22 @@ export function createActivities(deps: ActivityDeps) {
       return translateErrors(() => payoutsOf(deps, provider).submit(input));
     },
 
+    /**
+     * The provider is asked whether it already holds this payout, and only if it does not is the payout
+     * submitted, in the same single attempt: a workflow reset to any task, or a submission activity
+     * dispatched again, still asks first. A query that fails does not stop the submission: the provider
+     * refuses a duplicate id, the last line of defence.
+     */
+    async submitPayoutUnlessHeld(
+      provider: ProviderId,
+      input: SubmitPayoutInput
+    ): Promise<{ held: PayoutOutcome } | { submission: PayoutSubmission }> {
+      const payouts = payoutsOf(deps, provider);
+      const held = await payouts.inquire({ reference: input.reference }).catch(() => undefined);
+      if (held && held.status !== 'not_found') return { held };
+      return { submission: await translateErrors(() => payouts.submit(input)) };
+    },
+
     async inquirePayout(provider: ProviderId, ref: PayoutRef): Promise<PayoutOutcome> {
       return translateErrors(() => payoutsOf(deps, provider).inquire(ref));
     },
@@ -87,6 +103,22 @@ export function createActivities(deps: ActivityDeps) {
     /** Runs at most once per bill (one attempt): a timeout is resolved by status, never by paying again. */
     async payBill(provider: ProviderId, input: BillPaymentInput): Promise<BillPaymentOutcome> {
       return translateErrors(() => billsOf(deps, provider).pay(input));
+    },
+
+    /**
+     * Asks the provider for the status of this reference and pays only if it shows no payment, in the
+     * same single attempt (see `submitPayoutUnlessHeld`). A status that is only "processing" without a
+     * transaction (Ayopop 188: also its answer for an unknown reference) does not count as held; the
+     * provider refusing a duplicate reference (102/108, read as processing) is the last defence.
+     */
+    async payBillUnlessHeld(
+      provider: ProviderId,
+      input: BillPaymentInput
+    ): Promise<{ held: BillPaymentOutcome } | { payment: BillPaymentOutcome }> {
+      const bills = billsOf(deps, provider);
+      const held = await bills.status(input.reference).catch(() => undefined);
+      if (held && (held.status !== 'processing' || held.transactionId !== undefined)) return { held };
+      return { payment: await translateErrors(() => bills.pay(input)) };
     },
 
     async billStatus(provider: ProviderId, reference: string): Promise<BillPaymentOutcome> {

@@ -22,6 +22,9 @@ const calls = proxyActivities<KasirActivities>(providerCall);
 const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
 
+/** Patch id: the status check and the payment run in one activity (reset-safe). */
+const CHECK_AND_PAY_TOGETHER = 'check-and-pay-together';
+
 function initialState(input: BillWorkflowInput): BillState {
   const at = nowIso();
   return {
@@ -168,10 +171,19 @@ class Bill implements CallbackReader {
     return this.state;
   }
 
+  /**
+   * Waits for the merchant's confirmation until the inquiry expires. Callbacks that arrive meanwhile
+   * are read (nothing was paid, so they change nothing) and history stays bounded.
+   */
   private async awaitConfirmation(): Promise<void> {
     const expiresAt = Date.parse(this.state.inquiry!.expiresAt);
-    const confirmed = await condition(() => this.confirmation !== undefined, Math.max(1, expiresAt - Date.now()));
-    if (!confirmed) this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+    while (this.confirmation === undefined && Date.now() < expiresAt) {
+      await this.movement.waitForWork(expiresAt, () => this.confirmation !== undefined);
+      if (this.confirmation !== undefined) return;
+      await this.movement.readCallbacks(this);
+      await this.continueAsNewIfDue();
+    }
+    if (this.confirmation === undefined) this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
   }
 
   // ---- payment -----------------------------------------------------------------------------------
@@ -182,27 +194,30 @@ class Bill implements CallbackReader {
    * and that refusal reads as "processing", resolved by status.
    */
   private async payOnce(): Promise<void> {
-    const existing = await this.status();
-    this.state.paymentSubmitted = true;
-    if (existing && (existing.status !== 'processing' || existing.transactionId !== undefined)) {
-      this.movement.recordMoneyEvent('payment', `the provider already holds this payment (${existing.providerCode}); not paid again`);
-      this.movement.transition('PAYING', 'payment');
-      this.apply(existing, 'payment');
-      return;
+    const input = {
+      reference: this.state.id,
+      inquiryId: this.state.inquiry!.inquiryId,
+      productCode: this.state.productCode,
+      accountNumber: this.input.accountNumber,
+      amount: this.state.inquiry!.amount,
+      callbackUrl: this.input.callbackUrl,
+    };
+    // The check and the payment run in one activity attempt, so a reset to any task still asks first.
+    const checkInPayment = patched(CHECK_AND_PAY_TOGETHER);
+    if (!checkInPayment) {
+      const existing = await this.status();
+      if (existing && (existing.status !== 'processing' || existing.transactionId !== undefined)) return this.adoptHeld(existing);
     }
+    this.state.paymentSubmitted = true;
     this.movement.transition('PAYING', 'payment');
     try {
-      this.apply(
-        await payments.payBill(this.state.provider, {
-          reference: this.state.id,
-          inquiryId: this.state.inquiry!.inquiryId,
-          productCode: this.state.productCode,
-          accountNumber: this.input.accountNumber,
-          amount: this.state.inquiry!.amount,
-          callbackUrl: this.input.callbackUrl,
-        }),
-        'payment'
-      );
+      if (checkInPayment) {
+        const answer = await payments.payBillUnlessHeld(this.state.provider, input);
+        if ('held' in answer) return this.adoptHeld(answer.held);
+        this.apply(answer.payment, 'payment');
+      } else {
+        this.apply(await payments.payBill(this.state.provider, input), 'payment');
+      }
     } catch (err) {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
@@ -210,10 +225,24 @@ class Bill implements CallbackReader {
     }
   }
 
+  /** The provider already holds a payment under this reference (a reset, a re-created workflow): adopt it. */
+  private adoptHeld(existing: BillPaymentOutcome): void {
+    this.state.paymentSubmitted = true;
+    this.movement.recordMoneyEvent('payment', `the provider already holds this payment (${existing.providerCode}); not paid again`);
+    this.movement.transition('PAYING', 'payment');
+    this.apply(existing, 'payment');
+  }
+
+  /** When the payment was sent: the PAYING money event (kept for good on the timeline). */
+  private paidSince(): number {
+    const paying = this.state.timeline.find((entry) => entry.money && entry.status === 'PAYING');
+    return Date.parse(paying?.at ?? this.state.updatedAt);
+  }
+
   /** Status until final: the first check no sooner than the provider's documented delay; callbacks are hints. */
   private async awaitFinalStatus(): Promise<void> {
     const timings = this.input.timings.bill;
-    const attentionAt = Date.parse(this.state.updatedAt) + timings.attentionAfterMs;
+    const attentionAt = this.paidSince() + timings.attentionAfterMs;
     let checkAt = Date.now() + (this.attempt === 0 ? timings.firstStatusCheckMs : nextDelay(timings.statusPoll, this.attempt));
     while (!billIsFinal(this.state.status)) {
       const wakeAt = this.state.needsAttention ? checkAt : Math.min(checkAt, attentionAt);

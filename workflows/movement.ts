@@ -151,14 +151,14 @@ export class Movement<S extends MoneyMovementState> {
   }
 
   /**
-   * Waits until a request or a callback arrives, a hint's inquiry is due, or `until` (epoch ms) passes.
-   * Returns at once if there is work already.
+   * Waits until a request or a callback arrives, a hint's inquiry is due, `orWhen` holds, or `until`
+   * (epoch ms) passes. Returns at once if there is work already.
    */
-  async waitForWork(until: number): Promise<void> {
+  async waitForWork(until: number, orWhen: () => boolean = () => false): Promise<void> {
     const deadline = this.hintWaiting ? Math.min(until, this.hintDueAt()) : until;
     const timeoutMs = deadline - Date.now();
-    if (timeoutMs <= 0) return;
-    await condition(() => this.hasWork(), timeoutMs);
+    if (timeoutMs <= 0 || orWhen()) return;
+    await condition(() => this.hasWork() || orWhen(), timeoutMs);
   }
 
   private hasWork(): boolean {
@@ -215,7 +215,8 @@ export class Movement<S extends MoneyMovementState> {
     nextRun: (carried: Carried<S>) => A,
     cursor: { attempt: number; watchUntil?: number }
   ): Promise<void> {
-    if (!this.continueAsNewDue(pollsThisRun) || this.hasWork()) return;
+    // A hint held back to coalesce is answered in this run: it is not part of what is carried.
+    if (!this.continueAsNewDue(pollsThisRun) || this.hasWork() || this.hintWaiting) return;
     await condition(() => allHandlersFinished() || this.hasWork());
     if (this.hasWork()) return;
     await continueAsNew<(...args: A) => Promise<unknown>>(...nextRun(this.carry(cursor)));
@@ -281,13 +282,15 @@ export class Movement<S extends MoneyMovementState> {
 /**
  * Merchant webhooks of the movement core: delivered one at a time, in order, by ordinary activities,
  * so the workflow task that queues one completes at once and the activity's retries (until the
- * merchant answers 2xx) add no history. Event ids carry the first run's id, so they stay stable across
- * retries, continue-as-new and resets, and a movement re-created after retention never reuses one.
+ * merchant answers 2xx) add no history. An event's id is fixed when it is queued and carries the id of
+ * the run that queued it: stable across retries and continue-as-new, and new after a reset or for a
+ * movement re-created after retention, so a merchant deduplicating on ids never drops a new outcome as
+ * a repeat of an old one.
  */
 export function merchantOutbox(timings: WorkflowTimings, carried?: OutboxState): Outbox {
   const deliver = proxyActivities<KasirActivities>(webhookDelivery(timings.webhook)).deliverMerchantWebhook;
   return new Outbox(deliver, carried, (seq) => {
     const info = workflowInfo();
-    return `${info.workflowId}:${info.firstExecutionRunId.slice(0, 8)}:${seq}`;
+    return `${info.workflowId}:${info.runId}:${seq}`;
   });
 }

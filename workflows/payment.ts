@@ -242,7 +242,8 @@ class Payment implements CallbackReader {
   private async handleCancel(): Promise<void> {
     const request = this.cancel!;
     if (this.state.status !== 'PENDING') {
-      request.answer = this.state.status === 'CANCELLED' ? {} : { error: `payment ${this.state.id} is ${this.state.status}` };
+      // The payment closed first (paid, expired): the answer is its state, as the API documents.
+      request.answer = {};
       return;
     }
     try {
@@ -251,14 +252,14 @@ class Payment implements CallbackReader {
         request.answer = { error: `${this.state.provider} did not close the order (it reports ${outcome.providerStatus}); it stays payable` };
         return;
       }
-      // The provider may report the payment paid after all: the customer won the race.
+      // The provider may report the payment paid after all: the customer won the race, and the answer
+      // shows it.
       if (outcome.status === 'succeeded') this.apply(outcome, 'cancel');
       else {
         this.state.providerStatus = outcome.providerStatus;
         this.movement.transition('CANCELLED', 'cancel', request.reason);
       }
-      const now = this.state.status as PaymentStatus;
-      request.answer = now === 'CANCELLED' ? {} : { error: `payment ${this.state.id} is ${now}` };
+      request.answer = {};
     } catch (err) {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
@@ -322,13 +323,20 @@ class Payment implements CallbackReader {
     if (confirmed) this.apply(confirmed, 'callback');
   }
 
-  /** Applies the provider's view; the ladder keeps it from ever moving the payment backwards. */
+  /**
+   * Applies the provider's view; the ladder keeps it from ever moving the payment backwards. One
+   * exception: a success whose amount was assumed (the provider's status gave none) yields to a later
+   * report that names a different amount.
+   */
   private apply(outcome: PaymentOutcome, source: TimelineEntry['source']): void {
     if (outcome.status === 'not_found') {
       this.movement.note(source, 'the provider does not know this order (yet)');
       return;
     }
     const next = statusFor(outcome, this.state);
+    const correctsAssumedAmount =
+      this.state.status === 'SUCCEEDED' && this.state.paidAmountAssumed === true && next === 'AMOUNT_MISMATCH';
+    if (correctsAssumedAmount) this.state.status = 'PENDING'; // re-enter the ladder below the mismatch
     if (this.state.status === next || rank(next) <= rank(this.state.status)) {
       this.movement.note(source, `provider reports ${outcome.providerStatus}`);
       return;
@@ -338,7 +346,8 @@ class Payment implements CallbackReader {
     const closedBefore = closedWithoutPayment(this.state.status) ? this.state.status : undefined;
     if (next === 'SUCCEEDED' || next === 'AMOUNT_MISMATCH') {
       this.state.paidAmount = outcome.paidAmount ?? this.state.amount;
-      this.state.paidAt = outcome.paidAt ?? nowIso();
+      this.state.paidAmountAssumed = outcome.paidAmount === undefined ? true : undefined;
+      this.state.paidAt = outcome.paidAt ?? this.state.paidAt ?? nowIso();
     }
     if (outcome.failure) this.state.failure = outcome.failure;
     this.movement.transition(next, source, outcome.providerStatus);

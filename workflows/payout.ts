@@ -6,7 +6,7 @@
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import type { PayoutOutcome, PayoutStatus } from '../src/domain/payout';
+import type { PayoutOutcome, PayoutStatus, PayoutSubmission } from '../src/domain/payout';
 import { payoutIsFinal, payoutStatusRank } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
 import { activityFailureOf, nowIso } from './common';
@@ -19,6 +19,9 @@ import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './types';
 
 const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
+
+/** Patch id: the provider check and the submission run in one activity (reset-safe). */
+const CHECK_AND_SUBMIT_TOGETHER = 'check-and-submit-together';
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
 
 function maskAccount(accountNumber: string): string {
@@ -97,8 +100,8 @@ class Payout implements CallbackReader {
   async run(): Promise<PayoutState> {
     if (!this.state.submitted) await this.submitOnce();
     await this.resolveOutcome();
-    if (this.state.status === 'FAILED' && this.state.resolution) await this.watchAfterOperatorFailure();
-    if (payoutIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
+    if (this.resolutionNeedsWatching()) await this.watchAfterOperatorResolution();
+    if (payoutIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
       this.movement.clearAttention();
     }
     return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
@@ -113,28 +116,34 @@ class Payout implements CallbackReader {
    * line of defence, and such a refusal is read as "it exists" (resolved by query), never as FAILED.
    */
   private async submitOnce(): Promise<void> {
-    const existing = await this.query();
-    if (existing && existing.status !== 'not_found') {
-      this.state.submitted = true;
-      this.state.submittedAt ??= nowIso();
-      this.movement.recordMoneyEvent('query', `the provider already holds this payout (${existing.providerStatus}); not submitted again`);
-      this.apply(existing, 'query');
-      if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'query', existing.providerStatus);
-      return;
+    const input = {
+      reference: this.state.id,
+      amount: this.state.amount,
+      feeMode: this.state.feeMode,
+      beneficiary: this.input.beneficiary,
+      description: this.input.description,
+      callbackUrl: this.input.callbackUrl,
+    };
+    // The check and the submission run in one activity attempt, so a reset to any workflow task (or
+    // an activity dispatched again) still asks the provider first.
+    const checkInSubmission = patched(CHECK_AND_SUBMIT_TOGETHER);
+    if (!checkInSubmission) {
+      const existing = await this.query();
+      if (existing && existing.status !== 'not_found') return this.adoptHeld(existing);
     }
     // The flag is recorded before the call and carried across continue-as-new.
     this.state.submitted = true;
     this.state.submittedAt = nowIso();
     this.movement.recordMoneyEvent('submission', 'submitted to the provider');
     try {
-      const submission = await submissions.submitPayout(this.state.provider, {
-        reference: this.state.id,
-        amount: this.state.amount,
-        feeMode: this.state.feeMode,
-        beneficiary: this.input.beneficiary,
-        description: this.input.description,
-        callbackUrl: this.input.callbackUrl,
-      });
+      let submission: PayoutSubmission;
+      if (checkInSubmission) {
+        const answer = await submissions.submitPayoutUnlessHeld(this.state.provider, input);
+        if ('held' in answer) return this.adoptHeld(answer.held);
+        submission = answer.submission;
+      } else {
+        submission = await submissions.submitPayout(this.state.provider, input);
+      }
       this.state.providerReference = submission.providerReference;
       this.state.providerStatus = submission.providerCode;
       if (submission.fee !== undefined) this.state.fee = submission.fee;
@@ -157,6 +166,15 @@ class Payout implements CallbackReader {
       // Whatever broke (timeout, worker death, anything), the request may have reached the provider.
       this.movement.transition('UNKNOWN', 'submission', failure.message);
     }
+  }
+
+  /** The provider already holds this payout (a reset, a re-created workflow, a lost answer): adopt it. */
+  private adoptHeld(existing: PayoutOutcome): void {
+    this.state.submitted = true;
+    this.state.submittedAt ??= nowIso();
+    this.movement.recordMoneyEvent('query', `the provider already holds this payout (${existing.providerStatus}); not submitted again`);
+    this.apply(existing, 'query');
+    if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'query', existing.providerStatus);
   }
 
   // ---- resolving the outcome ----------------------------------------------------------------------
@@ -187,31 +205,41 @@ class Payout implements CallbackReader {
     }
   }
 
+  /** An operator's FAILED, or any resolution forced against the provider, is checked for a while after. */
+  private resolutionNeedsWatching(): boolean {
+    const resolution = this.state.resolution;
+    if (!resolution || resolution.outcome !== this.state.status) return false;
+    return resolution.outcome === 'FAILED' || resolution.forced === true;
+  }
+
   /**
-   * After an operator's FAILED, keep asking for a while: a provider that pays after all must not leave
-   * the merchant believing the money did not move.
+   * After an operator's FAILED (or a forced SUCCEEDED), keep asking for a while: a provider that pays
+   * after all, or that fails a payout an operator forced to success, must not leave the merchant with
+   * the wrong outcome. A payment is promoted to SUCCEEDED and flagged; a failure is flagged.
    */
-  private async watchAfterOperatorFailure(): Promise<void> {
+  private async watchAfterOperatorResolution(): Promise<void> {
     const windowMs = this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!;
     this.watchUntil ??= Date.now() + windowMs;
     let queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
-    while (this.state.status === 'FAILED' && Date.now() < this.watchUntil) {
+    const watching = () => this.resolutionNeedsWatching() && !this.contradictedAfterwards() && Date.now() < this.watchUntil!;
+    while (watching()) {
       await this.movement.waitForWork(Math.min(queryAt, this.watchUntil));
       await this.movement.serveRequests();
       await this.movement.readCallbacks(this);
-      if (this.state.status === 'FAILED' && Date.now() >= queryAt && Date.now() < this.watchUntil) {
+      if (watching() && Date.now() >= queryAt) {
         const outcome = await this.query();
         if (outcome) this.apply(outcome, 'query');
         this.attempt++;
         this.queriesThisRun++;
         queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
       }
-      if (this.state.status === 'FAILED') await this.continueAsNewIfDue();
+      if (watching()) await this.continueAsNewIfDue();
     }
   }
 
-  private paidAfterFailure(): boolean {
-    return this.state.needsAttention && (this.state.attentionReason ?? '').startsWith('PAID_AFTER_FAILURE');
+  private contradictedAfterwards(): boolean {
+    const reason = this.state.needsAttention ? (this.state.attentionReason ?? '') : '';
+    return reason.startsWith('PAID_AFTER_FAILURE') || reason.startsWith('FAILED_AFTER_FORCED_SUCCESS');
   }
 
   // ---- operator resolution -----------------------------------------------------------------------
@@ -262,18 +290,17 @@ class Payout implements CallbackReader {
       };
       return;
     }
-    this.state.resolution = {
-      by: operator,
-      outcome,
-      evidence,
-      at: nowIso(),
-      providerStatus: provider?.providerStatus,
-      forced: provider === undefined || contradicts(outcome, provider.status) ? true : undefined,
-    };
-    if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
-    this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}${this.state.resolution.forced ? ' (forced)' : ''}: ${evidence}`);
-    this.movement.transition(outcome, 'operator', operator);
-    this.movement.clearAttention();
+    const forced = provider === undefined || contradicts(outcome, provider.status);
+    this.state.resolution = { by: operator, outcome, evidence, at: nowIso(), providerStatus: provider?.providerStatus, forced: forced || undefined };
+    this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}${forced ? ' (forced)' : ''}: ${evidence}`);
+    if (!forced && provider && (provider.status === 'succeeded' || provider.status === 'failed')) {
+      // The provider's own final word agrees: apply it, amount check included.
+      this.apply(provider, 'operator');
+    } else {
+      if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
+      this.movement.transition(outcome, 'operator', operator);
+    }
+    if (this.state.status !== 'AMOUNT_MISMATCH') this.movement.clearAttention();
     pending.answer = {};
   }
 
@@ -299,6 +326,12 @@ class Payout implements CallbackReader {
   private apply(outcome: PayoutOutcome, source: TimelineEntry['source']): void {
     if (outcome.fee !== undefined) this.state.fee = outcome.fee;
     const next = this.statusFor(outcome);
+    const forcedSuccess = this.state.resolution?.outcome === 'SUCCEEDED' && this.state.resolution.forced === true;
+    if (outcome.status === 'failed' && forcedSuccess && !this.contradictedAfterwards()) {
+      this.state.providerStatus = outcome.providerStatus;
+      this.movement.flag('FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a payout an operator forced to SUCCEEDED', source, 'payout.contradicted');
+      return;
+    }
     if (next === undefined || next === this.state.status || payoutStatusRank(next) <= payoutStatusRank(this.state.status)) {
       this.movement.note(source, outcome.status === 'not_found' ? 'provider does not know this payout (yet)' : `provider reports ${outcome.providerStatus}`);
       return;

@@ -63,6 +63,8 @@ export interface PaymentState {
   providerReference?: string;
   providerStatus?: string;
   paidAmount?: Rupiah;
+  /** True when the provider reported the payment without an amount and the amount due was assumed. */
+  paidAmountAssumed?: boolean;
   paidAt?: string;
   failure?: ProviderFailure;
   /** Set when a payment arrived after Kasir expired it, or registration's outcome could not be known. */

@@ -560,4 +560,85 @@ describe('money safety on the movement core', function () {
     assert.equal(await payoutSubmissions(state.id), 0, 'the 502 came before the gateway handled it');
     await handle.terminate('test cleanup');
   });
+
+  // ---- found by the adversarial review of the movement core -------------------------------------------
+
+  it('14. a payout reset to the task that scheduled its submission asks the provider again, and its new events carry new ids', async () => {
+    const { state, handle } = await startPayout(stack, {});
+    assert.equal(state.status, 'PROCESSING');
+    const before = await handle.fetchHistory();
+    const scheduled = before.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitPayoutUnlessHeld');
+    assert.ok(scheduled, 'the submission is one activity that checks the provider first');
+    const completedBefore = before.events!.filter((e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) < Number(scheduled.eventId)).at(-1);
+    const { runId } = await handle.describe();
+    const reset = await stack.client.workflowService.resetWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId: handle.workflowId, runId },
+      workflowTaskFinishEventId: completedBefore!.eventId,
+      requestId: randomUUID(),
+      reason: 'money-safety test: dispatch the submission again',
+    });
+    await eventually(
+      async () => {
+        if ((await handle.describe()).runId !== reset.runId) return undefined;
+        const current = await handle.query(payoutStateQuery);
+        return current.status !== 'SUBMITTING' ? current : undefined;
+      },
+      20_000,
+      'the reset run to answer'
+    );
+    assert.equal(await payoutSubmissions(state.id), 1, 'the submission dispatched again found the payout and did not send it');
+    await simControl(bdpay, `/_sim/payouts/${state.id}/settle`);
+    assert.equal((await handle.result()).status, 'SUCCEEDED');
+    const succeeded = await eventually(
+      async () => stack.webhooks.eventsFor(state.id).find((e) => e.type === 'payout.succeeded'),
+      20_000,
+      'payout.succeeded'
+    );
+    assert.ok(succeeded.id.includes(reset.runId!), `a new outcome after a reset has a new id: ${succeeded.id}`);
+    const ids = stack.webhooks.eventsFor(state.id).map((e) => `${e.id} ${e.type}`);
+    const byId = new Map<string, string>();
+    for (const line of ids) {
+      const [id, type] = line.split(' ');
+      assert.ok(!byId.has(id!) || byId.get(id!) === type, `one id, two events: ${ids.join(' | ')}`);
+      byId.set(id!, type!);
+    }
+  });
+
+  it('15. a success an operator forced is watched: a provider failure after it is flagged to operators and the merchant', async function () {
+    this.timeout(60_000);
+    const timings = withTimings((t) => ({
+      ...t,
+      payout: { ...t.payout, query: { initialMs: 2_500, maxMs: 2_500, factor: 1 }, watchAfterOperatorFailureMs: 20_000 },
+    }));
+    await simControl(bdpay, '/_sim/response-faults', { kind: 'unknown', path: '/gateway/cash' });
+    const { state, handle } = await startPayout(timings, {});
+    assert.equal(state.status, 'UNKNOWN');
+    const succeeded = { outcome: 'SUCCEEDED' as const, evidence: 'Beneficiary confirms the credit by phone', operator: 'ops@kasir' };
+    const contradicted = await settle(handle.executeUpdate(resolvePayoutUpdate, { args: [succeeded] }), 15_000);
+    assert.equal(contradicted.kind, 'rejected');
+    if (contradicted.kind === 'rejected') assert.match(refusal(contradicted.error), /^provider contradicts/);
+    const forced = await handle.executeUpdate(resolvePayoutUpdate, { args: [{ ...succeeded, force: true }] });
+    assert.equal(forced.status, 'SUCCEEDED');
+
+    await simControl(bdpay, `/_sim/payouts/${state.id}/fail`);
+    const final = await within(handle.result(), 40_000);
+    assert.notEqual(final, TIMED_OUT, 'the payout closed');
+    if (final === TIMED_OUT) return;
+    assert.equal(final.needsAttention, true, `timeline: ${JSON.stringify(final.timeline)}`);
+    assert.match(final.attentionReason ?? '', /^FAILED_AFTER_FORCED_SUCCESS/);
+    assert.ok(eventTypes(state.id).includes('payout.contradicted'), `merchant events: ${eventTypes(state.id).join(', ')}`);
+  });
+
+  it('16. a cancel that loses the race to the customer answers with the paid payment, not an error', async () => {
+    // No polls and no callback: only the cancel can learn that the customer paid.
+    const quiet = withTimings((t) => ({ ...t, payment: { ...t.payment, poll: { initialMs: 600_000, maxMs: 600_000, factor: 1 } } }));
+    const { state, handle } = await startPayment(quiet, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 });
+    await simControl(finpay, '/_sim/callback-faults', { kind: 'suppress', reference: state.id });
+    await simControl(finpay, `/_sim/orders/${state.id}/pay`);
+    const answer = await handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: 'customer changed their mind' }] });
+    assert.equal(answer.status, 'SUCCEEDED');
+    assert.equal(answer.paidAmount, state.amount);
+    assert.ok(!eventTypes(state.id).includes('payment.cancelled'));
+  });
 });
