@@ -595,7 +595,7 @@ describe('money safety on the movement core', function () {
       20_000,
       'payout.succeeded'
     );
-    assert.ok(succeeded.id.includes(reset.runId!), `a new outcome after a reset has a new id: ${succeeded.id}`);
+    assert.ok(succeeded.id.includes(reset.runId), `a new outcome after a reset has a new id: ${succeeded.id}`);
     const ids = stack.webhooks.eventsFor(state.id).map((e) => `${e.id} ${e.type}`);
     const byId = new Map<string, string>();
     for (const line of ids) {
