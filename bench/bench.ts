@@ -153,7 +153,7 @@ export async function main(): Promise<void> {
     const { connectClient } = await import('../src/temporal/connection');
     stack.config.temporal.address = sqlite.address;
     const inMemoryClient = stack.client;
-    Object.assign(stack, { client: await connectClient(stack.config.temporal) });
+    Object.assign(stack, { client: await connectClient(stack.config) });
     serverPid = sqlite.process.pid;
     stopSqlite = async () => {
       await inMemoryClient.connection.close();

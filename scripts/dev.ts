@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
 import type { SimulatorSetup } from '../src/connectors/module';
@@ -19,17 +19,21 @@ import { sha256Hex } from '../src/ids';
 import { ensureTemporalCli } from '../src/temporal/cli-binary';
 import { loadDevSettings, PROJECT_ROOT } from '../src/temporal/dev-settings';
 import { startDevServer } from '../src/temporal/dev-server';
+import { generateEncryptionKey } from '../src/temporal/payload-encryption';
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
 
 const DATA = path.join(PROJECT_ROOT, '.data');
 const API_PORT = Number(process.env.KASIR_API_PORT ?? 3000);
 const INBOX_PORT = Number(process.env.KASIR_INBOX_PORT ?? 4000);
+const UI_ORIGIN = 'http://127.0.0.1:8233';
 const SIMULATOR_PORTS: Record<ProviderId, number> = { finpay: 4001, nicepay: 4002, bdpay: 4003, ayopop: 4004 };
 
 interface DevSecrets {
   note: string;
   merchant: { id: string; apiKey: string; webhookSecret: string };
   operatorKey: string;
+  /** Test-only payload encryption key (AES-256), generated on first start. */
+  encryptionKey: { id: string; key: string };
   providers: Record<ProviderId, unknown>;
 }
 
@@ -53,18 +57,28 @@ function loadOrCreateSecrets(): { secrets: DevSecrets; setups: SimulatorSetups }
       webhookSecret: `test_whsec_${randomBytes(16).toString('hex')}`,
     },
     operatorKey: saved.operatorKey ?? `test_op_${randomBytes(16).toString('hex')}`,
+    encryptionKey: saved.encryptionKey ?? { id: 'test-only-dev', key: generateEncryptionKey() },
     providers,
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return { secrets, setups };
 }
 
-function writeConfig(secrets: DevSecrets, setups: SimulatorSetups, temporalAddress: string, namespace: string): string {
+function writeConfig(
+  secrets: DevSecrets,
+  setups: SimulatorSetups,
+  temporalAddress: string,
+  namespace: string,
+  uiOrigin: string
+): string {
   const providers = {} as Record<ProviderId, unknown>;
   for (const id of PROVIDER_IDS) providers[id] = setups[id].connectorConfig(`http://127.0.0.1:${SIMULATOR_PORTS[id]}`);
   const config = {
     temporal: { address: temporalAddress, namespace, taskQueue: 'kasir' },
     api: { host: '127.0.0.1', port: API_PORT, publicUrl: `http://127.0.0.1:${API_PORT}`, operatorKeySha256: [sha256Hex(secrets.operatorKey)] },
+    encryption: { keys: [secrets.encryptionKey] },
+    // The local Temporal UI decodes through the API's codec server; it cannot send a key (sandbox only).
+    codec: { allowedOrigins: [uiOrigin, uiOrigin.replace('127.0.0.1', 'localhost')], trustAllowedOriginsWithoutAuth: true },
     merchants: [
       {
         id: secrets.merchant.id,
@@ -141,7 +155,10 @@ function stopChild(child: ChildProcess, graceMs = 15_000): () => Promise<void> {
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  mkdirSync(DATA, { recursive: true });
+  // Everything Kasir and its children create (SQLite, logs, keys) is readable by its owner only.
+  process.umask(0o077);
+  mkdirSync(DATA, { recursive: true, mode: 0o700 });
+  restrictToOwner(DATA);
 
   const binary = await ensureTemporalCli();
   const settings = loadDevSettings();
@@ -151,11 +168,12 @@ async function main(): Promise<void> {
     settings,
     dbFilename: path.resolve(PROJECT_ROOT, settings.server.dbFilename),
     logFile: path.join(DATA, 'temporal', 'server.log'),
+    uiCodecEndpoint: `http://127.0.0.1:${API_PORT}/codec`,
   });
   stops.push(() => temporal.stop());
 
   const { secrets, setups } = loadOrCreateSecrets();
-  const configFile = writeConfig(secrets, setups, temporal.address, temporal.namespace);
+  const configFile = writeConfig(secrets, setups, temporal.address, temporal.namespace, temporal.uiUrl ?? UI_ORIGIN);
   const inbox = await startInbox(secrets.merchant.webhookSecret);
   stops.push(() => inbox.close());
 
@@ -200,6 +218,13 @@ async function main(): Promise<void> {
       'Ctrl-C stops everything.',
     ].join('\n')
   );
+}
+
+/** Files and folders made by earlier versions, before the umask: owner-only from now on. */
+function restrictToOwner(target: string): void {
+  const stat = statSync(target);
+  chmodSync(target, stat.isDirectory() ? 0o700 : 0o600);
+  if (stat.isDirectory()) for (const entry of readdirSync(target)) restrictToOwner(path.join(target, entry));
 }
 
 async function waitForHttp(url: string, timeoutMs: number): Promise<void> {

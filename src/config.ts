@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { EncryptionConfigSchema, encryptionFromEnv } from './temporal/payload-encryption';
 import { DEFAULT_TIMINGS } from '../workflows/timings';
 import type { WorkflowTimings } from '../workflows/timings';
 
@@ -55,6 +56,24 @@ export const KasirConfigSchema = z.object({
       maxCachedWorkflows: z.number().int().min(0).default(500),
     })
     .default({ maxCachedWorkflows: 500 }),
+  /**
+   * Payload encryption (AES-256-GCM, see src/temporal/payload-encryption.ts). Every process that talks
+   * to Temporal (API, workers) needs the same keys. Without it payloads are stored in plaintext, and
+   * the processes say so when they start. `KASIR_ENCRYPTION_KEYS` overrides it.
+   */
+  encryption: EncryptionConfigSchema.optional(),
+  /** The codec server (`/codec/encode`, `/codec/decode`) the Temporal UI and CLI use to read payloads. */
+  codec: z
+    .object({
+      /** Origins allowed by CORS, e.g. the Temporal UI's `http://127.0.0.1:8233`. */
+      allowedOrigins: z.array(z.url()).default([]),
+      /**
+       * Sandbox only: let a browser on an allowed origin decode without the operator key, because the
+       * local Temporal UI cannot send one. Never set this where the API is reachable from other hosts.
+       */
+      trustAllowedOriginsWithoutAuth: z.boolean().default(false),
+    })
+    .default({ allowedOrigins: [], trustAllowedOriginsWithoutAuth: false }),
   merchants: z.array(MerchantSchema),
   providers: z.object({ finpay: z.unknown(), nicepay: z.unknown(), bdpay: z.unknown(), ayopop: z.unknown() }),
   /** Partial overrides of DEFAULT_TIMINGS, merged section by section. */
@@ -101,5 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
   if (env.KASIR_PUBLIC_URL) api.publicUrl = env.KASIR_PUBLIC_URL;
   const worker = { ...((raw.worker as Record<string, unknown> | undefined) ?? {}) };
   if (env.KASIR_MAX_CACHED_WORKFLOWS) worker.maxCachedWorkflows = Number(env.KASIR_MAX_CACHED_WORKFLOWS);
-  return parseConfig({ ...raw, temporal, api, worker });
+  const encryption = encryptionFromEnv(env.KASIR_ENCRYPTION_KEYS) ?? raw.encryption;
+  return parseConfig({ ...raw, temporal, api, worker, encryption });
 }

@@ -1,11 +1,15 @@
 /**
  * Entrypoint of Kasir's HTTP API: loads config (`KASIR_CONFIG`), connects to Temporal, builds the
- * connectors (for callback verification only), listens, and shuts down gracefully on SIGINT/SIGTERM:
- * stop accepting connections, let requests in flight finish (bounded), close the Temporal connection.
+ * connectors (for callback verification only), listens on a server with request/header timeouts and a
+ * connection cap (`api/server.ts`), and shuts down gracefully on SIGINT/SIGTERM: stop accepting
+ * connections, let requests in flight finish (bounded), close the Temporal connection.
+ *
+ * `KASIR_PAGE_TOKEN_SECRET` (optional): the secret list page tokens are signed with; without it the key
+ * is derived from the secrets in the config (see `api/page-tokens.ts`).
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app';
+import { createApiServer } from './api/server';
 import { loadConfig } from './config';
 import { createConnectors } from './connectors/registry';
 import { logger } from './logger';
@@ -16,12 +20,23 @@ const SHUTDOWN_GRACE_MS = 10_000;
 async function main(): Promise<void> {
   const log = logger.child({ component: 'api' });
   const config = loadConfig();
-  const client = await connectClient(config.temporal);
+  if (!config.encryption) {
+    logger.warn('payload encryption is not configured (encryption.keys or KASIR_ENCRYPTION_KEYS): payloads, customer data included, are stored in Temporal in plaintext');
+  }
+  const client = await connectClient(config);
   const connectors = createConnectors(config.providers);
-  const app = createApp({ client, config, connectors, logger: log });
+  // Page tokens are signed with a key derived from the config's secrets unless a dedicated one is given.
+  const pageTokenSecret = process.env.KASIR_PAGE_TOKEN_SECRET || undefined;
+  const app = createApp({ client, config, connectors, logger: log, pageTokenSecret });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.api.port, config.api.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+  // Request, headers and keep-alive timeouts and a connection cap, so slow clients cannot hold the API.
+  const server = createApiServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.api.port, config.api.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const { port } = server.address() as AddressInfo;
   log.info(

@@ -4,6 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { KasirConfig } from './config';
 import { createConnectors } from './connectors/registry';
+import { dataConverterOf } from './temporal/payload-encryption';
 import type { Connectors } from './connectors/registry';
 
 export interface KasirWorkerOptions {
@@ -26,6 +27,7 @@ export async function createKasirWorker(options: KasirWorkerOptions): Promise<Wo
     ...(options.identity ? { identity: options.identity } : {}),
     // Open payments wait for days; beyond this many, idle ones leave the cache and replay when woken.
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    dataConverter: dataConverterOf(config.encryption),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({
       connectors,

@@ -27,15 +27,13 @@ import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { webhookDelivery } from './activity-options';
 import { nowIso, Outbox, publishStatus, SeenEvents } from './common';
 import { providerCallbackSignal } from './messages';
+import { MOVEMENT_CORE_PATCH } from './patches';
 import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN } from './timings';
 import type { WorkflowTimings } from './timings';
 import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './types';
 
-/**
- * Patch id: executions started after it run on this core; older ones finish on the frozen code in
- * `workflows/legacy/`, so every history recorded before keeps replaying.
- */
-export const MOVEMENT_CORE = 'movement-core';
+/** Patch id of the core (see workflows/patches.ts). */
+export const MOVEMENT_CORE = MOVEMENT_CORE_PATCH;
 
 /** Routine timeline entries kept (money events are always kept). */
 const ROUTINE_ENTRIES_KEPT = 30;

@@ -7,7 +7,7 @@ import { ApplicationFailure, condition, patched, proxyActivities, setHandler } f
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus, PayoutSubmission } from '../src/domain/payout';
-import { payoutIsFinal, payoutStatusRank } from '../src/domain/payout';
+import { payoutIsFinal, payoutStatusRank, resolutionContradicts } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
 import { activityFailureOf, nowIso } from './common';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
@@ -58,13 +58,6 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
 interface Resolution {
   request: ResolvePayoutRequest;
   answer?: { error?: string };
-}
-
-/** Does the provider's view contradict an operator's outcome? Only a view that agrees lets it through. */
-function contradicts(outcome: ResolvePayoutRequest['outcome'], provider: PayoutOutcome['status']): boolean {
-  if (outcome === 'SUCCEEDED') return provider !== 'succeeded';
-  // FAILED: a payout the provider paid or is still processing may yet move money.
-  return provider === 'succeeded' || provider === 'processing';
 }
 
 class Payout implements CallbackReader {
@@ -284,13 +277,13 @@ class Payout implements CallbackReader {
       pending.answer = { error: 'provider could not be asked for its status; try again, or force the resolution with evidence' };
       return;
     }
-    if (provider && contradicts(outcome, provider.status) && !force) {
+    if (provider && resolutionContradicts(outcome, provider.status) && !force) {
       pending.answer = {
         error: `provider contradicts the resolution: it reports ${provider.providerStatus} (${provider.status}); force it with evidence if you are sure`,
       };
       return;
     }
-    const forced = provider === undefined || contradicts(outcome, provider.status);
+    const forced = provider === undefined || resolutionContradicts(outcome, provider.status);
     this.state.resolution = { by: operator, outcome, evidence, at: nowIso(), providerStatus: provider?.providerStatus, forced: forced || undefined };
     this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}${forced ? ' (forced)' : ''}: ${evidence}`);
     if (!forced && provider && (provider.status === 'succeeded' || provider.status === 'failed')) {

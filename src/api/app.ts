@@ -21,9 +21,13 @@ import { createMetrics } from './metrics';
 import type { ApiMetrics } from './metrics';
 import { authenticateMerchant, authenticateOperator } from './middleware/auth';
 import { buildOpenApiDocument } from './openapi';
+import { createPageTokenCodec, pageTokenKey } from './page-tokens';
+import { createApiServer } from './server';
+import type { ServerLimits } from './server';
 import type { OpenApiDocument } from './openapi';
 import type { AnyRoute } from './route';
 import { pathMatches } from './route';
+import { codecRouter } from './codec-server';
 import { billRoutes } from './routes/bills';
 import { callbackRoutes } from './routes/callbacks';
 import { paymentRoutes } from './routes/payments';
@@ -37,6 +41,13 @@ export interface CreateAppOptions {
   logger?: Logger;
   timeouts?: Partial<ApiTimeouts>;
   metrics?: ApiMetrics;
+  /**
+   * Secret the list page tokens are signed with (HKDF input). Omitted: derived from the secrets in
+   * `config` (operator key hashes, merchants' key hashes and webhook secrets); see `page-tokens.ts`.
+   */
+  pageTokenSecret?: string;
+  /** Limits of the server `app.listen` creates (defaults: `DEFAULT_SERVER_LIMITS`). */
+  serverLimits?: Partial<ServerLimits>;
 }
 
 /** Per-request values, kept off `res.locals` so they stay typed. */
@@ -226,6 +237,7 @@ export function createApp(options: CreateAppOptions): express.Express {
     metrics: options.metrics ?? createMetrics(),
     log: options.logger ?? rootLogger.child({ component: 'api' }),
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    pageTokens: createPageTokenCodec(pageTokenKey(options.config, options.pageTokenSecret)),
   };
   let document: OpenApiDocument | undefined;
   const routes: AnyRoute[] = apiRoutes(() => (document ??= buildOpenApiDocument(routes, options.config)));
@@ -234,10 +246,28 @@ export function createApp(options: CreateAppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestContext(deps));
+  const codec = codecRouter(options.config, deps.log);
+  if (codec) app.use('/codec', codec);
   for (const route of routes) {
     app[route.method](route.path, authenticate(route, deps), ...bodyParsers(route), handle(route, deps));
   }
   app.use(notFound(routes));
   app.use(errorHandler(deps));
+  // `app.listen` as Express has it, but on a server with Kasir's limits (slow clients are cut off).
+  app.listen = function listen(...args: unknown[]) {
+    const server = createApiServer(app, options.serverLimits);
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      let called = false;
+      const once = (...callbackArgs: unknown[]) => {
+        if (called) return;
+        called = true;
+        (callback as (...a: unknown[]) => void)(...callbackArgs);
+      };
+      args[args.length - 1] = once;
+      server.once('error', once);
+    }
+    return server.listen(...(args as Parameters<typeof server.listen>));
+  } as express.Express['listen'];
   return app;
 }

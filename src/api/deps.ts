@@ -4,6 +4,7 @@ import type { KasirConfig } from '../config';
 import type { Connectors } from '../connectors/registry';
 import type { Logger } from '../logger';
 import type { ApiMetrics } from './metrics';
+import type { PageTokenCodec } from './page-tokens';
 
 export interface ApiTimeouts {
   /** How long a create may wait for its workflow's first answer (registration, submission, inquiry). */
@@ -30,4 +31,6 @@ export interface ApiDeps {
   metrics: ApiMetrics;
   log: Logger;
   timeouts: ApiTimeouts;
+  /** Signs and checks list page tokens (see `page-tokens.ts` for where the key comes from). */
+  pageTokens: PageTokenCodec;
 }

@@ -15,8 +15,10 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition, SearchAttributePair, UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Merchant } from '../config';
-import { deriveId, kindOfId, workflowIdOf } from '../ids';
+import { kindOfId, workflowIdOf } from '../ids';
 import type { MovementKind } from '../ids';
+import type { LateCallbackState } from '../../workflows/late-callback';
+import { lateCallbackStateQuery } from '../../workflows/messages';
 import type { ApiDeps } from './deps';
 import { ApiError, isTemporalUnavailable } from './http-errors';
 
@@ -39,8 +41,8 @@ export interface CreateMovement<W extends Workflow, S extends MovementStateBase>
   /** The merchant's reference the id was derived from (named by a 409). */
   reference: string;
   /**
-   * The `Idempotency-Key` header, when sent. It never chooses the id; it only finds a movement created
-   * before ids came from the reference alone, whose id was derived from the key (see {@link legacyMovement}).
+   * The `Idempotency-Key` header, when sent: it adds replay and never chooses the id (movements created
+   * before ids came from the reference alone are found by reference, see `sameReferenceElsewhere`).
    */
   idempotencyKey?: string;
   fingerprint: string;
@@ -74,7 +76,7 @@ export async function createMovement<W extends Workflow, S extends MovementState
   spec: CreateMovement<W, S>
 ): Promise<CreatedMovement<S>> {
   const { client, config, timeouts, metrics } = deps;
-  const legacy = spec.idempotencyKey !== undefined ? await legacyMovement(deps, spec, spec.idempotencyKey) : undefined;
+  const legacy = await sameReferenceElsewhere(deps, spec);
   if (legacy) return legacy;
 
   const workflowId = workflowIdOf(spec.kind, spec.id);
@@ -126,49 +128,62 @@ export async function createMovement<W extends Workflow, S extends MovementState
 }
 
 /**
- * Compatibility with movements created before ids came from the reference alone: their id was derived
- * from the `Idempotency-Key` header when one was sent. If such a workflow exists for this merchant and
- * key, the request is answered with it (a replay, or a 409 for a different body) instead of creating a
- * second movement. A quick describe finds nothing for keys that never created one.
- *
- * A workflow found under the key whose reference *is* the key was created from that reference (the two
- * derivations coincide); it is not a key-derived movement, and is left alone.
+ * A string literal for a Temporal visibility query, or undefined when the value cannot be written as
+ * one: the query parser unescapes `\'` but reads a backslash literally, and it does not match values
+ * with a double quote (checked against the dev server).
  */
-async function legacyMovement<W extends Workflow, S extends MovementStateBase>(
+function visibilityLiteral(value: string): string | undefined {
+  if (/["\\]/.test(value)) return undefined;
+  return `'${value.replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * Compatibility with movements created before ids came from the reference alone: their id was derived
+ * from the `Idempotency-Key` header when one was sent. Such a movement is found by the search
+ * attributes every movement has carried from the start (merchant and reference), so re-sending it
+ * with that key, another key or none answers with it (a replay, or a 409 for a different body) and
+ * never creates a second movement for the same reference.
+ */
+async function sameReferenceElsewhere<W extends Workflow, S extends MovementStateBase>(
   deps: ApiDeps,
-  spec: CreateMovement<W, S>,
-  key: string
+  spec: CreateMovement<W, S>
 ): Promise<CreatedMovement<S> | undefined> {
-  const legacyId = deriveId(spec.kind, spec.merchant.id, key);
-  if (legacyId === spec.id) return undefined;
-  const handle = deps.client.workflow.getHandle(workflowIdOf(spec.kind, legacyId));
-  let state: S;
-  try {
-    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
-    state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(spec.stateQuery));
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
+  const reference = visibilityLiteral(spec.reference);
+  if (reference === undefined) {
+    deps.log.warn({ kind: spec.kind }, 'reference cannot be searched for older movements (it has a quote or backslash)');
+    return undefined;
   }
-  if (state.merchantId !== spec.merchant.id || state.merchantReference === key) return undefined;
+  const query = [
+    `WorkflowType = '${spec.workflowType}'`,
+    `KasirMerchant = '${spec.merchant.id}'`,
+    `KasirMerchantReference = ${reference}`,
+    `WorkflowId != '${workflowIdOf(spec.kind, spec.id)}'`,
+  ].join(' AND ');
+  let existingWorkflowId: string | undefined;
+  await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, async () => {
+    for await (const execution of deps.client.workflow.list({ query, pageSize: 1 })) {
+      existingWorkflowId = execution.workflowId;
+      break;
+    }
+  });
+  if (existingWorkflowId === undefined) return undefined;
+  const handle = deps.client.workflow.getHandle(existingWorkflowId);
+  const state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(spec.stateQuery));
+  if (state.merchantId !== spec.merchant.id || state.merchantReference !== spec.reference) return undefined;
   if (state.requestFingerprint !== spec.fingerprint) {
     deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
     throw new ApiError(
       409,
       'idempotency_error',
       'idempotency_key_reused',
-      `The Idempotency-Key '${key}' was already used for ${spec.kind} ${legacyId} (reference '${state.merchantReference}') ` +
-        'with a different request body. Repeat the original request exactly to retrieve it; a new ' +
-        `${spec.kind} needs its own reference and a new Idempotency-Key (or none).`,
-      { param: 'Idempotency-Key' }
+      `The reference '${spec.reference}' was already used for ${spec.kind} ${state.id} with a different request body. ` +
+        `A reference identifies one ${spec.kind}: repeat the original request exactly to retrieve it, or use a new reference.`,
+      { param: 'reference' }
     );
   }
   const outcome = spec.isPending(state) ? 'pending' : 'replayed';
   deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
-  deps.log.info(
-    { workflowId: workflowIdOf(spec.kind, legacyId), kind: spec.kind },
-    'replayed a movement whose id came from its Idempotency-Key'
-  );
+  deps.log.info({ workflowId: existingWorkflowId, kind: spec.kind }, 'replayed a movement created under an older id for this reference');
   return { state, outcome };
 }
 
@@ -208,7 +223,7 @@ function isUpdateFailure(err: unknown): boolean {
  * A movement's state on behalf of `merchant`. Another merchant's id, a malformed id, an id of another
  * kind and a missing workflow all give the same 404, so ids reveal nothing about existence.
  */
-export async function loadOwned<S extends { merchantId: string }>(
+export async function loadOwned<S extends { merchantId: string; status: string }>(
   deps: ApiDeps,
   kind: MovementKind,
   id: string,
@@ -225,5 +240,42 @@ export async function loadOwned<S extends { merchantId: string }>(
     throw err;
   }
   if (merchant !== undefined && state.merchantId !== merchant.id) throw ApiError.notFound(kind, id);
-  return { state, handle };
+  return { state: await withLateCorrection(deps, handle.workflowId, state), handle };
+}
+
+/** The id of the record a late success callback leaves for a closed movement (workflows/late-callback.ts). */
+export function lateRecordIdOf(workflowId: string): string {
+  return `${workflowId}:late`;
+}
+
+/** The record's state, or undefined when there is none. */
+export async function lateRecordOf(deps: ApiDeps, workflowId: string): Promise<LateCallbackState | undefined> {
+  try {
+    const record = deps.client.workflow.getHandle(lateRecordIdOf(workflowId));
+    return await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => record.query(lateCallbackStateQuery));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** States in which a movement already recorded the money a provider reports. */
+export const MONEY_RECORDED: ReadonlySet<string> = new Set(['SUCCEEDED', 'AMOUNT_MISMATCH', 'REFUNDED']);
+
+/**
+ * A movement that closed without money (expired, cancelled, failed, or terminated while pending), for
+ * which a provider later reported money (confirmed): the merchant sees the corrected status, flagged,
+ * not the closing one. Costs one query, answered at once when there is no record.
+ */
+async function withLateCorrection<S extends { status: string }>(deps: ApiDeps, workflowId: string, state: S): Promise<S> {
+  if (MONEY_RECORDED.has(state.status)) return state;
+  const record = await lateRecordOf(deps, workflowId);
+  if (record?.status !== 'LATE_CALLBACK' || record.correctedStatus === undefined) return state;
+  return {
+    ...state,
+    status: record.correctedStatus,
+    needsAttention: true,
+    attentionReason: record.attentionReason,
+    ...(record.kind === 'payment' ? { paidAmount: record.paidAmount, paidAt: record.receivedAt } : {}),
+  };
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { KasirConfig } from '../config';
 import { OPERATOR_KEY_HEADER } from './middleware/auth';
 import { ErrorResponseSchema } from './schemas';
+import { DEFAULT_SERVER_LIMITS } from './server';
 import type { AnyRoute } from './route';
 import { toOpenApiPath } from './route';
 
@@ -35,20 +36,50 @@ function responseOf(spec: AnyRoute['responses'][number]): ResponseConfig {
   const content = spec.schema
     ? { 'application/json': { schema: spec.schema } }
     : spec.mediaType
-      ? { [spec.mediaType]: { schema: z.string() } }
+      ? // A JSON answer without a zod schema (the OpenAPI document itself) is an object; others are text.
+        {
+          [spec.mediaType]: {
+            schema: spec.mediaType === 'application/json' ? z.record(z.string(), z.unknown()) : z.string(),
+          },
+        }
       : undefined;
   return { description: spec.description, ...(headers ? { headers } : {}), ...(content ? { content } : {}) };
 }
 
-/** The route's documented responses, plus the answers every JSON-body route can give. */
+/**
+ * The route's documented responses, plus the answers the app gives on the route's behalf: 400 where
+ * anything is validated (parameters, headers, a body, or a path that is not valid percent-encoding),
+ * 413 and 415 where a body is read, 408 when a request does not arrive within the server's request
+ * timeout, and 500 anywhere. A route's own description of a status wins.
+ */
 function responsesOf(route: AnyRoute): AnyRoute['responses'] {
-  if (route.bodyKind !== 'json') return route.responses;
-  return {
-    400: { description: 'Invalid request: every bad field is listed in `errors`.', schema: ErrorResponseSchema },
-    413: { description: 'The body is larger than 100 kB.', schema: ErrorResponseSchema },
-    415: { description: 'A body was sent that is not application/json.', schema: ErrorResponseSchema },
-    ...route.responses,
+  const implied: AnyRoute['responses'] = {};
+  if (route.params || route.query || route.headers || route.bodyKind === 'json') {
+    implied[400] = {
+      description: 'Invalid request: every bad field is listed in `errors`.',
+      schema: ErrorResponseSchema,
+    };
+  }
+  if (route.bodyKind !== 'none') {
+    implied[413] = {
+      description: `The body is larger than ${route.bodyKind === 'json' ? '100 kB' : '1 MB'}.`,
+      schema: ErrorResponseSchema,
+    };
+    implied[415] = {
+      description:
+        route.bodyKind === 'json'
+          ? 'A body was sent that is not (UTF-8) application/json, or in a content encoding Kasir does not read.'
+          : 'The body is in a content encoding Kasir does not read.',
+      schema: ErrorResponseSchema,
+    };
+  }
+  implied[408] = {
+    description:
+      `The request did not arrive in time (headers within ${DEFAULT_SERVER_LIMITS.headersTimeoutMs / 1000} s, the whole ` +
+      `request within ${DEFAULT_SERVER_LIMITS.requestTimeoutMs / 1000} s): the connection is closed, without a body.`,
   };
+  implied[500] = { description: 'Internal error; no details beyond the request id.', schema: ErrorResponseSchema };
+  return { ...implied, ...route.responses };
 }
 
 function requestOf(route: AnyRoute): RouteConfig['request'] {

@@ -10,6 +10,7 @@ import { PAYMENT_METHODS, PAYMENT_STATUSES } from '../domain/payment';
 import { PAYOUT_STATUSES } from '../domain/payout';
 import { PROVIDER_IDS } from '../domain/provider';
 import { ERROR_TYPES } from './http-errors';
+import { BILL_PROVIDER_IDS, PAYMENT_PROVIDER_IDS, PAYOUT_PROVIDER_IDS } from './providers';
 
 /** Printable text without control characters. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
@@ -44,6 +45,17 @@ export const MetadataSchema = z
   });
 
 export const ProviderSchema = z.enum(PROVIDER_IDS).meta({ description: 'A payment provider Kasir connects to.' });
+
+/** A provider that can take payments (money in). */
+export const PaymentProviderSchema = z
+  .enum(PAYMENT_PROVIDER_IDS)
+  .meta({ description: 'A provider Kasir takes payments through.' });
+/** A provider that can send payouts. */
+export const PayoutProviderSchema = z
+  .enum(PAYOUT_PROVIDER_IDS)
+  .meta({ description: 'A provider Kasir sends payouts through.' });
+/** A provider that can pay bills. */
+export const BillProviderSchema = z.enum(BILL_PROVIDER_IDS).meta({ description: 'A provider Kasir pays bills through.' });
 export const PaymentMethodSchema = z.enum(PAYMENT_METHODS).meta({ description: 'How the customer pays.' });
 
 export const IdParamsSchema = z.object({

@@ -5,7 +5,7 @@
  * Callers say whether the call moves money (`effect: 'mutating'`): for those, a timeout, a dropped
  * connection or a 5xx means the outcome is unknown, not merely that the provider is unavailable.
  */
-import ky, { isHTTPError, isNetworkError, isTimeoutError } from 'ky';
+import ky, { isHTTPError, isTimeoutError } from 'ky';
 import type { ZodType } from 'zod';
 import type { ProviderId } from '../domain/provider';
 import {
@@ -48,7 +48,7 @@ export interface HttpClient {
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const api = ky.create({
-    baseUrl: options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
+    prefixUrl: options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`,
     retry: { limit: 0 },
     timeout: options.timeoutMs,
     throwHttpErrors: false,
@@ -85,7 +85,8 @@ function toTransportError(provider: ProviderId, request: HttpRequest, err: unkno
       ? new OutcomeUnknownError(`${provider} did not answer ${what} in time; it may have taken effect`, { provider, cause: err })
       : new ProviderUnavailableError(`${provider} did not answer ${what} in time`, { provider, cause: err });
   }
-  if (isNetworkError(err) || isHTTPError(err) || err instanceof TypeError) {
+  // fetch reports a refused, reset or dropped connection as a TypeError.
+  if (isHTTPError(err) || err instanceof TypeError) {
     // A reset after the request left us is indistinguishable from one the provider acted on.
     return request.effect === 'mutating'
       ? new OutcomeUnknownError(`connection to ${provider} failed during ${what}; it may have taken effect`, { provider, cause: err })

@@ -87,3 +87,13 @@ export interface ProviderBalance {
   available: Rupiah;
   frozen?: Rupiah;
 }
+
+/**
+ * Does the provider's view contradict an operator's resolution? SUCCEEDED needs the provider's own
+ * success; FAILED is contradicted by a payout the provider paid or is still processing (it may yet
+ * move money). "Not found" agrees with FAILED.
+ */
+export function resolutionContradicts(outcome: 'SUCCEEDED' | 'FAILED', provider: ProviderPayoutStatus): boolean {
+  if (outcome === 'SUCCEEDED') return provider !== 'succeeded';
+  return provider === 'succeeded' || provider === 'processing';
+}

@@ -23,6 +23,8 @@ export interface DevServerOptions {
   dbFilename?: string;
   /** Where the server's own output goes; discarded when absent. */
   logFile?: string;
+  /** The codec server the Web UI decodes payloads with (Kasir's `/codec`), when payloads are encrypted. */
+  uiCodecEndpoint?: string;
   readyTimeoutMs?: number;
 }
 
@@ -52,8 +54,9 @@ export function devServerArgs(options: {
   port: number;
   uiPort: number | null;
   dbFilename?: string;
+  uiCodecEndpoint?: string;
 }): string[] {
-  const { settings, port, uiPort, dbFilename } = options;
+  const { settings, port, uiPort, dbFilename, uiCodecEndpoint } = options;
   const args = [
     'server',
     'start-dev',
@@ -70,6 +73,7 @@ export function devServerArgs(options: {
   ];
   if (uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
+  if (uiPort !== null && uiCodecEndpoint) args.push('--ui-codec-endpoint', uiCodecEndpoint);
   if (dbFilename) {
     args.push('--db-filename', dbFilename);
     for (const [pragma, value] of Object.entries(settings.server.sqlitePragmas)) args.push('--sqlite-pragma', `${pragma}=${value}`);
@@ -85,7 +89,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiPort = options.uiPort === undefined ? settings.server.uiPort : options.uiPort;
   if (options.dbFilename) mkdirSync(path.dirname(options.dbFilename), { recursive: true });
 
-  const child = spawn(options.binary, devServerArgs({ settings, port, uiPort, dbFilename: options.dbFilename }), {
+  const child = spawn(options.binary, devServerArgs({ settings, port, uiPort, dbFilename: options.dbFilename, uiCodecEndpoint: options.uiCodecEndpoint }), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (options.logFile) {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
+import { createApp } from '../../src/api/app';
 import { createConnectors } from '../../src/connectors/registry';
+import { listen } from '../../src/connectors/simulator-kit';
 import type { Connectors } from '../../src/connectors/registry';
 import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
 import type { ProviderId } from '../../src/domain/provider';
@@ -96,7 +98,9 @@ describe('provider callbacks', function () {
   }
 
   async function metric(name: string, labels: Record<string, string>): Promise<number> {
-    const text = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+    const response = await fetch(`${stack.apiUrl}/metrics`, { headers: { 'Kasir-Operator-Key': stack.operatorKey } });
+    assert.equal(response.status, 200);
+    const text = await response.text();
     const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
     const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && wanted.every((w) => l.includes(w)));
     return line ? Number(line.split(' ').pop()) : 0;
@@ -233,7 +237,7 @@ describe('provider callbacks', function () {
         for await (const execution of stack.client.workflow.list({
           query: `WorkflowType = 'lateCallbackWorkflow' AND KasirNeedsAttention = true AND KasirStatus = 'LATE_CALLBACK'`,
         })) {
-          if (execution.workflowId.startsWith(`${workflowIdOf('payment', id)}:late:`)) found.push(execution);
+          if (execution.workflowId === `${workflowIdOf('payment', id)}:late`) found.push(execution);
         }
         return found.length > 0 ? found : undefined;
       }, 20_000, 'the late-callback record to be listed');
@@ -246,6 +250,25 @@ describe('provider callbacks', function () {
       );
       assert.equal(told.data.needsAttention, true);
       assert.match(String(told.data.attentionReason), /^LATE_CALLBACK/);
+      // The event and the payment itself carry the corrected outcome, never the closing one.
+      assert.equal(told.data.status, 'SUCCEEDED');
+      assert.equal(told.data.paidAmount, 125_000);
+      const corrected = await api.get<PaymentView>(`/v1/payments/${id}`, { as: acme });
+      assert.equal(corrected.body.status, 'SUCCEEDED');
+      assert.equal(corrected.body.needsAttention, true);
+
+      // The provider's retry of the same callback adds no second record and no second event.
+      await sim('finpay', `/orders/${id}/callback`);
+      await attemptsAnswered('finpay', id, 2);
+      let count = 0;
+      for await (const execution of stack.client.workflow.list({ query: `WorkflowType = 'lateCallbackWorkflow' AND KasirMerchant = 'acme'` })) {
+        if (execution.workflowId.startsWith(workflowIdOf('payment', id))) count++;
+      }
+      assert.equal(count, 1);
+      assert.equal(stack.webhooks.eventsFor(id).filter((e) => e.type === 'payment.late_payment').length, 1);
+      // A record is never listed as a payment.
+      const listed = await api.get<{ data: { id: string }[] }>(`/v1/payments?limit=100`, { as: acme });
+      assert.ok(!listed.body.data.some((p) => p.id.includes(':late')));
     });
 
     it('acknowledges a repeat callback for a succeeded, closed payment without calling it an orphan', async () => {
@@ -415,6 +438,64 @@ describe('provider callbacks', function () {
       assert.equal(answered!.acknowledged, true);
     });
 
+    it('answers an unsigned callback identically, after the same Temporal round trips, whether Kasir knows the reference or not', async () => {
+      const { id } = await processingBill();
+      // Counts the Temporal calls each request makes (every one goes through `withDeadline`), each slowed
+      // down so that a path skipping Temporal would also stand out by its time.
+      let calls = 0;
+      const delayMs = 150;
+      const counting = new Proxy(stack.client, {
+        get(target, prop) {
+          if (prop === 'withDeadline') {
+            return async <R>(deadline: number, fn: () => Promise<R>): Promise<R> => {
+              calls++;
+              await new Promise((resolve) => setTimeout(resolve, delayMs));
+              return target.withDeadline(deadline, fn);
+            };
+          }
+          const value: unknown = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const server = await listen(createApp({ client: counting, config: stack.config, connectors }));
+      try {
+        const probe = async (refNumber: string) => {
+          calls = 0;
+          const started = Date.now();
+          const response = await fetch(`${server.url}/callbacks/ayopop`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              responseCode: 0,
+              success: true,
+              message: { ID: 'Sukses', EN: 'Success' },
+              data: { refNumber, token: 'PROBE-TOKEN-0000' },
+            }),
+          });
+          const answer = {
+            status: response.status,
+            contentType: response.headers.get('content-type'),
+            body: await response.text(),
+            calls,
+          };
+          return { answer, ms: Date.now() - started };
+        };
+        const known = await probe(id);
+        assert.equal(known.answer.status, 200, known.answer.body);
+        const probes = {
+          'an unknown bill id': await probe(deriveId('bill', 'nobody', uniqueRef('STRAY'))),
+          'a reference that is not a Kasir id': await probe(`FOREIGN-${Date.now()}`),
+          "another kind's id": await probe(deriveId('payment', acme.id, uniqueRef('P'))),
+        };
+        for (const [name, { answer, ms }] of Object.entries(probes)) {
+          assert.deepEqual(answer, known.answer, `${name}: the same answer, byte for byte, and the same Temporal calls`);
+          assert.ok(ms >= delayMs, `${name}: answered in ${ms} ms, without the Temporal round trip`);
+        }
+      } finally {
+        await server.close();
+      }
+    });
+
     it("rejects a body that does not parse in Ayopop's dialect (400)", async () => {
       const response = await fetch(`${stack.apiUrl}/callbacks/ayopop`, {
         method: 'POST',
@@ -447,8 +528,8 @@ describe('provider callbacks', function () {
       const signature = header as string;
       assert.doesNotThrow(() => verifyWebhookSignature(delivery.rawBody, signature, acme.webhookSecret));
       assert.equal(delivery.event.merchantId, 'acme');
-      // `<workflow id>:<first run id, 8 hex>:<sequence>`: unique even for a movement re-created after retention.
-      assert.match(delivery.event.id, new RegExp(`^payment:${id}:[0-9a-f]{8}:\\d+$`));
+      // `<workflow id>:<run id>:<sequence>`: unique even after a reset or for a movement re-created after retention.
+      assert.match(delivery.event.id, new RegExp(`^payment:${id}:[0-9a-f-]{36}:\\d+$`));
       assert.equal(delivery.headers['kasir-event-id'], delivery.event.id);
 
       const tampered = delivery.rawBody.replace('"SUCCEEDED"', '"FAILED"');

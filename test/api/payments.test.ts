@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import { createApp } from '../../src/api/app';
@@ -563,6 +564,63 @@ describe('merchant API: payments', function () {
         { as: globex }
       );
       assertErrorShape(crossMerchant, 400, 'validation_failed');
+    });
+
+    it('accepts only page tokens Kasir signed: a forged or tampered token is a fast 400 naming page_token', async function () {
+      this.timeout(30_000);
+      const first = await api.get<PaymentList>('/v1/payments?status=PENDING&limit=1', { as: acme });
+      const token = first.body.nextPageToken;
+      assert.ok(token !== null, 'a second page');
+      const query = `KasirKind = 'payment' AND KasirMerchant = 'acme' AND KasirStatus = 'PENDING'`;
+      const forged = (inner: Buffer) =>
+        Buffer.from(
+          JSON.stringify({ q: createHash('sha256').update(query).digest('hex').slice(0, 32), t: inner.toString('base64') })
+        ).toString('base64url');
+      const flipped = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.at(-1)}`;
+      // A token from another Kasir API (another signing secret) is not one of this API's tokens.
+      const other = await listen(
+        createApp({
+          client: stack.client,
+          config: stack.config,
+          connectors: createConnectors(stack.config.providers),
+          pageTokenSecret: 'another deployment entirely',
+        })
+      );
+      let foreign: string | null;
+      try {
+        const response = await fetch(`${other.url}/v1/payments?status=PENDING&limit=1`, {
+          headers: { authorization: `Bearer ${acme.apiKey}` },
+        });
+        foreign = ((await response.json()) as PaymentList).nextPageToken;
+      } finally {
+        await other.close();
+      }
+      assert.ok(foreign !== null);
+      const candidates: Record<string, string> = {
+        'garbage inner token in a well-formed wrapper': forged(randomBytes(48)),
+        'empty inner token': forged(Buffer.alloc(0)),
+        'a real token with one character changed': flipped,
+        'a real token with its signature cut off': token.split('.')[0]!,
+        'a token signed by another deployment': foreign,
+        'not base64 at all': '!!!.???',
+      };
+      for (const [name, candidate] of Object.entries(candidates)) {
+        const started = Date.now();
+        const response = await api.get(
+          `/v1/payments?status=PENDING&limit=1&page_token=${encodeURIComponent(candidate)}`,
+          { as: acme }
+        );
+        const ms = Date.now() - started;
+        assertErrorShape(response, 400, 'validation_failed');
+        assert.equal(response.error.param, 'page_token', name);
+        assert.ok(ms < 2_000, `${name}: answered in ${ms} ms`);
+      }
+      // The genuine token still works.
+      const second = await api.get<PaymentList>(
+        `/v1/payments?status=PENDING&limit=1&page_token=${encodeURIComponent(token)}`,
+        { as: acme }
+      );
+      assert.equal(second.status, 200, second.text);
     });
 
     it('rejects unknown filters and bad values with 400 naming them', async () => {

@@ -4,9 +4,11 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { callbackUrlOf } from '../../src/api/routes/shared';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
 import type { ProviderId } from '../../src/domain/provider';
+import { KasirKind, KasirMerchant, KasirMerchantReference } from '../../workflows/search-attributes';
 import { payoutStateQuery } from '../../workflows/messages';
 import type { PayoutWorkflowInput } from '../../workflows/types';
-import { eventually, startStack } from '../helpers/stack';
+import { EncryptionCodec } from '../../src/temporal/payload-encryption';
+import { eventually, startStack, TEST_ONLY_ENCRYPTION } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import type { BillView, PayoutView } from '../../src/api/schemas';
 import { apiClient, paramsOf, uniqueRef } from './http';
@@ -117,15 +119,16 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       assert.equal(fetched.body.amount, 300_000);
     });
 
-    it('replays a payout created before ids came from the reference, found by its Idempotency-Key', async () => {
-      // What the API used to start for a request with an Idempotency-Key: a payout whose id came from the key.
+    it('replays a payout created before ids came from the reference, whatever Idempotency-Key the retry sends', async () => {
+      // What the API used to start for a request with an Idempotency-Key: a payout whose id came from the
+      // key, with the search attributes every movement has carried from the start.
       const key = `legacy-${uniqueRef()}`;
-      const body = payoutBody();
+      const body: Record<string, unknown> & { reference: string } = { ...payoutBody(), reference: `inv-'quoted'-${uniqueRef()}` };
       const legacyId = deriveId('payout', acme.id, key);
       const input: PayoutWorkflowInput = {
         payoutId: legacyId,
         merchantId: acme.id,
-        merchantReference: body.reference as string,
+        merchantReference: body.reference,
         provider: 'bdpay',
         amount: body.amount as number,
         callbackUrl: callbackUrlOf(stack.config, 'bdpay'),
@@ -139,39 +142,45 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         workflowId: workflowIdOf('payout', legacyId),
         taskQueue: stack.config.temporal.taskQueue,
         args: [input],
+        typedSearchAttributes: [
+          { key: KasirKind, value: 'payout' },
+          { key: KasirMerchant, value: acme.id },
+          { key: KasirMerchantReference, value: body.reference },
+        ],
       });
       await eventually(
         async () => ((await handle.query(payoutStateQuery)).status !== 'SUBMITTING' ? true : undefined),
         20_000,
         'the legacy payout to be submitted'
       );
-
-      const replay = await api.post<PayoutView>('/v1/payouts', body, { as: acme, headers: { 'Idempotency-Key': key } });
-      assert.equal(replay.status, 200, replay.text);
-      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
-      assert.equal(replay.body.id, legacyId);
-      assert.equal(replay.headers.get('location'), `/v1/payouts/${legacyId}`);
-      const conflict = await api.post<PayoutView>(
-        '/v1/payouts',
-        { ...body, amount: 350_000 },
-        {
-          as: acme,
-          headers: { 'Idempotency-Key': key },
-        }
+      await eventually(
+        async () => {
+          for await (const found of stack.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) return found;
+          return undefined;
+        },
+        20_000,
+        'the legacy payout to be visible'
       );
+
+      const retries: Record<string, string>[] = [{ 'Idempotency-Key': key }, { 'Idempotency-Key': `another-${key}` }, {}];
+      for (const headers of retries) {
+        const replay = await api.post<PayoutView>('/v1/payouts', body, { as: acme, headers });
+        assert.equal(replay.status, 200, replay.text);
+        assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+        assert.equal(replay.body.id, legacyId);
+        assert.equal(replay.headers.get('location'), `/v1/payouts/${legacyId}`);
+      }
+      const conflict = await api.post<PayoutView>('/v1/payouts', { ...body, amount: 350_000 }, { as: acme, headers: { 'Idempotency-Key': key } });
       assert.equal(conflict.status, 409, conflict.text);
       assert.equal(conflict.error.code, 'idempotency_key_reused');
-      assert.equal(conflict.error.param, 'Idempotency-Key');
-      assert.match(conflict.error.message, new RegExp(`${key}.*${legacyId}.*different request body`));
+      assert.equal(conflict.error.param, 'reference');
+      assert.match(conflict.error.message, new RegExp(`${legacyId}.*different request body`));
 
       const counts = await submissions('bdpay');
       assert.equal(counts[legacyId], 1, 'the legacy payout was sent once');
-      assert.equal(counts[deriveId('payout', acme.id, body.reference as string)], undefined, 'and no second payout');
-      // The same key at another merchant is another merchant's business: nothing is shared.
-      const atGlobex = await api.post<PayoutView>('/v1/payouts', body, {
-        as: globex,
-        headers: { 'Idempotency-Key': key },
-      });
+      assert.equal(counts[deriveId('payout', acme.id, body.reference)], undefined, 'and no second payout');
+      // The same reference at another merchant is another merchant's business: nothing is shared.
+      const atGlobex = await api.post<PayoutView>('/v1/payouts', body, { as: globex, headers: { 'Idempotency-Key': key } });
       assert.equal(atGlobex.status, 201, atGlobex.text);
       assert.notEqual(atGlobex.body.id, legacyId);
     });
@@ -278,10 +287,13 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       assert.equal(forced.status, 200, forced.text);
       assert.equal(forced.body.status, 'FAILED');
       const history = await stack.client.workflow.getHandle(workflowIdOf('payout', created.body.id)).fetchHistory();
-      const requests = (history.events ?? [])
+      // History holds the request sealed; the test-only key opens it, as an operator's codec server would.
+      const codec = new EncryptionCodec(TEST_ONLY_ENCRYPTION);
+      const sealed = (history.events ?? [])
         .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
         .filter((r) => r?.input?.name === 'resolvePayout')
-        .map((r) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(r!.input!.args!.payloads![0]!));
+        .map((r) => r!.input!.args!.payloads![0]!);
+      const requests = (await codec.decode(sealed)).map((p) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(p));
       assert.deepEqual(requests, [{ ...resolution, outcome: 'FAILED', force: true }]);
     });
 
@@ -441,7 +453,8 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       );
       assert.equal(invalid.status, 400);
       const params = paramsOf(invalid);
-      assert.deepEqual(params, ['accountNumber', 'month', 'productCode', 'reference']);
+      // `bdpay` pays no bills: the document offers only bill providers, and validation refuses the others with the rest.
+      assert.deepEqual(params, ['accountNumber', 'month', 'productCode', 'provider', 'reference']);
       const noBills = await api.post<BillView>('/v1/bills/inquiries', inquiryBody({ provider: 'bdpay' }), { as: acme });
       assert.equal(noBills.status, 400);
       assert.equal(noBills.error.param, 'provider');

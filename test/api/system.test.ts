@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type express from 'express';
 import { createApp } from '../../src/api/app';
 import { toOpenApiPath } from '../../src/api/route';
+import { DEFAULT_SERVER_LIMITS, createApiServer, hardenServer } from '../../src/api/server';
 import { createConnectors } from '../../src/connectors/registry';
 import { listen } from '../../src/connectors/simulator-kit';
 import type { RunningServer } from '../../src/connectors/simulator-kit';
@@ -108,6 +112,60 @@ function validateOpenApi(doc: unknown): string[] {
     }
   }
   return problems;
+}
+
+/** Resolves `{$ref}` against the document's component schemas. */
+function deref(doc: unknown, schema: unknown): unknown {
+  const ref = at(schema, '$ref');
+  return typeof ref === 'string' ? deref(doc, at(doc, 'components', 'schemas', ref.split('/').pop()!)) : schema;
+}
+
+/** Every numeric schema inside a request schema, with a path for messages. */
+function numbersIn(doc: unknown, schema: unknown, where: string): { where: string; schema: Obj }[] {
+  const s = objOf(deref(doc, schema));
+  const out: { where: string; schema: Obj }[] = [];
+  if (s.type === 'integer' || s.type === 'number') out.push({ where, schema: s });
+  for (const [name, inner] of Object.entries(objOf(s.properties))) out.push(...numbersIn(doc, inner, `${where}.${name}`));
+  if (s.items) out.push(...numbersIn(doc, s.items, `${where}[]`));
+  if (isObj(s.additionalProperties)) out.push(...numbersIn(doc, s.additionalProperties, `${where}{}`));
+  for (const key of ['anyOf', 'oneOf', 'allOf'])
+    listOf(s[key]).forEach((inner, i) => out.push(...numbersIn(doc, inner, `${where}<${key}${i}>`)));
+  return out;
+}
+
+/** Sends raw bytes on a socket; resolves with what came back and when the server closed it (or -1 after `waitMs`). */
+async function trickle(
+  url: string,
+  head: string,
+  next: () => string | undefined,
+  everyMs: number,
+  waitMs: number
+): Promise<{ closedAfterMs: number; received: string }> {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect(Number(port), hostname);
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  const started = Date.now();
+  socket.write(head);
+  const ticker = setInterval(() => {
+    const piece = next();
+    if (piece !== undefined && !socket.destroyed && socket.writable) socket.write(piece);
+  }, everyMs);
+  try {
+    const closedAfterMs = await new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(-1), waitMs);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve(Date.now() - started);
+      });
+    });
+    return { closedAfterMs, received };
+  } finally {
+    clearInterval(ticker);
+    socket.destroy();
+  }
 }
 
 describe('API documentation, health and metrics', function () {
@@ -216,6 +274,69 @@ describe('API documentation, health and metrics', function () {
     });
   });
 
+  describe('OpenAPI precision', () => {
+    let doc: unknown;
+    const connectors = () => createConnectors(stack.config.providers);
+    before(async () => {
+      doc = (await api.get('/openapi.json')).body;
+    });
+
+    it('offers per operation only the providers whose connector has the capability', () => {
+      const all = connectors();
+      const having = (capability: 'payments' | 'payouts' | 'bills') =>
+        Object.values(all)
+          .filter((c) => c[capability] !== undefined)
+          .map((c) => c.id);
+      const enumOf = (component: string) =>
+        at(deref(doc, at(doc, 'components', 'schemas', component, 'properties', 'provider')), 'enum');
+      assert.deepEqual(enumOf('PaymentCreateRequest'), having('payments'));
+      assert.deepEqual(enumOf('PayoutCreateRequest'), having('payouts'));
+      assert.deepEqual(enumOf('BillInquiryRequest'), having('bills'));
+      const listProvider = listOf(at(doc, 'paths', '/v1/payments', 'get', 'parameters')).find(
+        (p) => at(p, 'name') === 'provider'
+      );
+      assert.deepEqual(at(deref(doc, at(listProvider, 'schema')), 'enum'), having('payments'));
+      assert.ok(!having('payouts').includes('ayopop'), 'the case the fuzzer found: no payouts at ayopop');
+    });
+
+    it('bounds every number a request may carry, above and below', () => {
+      const unbounded: string[] = [];
+      for (const [path, item] of Object.entries(objOf(at(doc, 'paths')))) {
+        for (const [method, op] of Object.entries(objOf(item))) {
+          const where = `${method.toUpperCase()} ${path}`;
+          const numbers = [
+            ...listOf(at(op, 'parameters')).flatMap((p) => numbersIn(doc, at(p, 'schema'), `${where} ${String(at(p, 'name'))}`)),
+            ...Object.values(objOf(at(op, 'requestBody', 'content'))).flatMap((c) => numbersIn(doc, at(c, 'schema'), `${where} body`)),
+          ];
+          for (const { where: at_, schema } of numbers) {
+            if (typeof schema.minimum !== 'number' || typeof schema.maximum !== 'number') unbounded.push(at_);
+          }
+        }
+      }
+      assert.deepEqual(unbounded, []);
+      const expectedTotal = at(doc, 'components', 'schemas', 'BillPaymentRequest', 'properties', 'expectedTotal');
+      assert.equal(typeof at(expectedTotal, 'maximum'), 'number');
+    });
+
+    it('documents 400 wherever a parameter or body is validated, 500 everywhere, 401 wherever a key is required', () => {
+      const missing: string[] = [];
+      for (const [path, item] of Object.entries(objOf(at(doc, 'paths')))) {
+        for (const [method, op] of Object.entries(objOf(item))) {
+          const where = `${method.toUpperCase()} ${path}`;
+          const statuses = Object.keys(objOf(at(op, 'responses')));
+          const validated = listOf(at(op, 'parameters')).length > 0 || at(op, 'requestBody') !== undefined;
+          if (validated && !statuses.includes('400')) missing.push(`${where} 400`);
+          if (!statuses.includes('500')) missing.push(`${where} 500`);
+          if (listOf(at(op, 'security')).length > 0 && !statuses.includes('401')) missing.push(`${where} 401`);
+        }
+      }
+      assert.deepEqual(missing, []);
+      for (const path of ['/v1/payments/{id}', '/v1/payouts/{id}', '/v1/bills/payments/{id}']) {
+        assert.ok(isObj(at(doc, 'paths', path, 'get', 'responses', '400')), `GET ${path} documents 400`);
+      }
+    });
+  });
+
   it('serves a self-contained, readable docs page', async () => {
     const response = await api.get('/docs');
     assert.equal(response.status, 200);
@@ -297,12 +418,34 @@ describe('API documentation, health and metrics', function () {
     assert.equal(at(body, 'error', 'request_id'), response.headers.get('request-id'));
   });
 
+  it('serves /metrics to operators only (the operator key header), while /healthz and /readyz stay public', async () => {
+    const anonymous = await api.get('/metrics');
+    assert.equal(anonymous.status, 401, anonymous.text);
+    assert.equal(anonymous.error.code, 'missing_operator_key');
+    assert.doesNotMatch(anonymous.text, /kasir_/);
+    const merchant = await api.get('/metrics', { as: acme });
+    assert.equal(merchant.status, 401);
+    const wrong = await api.get('/metrics', { headers: { 'Kasir-Operator-Key': 'test_op_guess' } });
+    assert.equal(wrong.status, 401);
+    assert.equal(wrong.error.code, 'invalid_operator_key');
+    const operator = await api.get('/metrics', { headers: { 'Kasir-Operator-Key': stack.operatorKey } });
+    assert.equal(operator.status, 200);
+    assert.match(operator.text, /# HELP kasir_callbacks_total /);
+    assert.equal((await api.get('/healthz')).status, 200);
+    assert.equal((await api.get('/readyz')).status, 200);
+    const doc = (await api.get('/openapi.json')).body;
+    assert.deepEqual(at(doc, 'paths', '/metrics', 'get', 'security'), [{ operatorKey: [] }]);
+    assert.ok(isObj(at(doc, 'paths', '/metrics', 'get', 'responses', '401')));
+    assert.deepEqual(at(doc, 'paths', '/healthz', 'get', 'security'), []);
+    assert.deepEqual(at(doc, 'paths', '/readyz', 'get', 'security'), []);
+  });
+
   it('exposes Prometheus metrics: request durations by route and status, workflow starts', async () => {
     await api.get('/healthz');
     const created = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
     assert.equal(created.status, 201);
     await api.get(`/v1/payments/${created.body.id}`, { as: acme });
-    const response = await api.get('/metrics');
+    const response = await api.get('/metrics', { headers: { 'Kasir-Operator-Key': stack.operatorKey } });
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
     const text = response.text;
@@ -319,6 +462,112 @@ describe('API documentation, health and metrics', function () {
     assert.match(text, /# HELP kasir_callbacks_total /);
     assert.match(text, /# HELP kasir_orphan_callbacks_total /);
     assert.doesNotMatch(text, new RegExp(created.body.id), 'ids never become labels');
+  });
+
+  describe('slow and greedy clients', () => {
+    const short = { requestTimeoutMs: 1_500, headersTimeoutMs: 1_000 };
+    async function shortLimitedApi(limits: Parameters<typeof createApiServer>[1]): Promise<RunningServer> {
+      const server = await listen(
+        createApp({
+          client: stack.client,
+          config: stack.config,
+          connectors: createConnectors(stack.config.providers),
+          serverLimits: limits,
+        })
+      );
+      extraServers.push(server);
+      return server;
+    }
+
+    it('applies the limits: 15 s per request, 10 s for headers, 5 s keep-alive, at most 1024 connections', () => {
+      assert.deepEqual(DEFAULT_SERVER_LIMITS, {
+        requestTimeoutMs: 15_000,
+        headersTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 1_024,
+      });
+      for (const server of [createApiServer(() => undefined), hardenServer(http.createServer())]) {
+        assert.equal(server.requestTimeout, 15_000);
+        assert.equal(server.headersTimeout, 10_000);
+        assert.equal(server.keepAliveTimeout, 5_000);
+        assert.equal(server.maxConnections, 1_024);
+      }
+      assert.throws(() => createApiServer(() => undefined, { requestTimeoutMs: 1_000, headersTimeoutMs: 2_000 }), RangeError);
+    });
+
+    it('cuts off a callback whose body trickles in one byte a second, within the request timeout (408)', async function () {
+      this.timeout(20_000);
+      const server = await shortLimitedApi(short);
+      const { closedAfterMs, received } = await trickle(
+        server.url,
+        'POST /callbacks/ayopop HTTP/1.1\r\nHost: kasir\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
+        () => ' ',
+        1_000,
+        8_000
+      );
+      assert.ok(closedAfterMs > 0, 'the server closed the connection');
+      assert.ok(closedAfterMs < short.requestTimeoutMs + 1_500, `closed after ${closedAfterMs} ms`);
+      assert.match(received, /^HTTP\/1\.1 408/);
+    });
+
+    it('cuts off a client that trickles its headers, within the headers timeout', async function () {
+      this.timeout(20_000);
+      const server = await shortLimitedApi(short);
+      const { closedAfterMs } = await trickle(server.url, 'GET /healthz HTTP/1.1\r\nHost: kasir\r\n', () => 'X', 300, 8_000);
+      assert.ok(closedAfterMs > 0, 'the server closed the connection');
+      assert.ok(closedAfterMs < short.headersTimeoutMs + 1_500, `closed after ${closedAfterMs} ms`);
+    });
+
+    it('never cuts off an answer that takes longer than the request timeout once the request has arrived', async function () {
+      this.timeout(10_000);
+      // A create may wait 30 s for its workflow: the timeouts bound receiving the request, not answering it.
+      const server = createApiServer(
+        (req, res) => {
+          req.resume();
+          req.on('end', () => setTimeout(() => res.end('late but whole'), 1_500));
+        },
+        { requestTimeoutMs: 500, headersTimeoutMs: 400 }
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address() as { port: number };
+        const response = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x'.repeat(1_000) });
+        assert.equal(response.status, 200);
+        assert.equal(await response.text(), 'late but whole');
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('refuses connections beyond maxConnections and serves again once one closes', async function () {
+      this.timeout(20_000);
+      const server = await shortLimitedApi({ maxConnections: 2 });
+      const { hostname, port } = new URL(server.url);
+      const held = await Promise.all(
+        [0, 1].map(async () => {
+          const socket = net.connect(Number(port), hostname);
+          socket.on('error', () => undefined);
+          await once(socket, 'connect');
+          return socket;
+        })
+      );
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await assert.rejects(fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(5_000) }));
+      } finally {
+        for (const socket of held) socket.destroy();
+      }
+      const health = await eventually(
+        async () => {
+          const response = await fetch(`${server.url}/healthz`).catch(() => undefined);
+          return response?.status === 200 ? response : undefined;
+        },
+        5_000,
+        'the API to take connections again'
+      );
+      assert.equal(health.status, 200);
+    });
   });
 
   it('runs as a process (src/main-api.ts): listens on config.api, serves, and exits cleanly on SIGTERM', async function () {
@@ -346,6 +595,16 @@ describe('API documentation, health and metrics', function () {
       );
       assert.equal(ready.status, 200);
       assert.match(output, new RegExp(`listening on http://127\\.0\\.0\\.1:${port}`));
+      // Its server has the limits too: a client trickling its headers is cut off after the 10 s headers timeout.
+      const { closedAfterMs } = await trickle(
+        `http://127.0.0.1:${port}`,
+        'GET /healthz HTTP/1.1\r\nHost: kasir\r\n',
+        () => 'X',
+        500,
+        DEFAULT_SERVER_LIMITS.headersTimeoutMs + 5_000
+      );
+      assert.ok(closedAfterMs > 0, 'the process cut the slow client off');
+      assert.ok(closedAfterMs < DEFAULT_SERVER_LIMITS.headersTimeoutMs + 2_000, `closed after ${closedAfterMs} ms`);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, output);
       assert.match(output, /stopped/);

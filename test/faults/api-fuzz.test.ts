@@ -5,7 +5,9 @@
  * wrong content types and missing or wrong credentials. Every answer must arrive (no hang), never be a
  * 5xx, and, on the merchant API, use the one error shape `{ error: { type, code, message, request_id } }`.
  * Inputs that are invalid by the schema must get a 4xx; inputs that may be valid (unicode in free
- * text) only must not be a 5xx.
+ * text) only must not be a 5xx. And the document must tell the truth: every answer's status is one it
+ * lists for the operation, and every JSON answer matches the schema it documents for that status
+ * (checked by a small OpenAPI 3.0 schema validator below, against the served document itself).
  */
 import assert from 'node:assert/strict';
 import { apiClient, paymentBody, uniqueRef } from '../api/http';
@@ -34,13 +36,25 @@ interface Schema {
   required?: string[];
   items?: Schema;
   enum?: unknown[];
+  minLength?: number;
   maxLength?: number;
   minimum?: number;
   maximum?: number;
+  /** OpenAPI 3.0: booleans qualifying `minimum` / `maximum`. */
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
+  nullable?: boolean;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
   additionalProperties?: boolean | Schema;
   $ref?: string;
   format?: string;
   pattern?: string;
+}
+interface DocumentedResponse {
+  description: string;
+  content?: Record<string, { schema?: Schema }>;
 }
 interface Parameter {
   name: string;
@@ -52,6 +66,7 @@ interface Operation {
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: Schema }> };
   security?: Record<string, unknown>[];
+  responses: Record<string, DocumentedResponse>;
 }
 interface OpenApi {
   paths: Record<string, Record<string, Operation>>;
@@ -68,6 +83,11 @@ interface Case {
   expect: Expect;
   /** Callbacks answer in each provider's dialect, not the merchant API's error shape. */
   errorShape: boolean;
+  /** A parameter set to a value the document offers (an enum member): a 400 must not name it. */
+  offered?: string;
+  /** The documented operation the request is for: `paths[template][operation]`. */
+  template: string;
+  operation: string;
 }
 
 const HUGE = 'x'.repeat(200 * 1024);
@@ -161,6 +181,90 @@ function withRaw(base: Record<string, unknown>, path: string[], raw: string): st
   return JSON.stringify(setAt(base, path, marker)).replace(`"${marker}"`, raw);
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Where `value` departs from an OpenAPI 3.0 schema (the subset the document uses: types, enum,
+ * nullable, bounds, lengths, pattern, properties, required, additionalProperties, items, anyOf, oneOf,
+ * allOf, $ref). Empty when it conforms.
+ */
+function schemaProblems(doc: OpenApi, raw: Schema | undefined, value: unknown, at = '$'): string[] {
+  const schema = resolve(doc, raw);
+  if (value === null) return schema.nullable || schema.type === undefined ? [] : [`${at}: null is not allowed`];
+  const problems: string[] = [];
+  for (const part of schema.allOf ?? []) problems.push(...schemaProblems(doc, part, value, at));
+  const alternatives = schema.anyOf ?? schema.oneOf;
+  if (alternatives) {
+    const matching = alternatives.filter((alt) => schemaProblems(doc, alt, value, at).length === 0).length;
+    if (matching === 0 || (schema.oneOf && matching > 1)) problems.push(`${at}: matches ${matching} of the alternatives`);
+  }
+  if (schema.enum && !schema.enum.some((allowed) => JSON.stringify(allowed) === JSON.stringify(value)))
+    problems.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  switch (schema.type) {
+    case undefined:
+      break;
+    case 'string':
+      if (typeof value !== 'string') return [...problems, `${at}: expected a string, got ${JSON.stringify(value)}`];
+      if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${at}: shorter than ${schema.minLength}`);
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) problems.push(`${at}: longer than ${schema.maxLength}`);
+      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) problems.push(`${at}: does not match ${schema.pattern}`);
+      break;
+    case 'integer':
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return [...problems, `${at}: expected a number, got ${JSON.stringify(value)}`];
+      if (schema.type === 'integer' && !Number.isInteger(value)) problems.push(`${at}: ${value} is not an integer`);
+      const { minimum, maximum } = schema;
+      if (minimum !== undefined && (schema.exclusiveMinimum ? value <= minimum : value < minimum)) problems.push(`${at}: ${value} below ${minimum}`);
+      if (maximum !== undefined && (schema.exclusiveMaximum ? value >= maximum : value > maximum)) problems.push(`${at}: ${value} above ${maximum}`);
+      break;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') problems.push(`${at}: expected a boolean, got ${JSON.stringify(value)}`);
+      break;
+    case 'array':
+      if (!Array.isArray(value)) return [...problems, `${at}: expected an array`];
+      value.forEach((item, i) => problems.push(...schemaProblems(doc, schema.items, item, `${at}[${i}]`)));
+      break;
+    case 'object': {
+      if (!isPlainObject(value)) return [...problems, `${at}: expected an object, got ${JSON.stringify(value)}`];
+      for (const name of schema.required ?? []) if (!(name in value)) problems.push(`${at}.${name}: required but missing`);
+      for (const [name, inner] of Object.entries(value)) {
+        const declared = schema.properties?.[name];
+        if (declared) problems.push(...schemaProblems(doc, declared, inner, `${at}.${name}`));
+        else if (schema.additionalProperties === false) problems.push(`${at}.${name}: not a documented property`);
+        else if (isPlainObject(schema.additionalProperties)) problems.push(...schemaProblems(doc, schema.additionalProperties, inner, `${at}.${name}`));
+      }
+      break;
+    }
+    default:
+      problems.push(`${at}: unknown schema type ${schema.type}`);
+  }
+  return problems;
+}
+
+/** Whether an answer is one the document lists for the operation, with a body its schema allows. */
+function documentationProblems(doc: OpenApi, c: Pick<Case, 'template' | 'operation'>, status: number, contentType: string, text: string): string[] {
+  const operation = doc.paths[c.template]?.[c.operation];
+  if (!operation) return [`${c.operation.toUpperCase()} ${c.template} is not in the document`];
+  const documented = operation.responses[String(status)] ?? operation.responses.default;
+  if (!documented) return [`${status} is not documented (documented: ${Object.keys(operation.responses).join(', ')})`];
+  if (!/[/+]json\b/i.test(contentType)) return [];
+  const content = documented.content ?? {};
+  const mediaType = Object.keys(content).find((type) => type === 'application/json' || type === '*/*' || type === 'application/*');
+  if (mediaType === undefined) return [`${status} answers JSON, but the document gives it no JSON body`];
+  const schema = content[mediaType]?.schema;
+  if (mediaType !== 'application/json' || !schema) return [];
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return [`${status} says JSON but its body does not parse: ${text.slice(0, 120)}`];
+  }
+  return schemaProblems(doc, schema, body).map((problem) => `${status} body: ${problem}`);
+}
+
 describe('merchant API fuzzing from its OpenAPI document', function () {
   this.timeout(180_000);
   let stack: TestStack;
@@ -217,7 +321,7 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
         const auth: Record<string, string> = isCallback ? {} : { authorization: `Bearer ${operator ? stack.operatorKey : acme.apiKey}` };
         const concretePath = template.replace('{id}', idFor(template)).replace('{provider}', 'finpay');
         const add = (name: string, c: Partial<Case> & { expect: Expect }) =>
-          cases.push({ name: `${key}: ${name}`, method: method.toUpperCase(), path: concretePath, headers: { ...auth }, errorShape: !isCallback, ...c });
+          cases.push({ name: `${key}: ${name}`, method: method.toUpperCase(), path: concretePath, headers: { ...auth }, errorShape: !isCallback, template, operation: method, ...c });
         const json = { 'content-type': 'application/json' };
 
         // Missing or wrong credentials.
@@ -241,7 +345,8 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
           const schema = resolve(doc, param.schema);
           if (param.in === 'path') {
             const text = pick(UNICODE.filter(wellFormed));
-            for (const bad of [BIG, '%00', '..%2F..%2Fetc%2Fpasswd', encodeURIComponent('😀'), enc(text), 'P' + '0'.repeat(19)]) {
+            // 'P' + 64 zeros: one character over the documented maxLength of an id (found by an outside probe).
+            for (const bad of [BIG, '%00', '..%2F..%2Fetc%2Fpasswd', encodeURIComponent('😀'), enc(text), 'P' + '0'.repeat(19), 'P' + '0'.repeat(64)]) {
               const p = template.replace(`{${param.name}}`, bad).replace('{id}', idFor(template)).replace('{provider}', 'finpay');
               add(`path ${param.name}=${bad.slice(0, 20)}`, { path: p, headers: { ...auth, ...(bodySchema ? json : {}) }, body: bodySchema ? JSON.stringify(validBodies[key]?.() ?? {}) : undefined, expect: isCallback ? 'not-5xx' : '4xx' });
             }
@@ -253,6 +358,10 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
               add(`query ${param.name}=${bad.slice(0, 20)}`, { path: `${concretePath}?${encodeURIComponent(param.name)}=${bad === '%00' ? bad : enc(bad)}`, expect: maybeValid ? 'not-5xx' : '4xx' });
             }
             add(`query ${param.name} repeated`, { path: `${concretePath}?${param.name}=a&${param.name}=b`, expect: 'not-5xx' });
+            // Every value the document offers is taken.
+            for (const value of schema.enum ?? []) {
+              add(`query ${param.name}=${String(value)} (documented)`, { path: `${concretePath}?${encodeURIComponent(param.name)}=${enc(String(value))}`, expect: 'not-5xx', offered: param.name });
+            }
           } else if (param.in === 'header') {
             for (const bad of [BIG.slice(0, 300), 'has space', 'tab\tinside', 'é-latin1', '']) {
               add(`header ${param.name}=${bad.slice(0, 12)}`, { headers: { ...auth, ...json, [param.name]: bad }, body: JSON.stringify(validBodies[key]?.() ?? {}), expect: bad === '' ? 'not-5xx' : '4xx' });
@@ -260,8 +369,24 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
           }
         }
 
+        // A valid request, so that success answers are checked against the document too.
+        add('valid request', { headers: { ...auth, ...(bodySchema ? json : {}) }, body: bodySchema ? JSON.stringify(validBodies[key]?.() ?? {}) : undefined, expect: 'not-5xx' });
+
         if (!bodySchema) continue;
         const valid = validBodies[key] ?? (() => ({}));
+
+        // Every enum value the document offers for a body property is taken, never refused for itself
+        // (a payout's provider enum once offered `ayopop`, which sends no payouts).
+        if (!isCallback) {
+          for (const { path, schema } of properties(doc, bodySchema)) {
+            for (const value of schema.enum ?? []) {
+              // Another enum (a payment's method) is tried without naming a provider, so Kasir picks one that takes it.
+              const { provider: _provider, ...withoutProvider } = valid() as Record<string, unknown>;
+              const base = path.join('.') === 'provider' ? valid() : withoutProvider;
+              add(`${path.join('.')}=${JSON.stringify(value)} (documented)`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(base, path, value)), expect: 'not-5xx', offered: path.join('.') });
+            }
+          }
+        }
 
         // Malformed JSON and wrong content types.
         for (const text of MALFORMED) add(`malformed ${JSON.stringify(text)}`, { headers: { ...auth, ...json }, body: text, expect: isCallback ? 'not-5xx' : '4xx' });
@@ -322,6 +447,12 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       if (response.status !== 400) failures.push(`${path}: ${response.status}`);
+      const template = Object.keys(doc.paths).find((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
+      const operation = path.includes('cancel') || path.startsWith('/callbacks') ? 'post' : 'get';
+      if (template === undefined) failures.push(`${path}: no documented operation`);
+      else
+        for (const problem of documentationProblems(doc, { template, operation }, response.status, response.headers.get('content-type') ?? '', await response.text()))
+          failures.push(`${path}: ${problem}`);
     }
     assert.deepEqual(failures, []);
   });
@@ -347,8 +478,20 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
       }
       const text = await response.text();
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      for (const problem of documentationProblems(doc, c, response.status, response.headers.get('content-type') ?? '', text))
+        failures.push(`${c.name}: ${problem}`);
       if (response.status >= 500) return void failures.push(`${c.name}: ${response.status} ${text.slice(0, 200)}`);
       if (c.expect === '4xx' && (response.status < 400 || response.status >= 500)) return void failures.push(`${c.name}: expected 4xx, got ${response.status} ${text.slice(0, 200)}`);
+      if (c.offered !== undefined && response.status === 400) {
+        let errors: { param: string }[] = [];
+        try {
+          errors = (JSON.parse(text) as { error?: { errors?: { param: string }[] } }).error?.errors ?? [];
+        } catch {
+          // not the error shape: reported below
+        }
+        const refused = errors.some((e) => e.param === c.offered);
+        if (refused) failures.push(`${c.name}: the document offers this value, yet it is refused: ${text.slice(0, 200)}`);
+      }
       if (response.status >= 400 && c.errorShape) {
         let body: { error?: Record<string, unknown> } | undefined;
         try {

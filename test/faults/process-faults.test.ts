@@ -214,7 +214,7 @@ describe('process faults', function () {
         providers,
         timings: { ...FAST_TIMINGS, ...FAULT_TIMINGS },
       });
-      client = await connectClient(config.temporal);
+      client = await connectClient(config);
       workerConnection = await connectWorker(config.temporal);
       const startWorker = async () => {
         worker = await createKasirWorker({ connection: workerConnection!, config, workflowBundle: bundle });

@@ -24,6 +24,7 @@ import type { DevServer } from '../../src/temporal/dev-server';
 import { freePort, startDevServer } from '../../src/temporal/dev-server';
 import { createKasirWorker } from '../../src/worker';
 import type { WorkflowTimings } from '../../workflows/timings';
+import type { EncryptionConfig } from '../../src/temporal/payload-encryption';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -62,6 +63,14 @@ export const FAST_TIMINGS: WorkflowTimings = {
   pollsPerRun: 200,
   historyEventsPerRun: 2_000,
   hintMinIntervalMs: 300,
+};
+
+/**
+ * TEST-ONLY payload encryption key, fixed so that histories recorded by the tests replay (the replay
+ * test decodes them with it). It protects nothing: never use it outside tests.
+ */
+export const TEST_ONLY_ENCRYPTION: EncryptionConfig = {
+  keys: [{ id: 'test-only-2026-11', key: '3DremYyTchoIbPNYMJ2hvoHIb7yuawgKcxkJZ0KuZ8k=' }],
 };
 
 export interface ReceivedWebhook {
@@ -181,6 +190,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       operatorKeySha256: [sha256Hex(operatorKey)],
       ...(apiPort !== undefined ? { host: '127.0.0.1', port: apiPort } : {}),
     },
+    encryption: TEST_ONLY_ENCRYPTION,
     merchants: merchants.map((m) => ({
       id: m.id,
       name: m.id.toUpperCase(),
@@ -192,7 +202,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     timings: { ...FAST_TIMINGS, ...(options.timings ?? {}) },
   });
 
-  const client = await connectClient(config.temporal);
+  const client = await connectClient(config);
   const workerConnection = await connectWorker(config.temporal);
   const workers: { stop(): Promise<void> }[] = [];
 

@@ -10,7 +10,8 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import type { ReplayResult } from '@temporalio/worker';
 import { HISTORIES_DIR } from '../helpers/histories';
-import { workflowBundle } from '../helpers/stack';
+import { TEST_ONLY_ENCRYPTION, workflowBundle } from '../helpers/stack';
+import { dataConverterOf } from '../../src/temporal/payload-encryption';
 
 function committedHistories(): { file: string; workflowId: string; history: ReturnType<typeof historyFromJSON> }[] {
   return readdirSync(HISTORIES_DIR, { withFileTypes: true })
@@ -29,7 +30,7 @@ function committedHistories(): { file: string; workflowId: string; history: Retu
 
 async function replayAll(bundle: Awaited<ReturnType<typeof workflowBundle>>, histories: ReturnType<typeof committedHistories>): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) results.push(result);
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: dataConverterOf(TEST_ONLY_ENCRYPTION) }, histories)) results.push(result);
   return results;
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
+import { MAX_RUPIAH } from '../../domain/money';
 import { deriveId, requestFingerprint } from '../../ids';
 import type { billWorkflow } from '../../../workflows/bill';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from '../../../workflows/messages';
@@ -22,12 +23,12 @@ import { createMovement, loadOwned } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import {
+  BillProviderSchema,
   BillViewSchema,
   ErrorResponseSchema,
   IdParamsSchema,
   IdempotencyHeadersSchema,
   MerchantReferenceSchema,
-  ProviderSchema,
   RupiahSchema,
 } from '../schemas';
 import { billTotalOf, billView } from '../views';
@@ -53,14 +54,14 @@ export const BillInquiryCreateSchema = z
     amount: RupiahSchema.optional().meta({ description: 'For open-amount products (prepaid tokens, top-ups).' }),
     zoneId: z.string().min(1).max(32).optional(),
     month: z.number().int().min(1).max(12).optional(),
-    provider: ProviderSchema.optional().meta({ description: `Defaults to ${DEFAULT_BILL_PROVIDER}.` }),
+    provider: BillProviderSchema.optional().meta({ description: `Defaults to ${DEFAULT_BILL_PROVIDER}.` }),
   })
   .meta({ id: 'BillInquiryRequest' });
 
 export const BillPaymentCreateSchema = z
   .strictObject({
     billId: z.string().min(1).max(64).meta({ description: 'The `id` of an inquiry.' }),
-    expectedTotal: z.number().int().min(0).optional().meta({
+    expectedTotal: z.number().int().min(0).max(MAX_RUPIAH).optional().meta({
       description: 'The total you showed your customer; the payment is refused unless it equals the inquiry total.',
     }),
   })
@@ -86,6 +87,11 @@ export const billRoutes: AnyRoute[] = [
         schema: BillViewSchema,
       },
       200: { description: 'The same request was made before: the existing bill.', schema: BillViewSchema },
+      202: {
+        description:
+          'Accepted, but the biller has not answered the inquiry yet (status INQUIRED without `inquiry`): GET it shortly.',
+        schema: BillViewSchema,
+      },
       400: { description: 'Invalid request.', schema: ErrorResponseSchema },
       409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
       ...commonErrors,

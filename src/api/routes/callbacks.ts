@@ -6,6 +6,13 @@
  * does not know gets the answer that stops the provider's retries (retrying cannot help), plus a log
  * line and a metric. A callback for a workflow that already closed is acknowledged, and if it reports
  * money Kasir did not record as such, it is logged at error level as an orphan for an operator.
+ *
+ * Existence never leaks: every callback costs the same signal and describe, made together (a reference
+ * that is not Kasir's goes to a workflow id Kasir never starts), and an unsigned callback (trust
+ * `hint`) gets the very same answer whether or not its reference exists. What still differs is work
+ * after the answer is decided: a success callback for a closed movement that never recorded the money
+ * is recorded durably first (`handleClosed`), which takes longer; the per-result callback counts are on
+ * `/metrics`, which only operators can read.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Response } from 'express';
@@ -33,6 +40,7 @@ import {
   KasirStatus,
 } from '../../../workflows/search-attributes';
 import type { MoneyMovementState } from '../../../workflows/types';
+import { lateRecordIdOf, lateRecordOf, MONEY_RECORDED } from '../movements';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../http-errors';
 import type { Logger } from '../../logger';
@@ -63,8 +71,6 @@ async function closedState(deps: ApiDeps, kind: MovementKind, workflowId: string
   }
 }
 
-/** States in which a closed movement already recorded the money a success callback reports. */
-const MONEY_RECORDED = new Set(['SUCCEEDED', 'AMOUNT_MISMATCH', 'REFUNDED']);
 
 /**
  * A success callback for a workflow that has closed without that money: recorded durably as a
@@ -91,28 +97,40 @@ async function handleClosed(
     log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a closed workflow that recorded it');
     return;
   }
-  const recordId = `${workflowId}:late:${sha256Hex(parsed.eventId).slice(0, 16)}`;
+  // One record per movement: later callbacks about the same money add nothing an operator needs. A
+  // record whose hint the provider denied is replaced by a new one for this callback.
+  const recordId = lateRecordIdOf(workflowId);
+  const verified = parsed.trust === 'verified';
   const callback: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
+  const existing = await lateRecordOf(deps, workflowId);
+  if (existing && existing.status !== 'LATE_CALLBACK_DENIED') {
+    deps.metrics.callbacks.inc({ provider, result: 'orphan' });
+    log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback for a movement already recorded');
+    return;
+  }
   try {
     await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
       deps.client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
         workflowId: recordId,
         taskQueue: deps.config.temporal.taskQueue,
         args: [{ movement, callback, timings: deps.config.timings }],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         typedSearchAttributes: [
-          { key: KasirKind, value: kind },
-          { key: KasirStatus, value: 'LATE_CALLBACK' },
+          // Not the movement's kind: a record must never be listed as a second payment.
+          { key: KasirKind, value: 'late_callback' },
+          { key: KasirStatus, value: verified ? 'LATE_CALLBACK' : 'LATE_CALLBACK_UNCONFIRMED' },
           { key: KasirProvider, value: provider },
           { key: KasirMerchant, value: movement.merchantId },
           { key: KasirMerchantReference, value: movement.merchantReference },
-          { key: KasirNeedsAttention, value: true },
+          // A hint flags no one until the provider confirms it (the record does that).
+          { key: KasirNeedsAttention, value: verified },
         ],
         staticSummary: `Late ${kind} callback: ${provider} reports ${providerStatusOf(parsed)} after ${movement.id} closed ${movement.status}`,
       })
     );
   } catch (err) {
-    // The same callback delivered again: its record exists already.
+    // Recorded concurrently by the same callback delivered again.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   deps.metrics.callbacks.inc({ provider, result: 'orphan' });
@@ -125,6 +143,47 @@ async function handleClosed(
 
 function providerStatusOf(parsed: ParsedCallback): string {
   return 'providerStatus' in parsed.outcome ? parsed.outcome.providerStatus : parsed.outcome.providerCode;
+}
+
+/** A workflow id Kasir never starts (`~` is outside its id alphabet), for callbacks naming foreign references. */
+function decoyWorkflowId(parsed: ParsedCallback): string {
+  return `${parsed.kind}:~${sha256Hex(`${parsed.kind}\u0000${parsed.reference}`).slice(0, 19)}`;
+}
+
+/** What became of a callback's signal. */
+type Delivery = 'signalled' | 'closed' | 'missing';
+
+/**
+ * Signals the workflow and describes it at the same time: whether it is running, closed or missing,
+ * the same two calls are made, so neither the answer nor its timing tells a caller whether the
+ * reference exists. A closed movement then costs more (see `handleClosed`) only for a success callback.
+ */
+async function deliver(deps: ApiDeps, workflowId: string, event: ProviderCallbackEvent): Promise<Delivery> {
+  const handle = deps.client.workflow.getHandle(workflowId);
+  const deadline = Date.now() + deps.timeouts.shortCallMs;
+  const [signalled, described] = await Promise.allSettled([
+    deps.client.withDeadline(deadline, () => handle.signal(providerCallbackSignal, event)),
+    deps.client.withDeadline(deadline, () => handle.describe()),
+  ]);
+  if (signalled.status === 'fulfilled') return 'signalled';
+  if (!(signalled.reason instanceof WorkflowNotFoundError)) throw signalled.reason;
+  if (described.status === 'rejected') {
+    if (described.reason instanceof WorkflowNotFoundError) return 'missing';
+    throw described.reason;
+  }
+  if (described.value.status.name !== 'RUNNING') return 'closed';
+  // Not found to the signal, yet running to the describe: a new run started in between. Signal it.
+  try {
+    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+      handle.signal(providerCallbackSignal, event)
+    );
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw new ApiError(503, 'api_error', 'temporarily_unavailable', 'The callback could not be recorded; retry.', {
+      headers: { 'Retry-After': '2' },
+    });
+  }
+  return 'signalled';
 }
 
 export const CallbackParamsSchema = z.object({
@@ -193,49 +252,36 @@ export const callbackRoutes: AnyRoute[] = [
         throw err;
       }
 
-      const kind = kindOfId(parsed.reference);
-      if (kind === undefined || kind !== parsed.kind) {
-        deps.metrics.callbacks.inc({ provider, result: 'unknown_reference' });
-        log.warn(
-          { reference: parsed.reference, kind: parsed.kind },
-          'callback names a reference Kasir never issued; answered so the provider stops retrying'
-        );
-        return send(res, callbacks.answer('unknown-reference'));
-      }
-
-      const workflowId = workflowIdOf(kind, parsed.reference);
-      const handle = deps.client.workflow.getHandle(workflowId);
+      // A reference that is not one of ours (or of another kind) goes to a workflow id Kasir never starts,
+      // so that it costs the same Temporal round trips as a real one and its answer comes just as late.
+      const ours = kindOfId(parsed.reference) === parsed.kind;
+      const workflowId = ours ? workflowIdOf(parsed.kind, parsed.reference) : decoyWorkflowId(parsed);
       const event: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
-      try {
-        await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
-          handle.signal(providerCallbackSignal, event)
-        );
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err; // not acknowledged: the provider retries
-        let exists = true;
-        try {
-          await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
-        } catch (describeErr) {
-          if (!(describeErr instanceof WorkflowNotFoundError)) throw describeErr;
-          exists = false;
-        }
-        if (!exists) {
+      const delivery = await deliver(deps, workflowId, event); // throws: not acknowledged, the provider retries
+      // An unsigned callback proves nothing about its sender: whoever sent it gets the same answer whether
+      // or not the reference exists. A signed one gets the connector's answer for an unknown reference.
+      const unknownAnswer = parsed.trust === 'hint' ? 'accepted' : 'unknown-reference';
+      switch (delivery) {
+        case 'missing':
           deps.metrics.callbacks.inc({ provider, result: 'unknown_reference' });
           log.warn(
-            { workflowId, eventId: parsed.eventId },
-            'callback for a movement that does not exist; answered so the provider stops retrying'
+            { reference: parsed.reference, kind: parsed.kind, ours, eventId: parsed.eventId },
+            ours
+              ? 'callback for a movement that does not exist; answered so the provider stops retrying'
+              : 'callback names a reference Kasir never issued; answered so the provider stops retrying'
           );
-          return send(res, callbacks.answer('unknown-reference'));
-        }
-        await handleClosed(deps, log, provider, kind, workflowId, parsed);
-        return send(res, callbacks.answer('accepted'));
+          return send(res, callbacks.answer(unknownAnswer));
+        case 'closed':
+          await handleClosed(deps, log, provider, parsed.kind, workflowId, parsed);
+          return send(res, callbacks.answer('accepted'));
+        case 'signalled':
+          deps.metrics.callbacks.inc({ provider, result: 'accepted' });
+          log.info(
+            { workflowId, eventId: parsed.eventId, trust: parsed.trust, status: parsed.outcome.status },
+            'callback signalled'
+          );
+          return send(res, callbacks.answer('accepted'));
       }
-      deps.metrics.callbacks.inc({ provider, result: 'accepted' });
-      log.info(
-        { workflowId, eventId: parsed.eventId, trust: parsed.trust, status: parsed.outcome.status },
-        'callback signalled'
-      );
-      send(res, callbacks.answer('accepted'));
     },
   }),
 ];

@@ -2,7 +2,6 @@
  * Payments (money in): create by update-with-start of `paymentWorkflow`, read by query, cancel by
  * update, list through the visibility index, always scoped to the calling merchant.
  */
-import { createHash } from 'node:crypto';
 import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
@@ -13,7 +12,6 @@ import type { PaymentsCapability } from '../../connectors/connector';
 import type { CreatePaymentInput, PaymentMethod } from '../../domain/payment';
 import { PAYMENT_STATUSES } from '../../domain/payment';
 import type { ProviderId } from '../../domain/provider';
-import { PROVIDER_IDS } from '../../domain/provider';
 import { deriveId, requestFingerprint } from '../../ids';
 import type { paymentWorkflow } from '../../../workflows/payment';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from '../../../workflows/messages';
@@ -40,8 +38,8 @@ import {
   MetadataSchema,
   PaymentListSchema,
   PaymentMethodSchema,
+  PaymentProviderSchema,
   PaymentViewSchema,
-  ProviderSchema,
   RupiahSchema,
 } from '../schemas';
 import type { PaymentSummary } from '../schemas';
@@ -55,7 +53,7 @@ export const PaymentCreateSchema = z
     reference: MerchantReferenceSchema,
     amount: RupiahSchema,
     method: PaymentMethodSchema,
-    provider: ProviderSchema.optional().meta({
+    provider: PaymentProviderSchema.optional().meta({
       description: 'Omit to use the first provider (in registry order) that takes the method.',
     }),
     customer: z
@@ -98,7 +96,7 @@ const BooleanQuery = z.enum(['true', 'false']).transform((value) => value === 't
 
 export const PaymentListQuerySchema = z.strictObject({
   status: z.enum(PAYMENT_STATUSES).optional(),
-  provider: z.enum(PROVIDER_IDS).optional(),
+  provider: PaymentProviderSchema.optional(),
   method: PaymentMethodSchema.optional(),
   reference: MerchantReferenceSchema.optional().meta({ description: 'Exact merchant reference.' }),
   needs_attention: BooleanQuery.optional().meta({ description: '`true` or `false`.' }),
@@ -138,33 +136,6 @@ export function resolvePaymentProvider(
 /** Visibility string literal: the value is validated upstream; quotes and backslashes are escaped anyway. */
 function literal(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-interface PageToken {
-  /** Hash of the visibility query the token belongs to: a token never crosses filters or merchants. */
-  q: string;
-  t: string;
-}
-
-function encodePageToken(query: string, raw: Uint8Array): string {
-  const token: PageToken = {
-    q: createHash('sha256').update(query).digest('hex').slice(0, 32),
-    t: Buffer.from(raw).toString('base64'),
-  };
-  return Buffer.from(JSON.stringify(token)).toString('base64url');
-}
-
-function decodePageToken(query: string, token: string): Buffer {
-  const invalid = () => ApiError.field('page_token', 'invalid_page_token', 'is not a page token for these filters');
-  let parsed: Partial<PageToken>;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<PageToken>;
-  } catch {
-    throw invalid();
-  }
-  const expected = createHash('sha256').update(query).digest('hex').slice(0, 32);
-  if (parsed.q !== expected || typeof parsed.t !== 'string') throw invalid();
-  return Buffer.from(parsed.t, 'base64');
 }
 
 function toSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): {
@@ -436,7 +407,7 @@ export const paymentRoutes: AnyRoute[] = [
       if (query.reference) clauses.push(`KasirMerchantReference = ${literal(query.reference)}`);
       if (query.needs_attention !== undefined) clauses.push(`KasirNeedsAttention = ${query.needs_attention}`);
       const visibilityQuery = clauses.join(' AND ');
-      const nextPageToken = query.page_token ? decodePageToken(visibilityQuery, query.page_token) : undefined;
+      const nextPageToken = query.page_token ? deps.pageTokens.decode(visibilityQuery, query.page_token) : undefined;
       const response = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
         deps.client.workflowService.listWorkflowExecutions({
           namespace: deps.client.options.namespace,
@@ -452,7 +423,7 @@ export const paymentRoutes: AnyRoute[] = [
         .map((row) => row.summary);
       const token =
         response.nextPageToken && response.nextPageToken.length > 0
-          ? encodePageToken(visibilityQuery, response.nextPageToken)
+          ? deps.pageTokens.encode(visibilityQuery, response.nextPageToken)
           : null;
       res.json({ object: 'list', data, hasMore: token !== null, nextPageToken: token });
     },

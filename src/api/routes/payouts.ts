@@ -3,8 +3,13 @@
  * by query, and the operator's resolution of a payout stuck in UNKNOWN.
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
+import { resolutionContradicts } from '../../domain/payout';
+import { MOVEMENT_CORE_PATCH } from '../../../workflows/patches';
+import type { ApiDeps } from '../deps';
 import { deriveId, requestFingerprint } from '../../ids';
 import type { payoutWorkflow } from '../../../workflows/payout';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from '../../../workflows/messages';
@@ -30,8 +35,8 @@ import {
   IdempotencyHeadersSchema,
   MerchantReferenceSchema,
   MetadataSchema,
+  PayoutProviderSchema,
   PayoutViewSchema,
-  ProviderSchema,
   RupiahSchema,
 } from '../schemas';
 import { payoutView } from '../views';
@@ -43,7 +48,7 @@ export const PayoutCreateSchema = z
   .strictObject({
     reference: MerchantReferenceSchema,
     amount: RupiahSchema,
-    provider: ProviderSchema.optional().meta({ description: `Defaults to ${DEFAULT_PAYOUT_PROVIDER}.` }),
+    provider: PayoutProviderSchema.optional().meta({ description: `Defaults to ${DEFAULT_PAYOUT_PROVIDER}.` }),
     feeMode: z.enum(['deducted', 'merchant']).meta({
       description: '`deducted`: the fee comes out of the amount sent; `merchant`: your balance pays it on top.',
     }),
@@ -95,6 +100,46 @@ export function resolutionRefused(err: WorkflowUpdateFailedError): ApiError {
     ? new ApiError(409, 'state_error', 'resolution_contradicted', message, { param: 'outcome' })
     : new ApiError(409, 'state_error', 'invalid_state', message);
 }
+
+/**
+ * Payouts still running on the code from before the movement core (workflows/legacy/) apply a
+ * resolution without asking the provider. For them the API asks the provider itself and refuses a
+ * contradicted resolution unless it is forced, as the movement core does.
+ */
+async function checkLegacyResolution(
+  deps: ApiDeps,
+  handle: WorkflowHandle,
+  payout: PayoutState,
+  body: { outcome: 'SUCCEEDED' | 'FAILED'; force?: boolean }
+): Promise<void> {
+  const description = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
+  const patches = description.typedSearchAttributes.get(TemporalChangeVersion) ?? [];
+  if (patches.includes(MOVEMENT_CORE_PATCH) || body.force === true) return;
+  const payouts = deps.connectors[payout.provider].payouts;
+  let provider;
+  try {
+    provider = await payouts!.inquire({ reference: payout.id, providerReference: payout.providerReference });
+  } catch (err) {
+    throw new ApiError(
+      409,
+      'state_error',
+      'invalid_state',
+      `provider could not be asked for its status (${err instanceof Error ? err.message : String(err)}); try again, or force the resolution with evidence`
+    );
+  }
+  if (resolutionContradicts(body.outcome, provider.status)) {
+    throw new ApiError(
+      409,
+      'state_error',
+      'resolution_contradicted',
+      `provider contradicts the resolution: it reports ${provider.providerStatus} (${provider.status}); force it with evidence if you are sure`,
+      { param: 'outcome' }
+    );
+  }
+}
+
+/** Temporal's own search attribute listing the patches a workflow has hit. */
+const TemporalChangeVersion = defineSearchAttributeKey('TemporalChangeVersion', SearchAttributeType.KEYWORD_LIST);
 
 export const payoutRoutes: AnyRoute[] = [
   defineRoute({
@@ -231,6 +276,7 @@ export const payoutRoutes: AnyRoute[] = [
       if (current.status === 'SUCCEEDED' || current.status === 'FAILED') {
         throw new ApiError(409, 'state_error', 'invalid_state', `payout ${current.id} is already ${current.status}`);
       }
+      await checkLegacyResolution(deps, handle, current, body);
       const request: ResolvePayoutRequest = {
         outcome: body.outcome,
         evidence: body.evidence,

@@ -1,7 +1,8 @@
-/** Liveness, readiness (Temporal reachable), Prometheus metrics, the OpenAPI document and its docs page. */
+/** Liveness, readiness (Temporal reachable), Prometheus metrics (operators only), the OpenAPI document and its docs page. */
 import { z } from 'zod';
 import { renderDocsPage } from '../docs-page';
 import { ApiError } from '../http-errors';
+import { OPERATOR_KEY_HEADER } from '../middleware/auth';
 import type { OpenApiDocument } from '../openapi';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
@@ -63,11 +64,16 @@ export function systemRoutes(document: () => OpenApiDocument): AnyRoute[] {
       summary: 'Prometheus metrics',
       description:
         'HTTP request durations by route and status (`kasir_http_request_duration_seconds`), callbacks by provider and result ' +
-        '(`kasir_callbacks_total`), orphan callbacks (`kasir_orphan_callbacks_total`) and workflow starts (`kasir_workflow_starts_total`).',
+        '(`kasir_callbacks_total`), orphan callbacks (`kasir_orphan_callbacks_total`) and workflow starts (`kasir_workflow_starts_total`). ' +
+        `Operators only: send the \`${OPERATOR_KEY_HEADER}\` header (merchant keys are refused), so a scraper needs the operator key; ` +
+        'the callback counts by result would otherwise tell anyone which references exist. `/healthz` and `/readyz` stay public.',
       tags: ['System'],
-      auth: 'none',
+      auth: 'operator',
       bodyKind: 'none',
-      responses: { 200: { description: 'Prometheus text exposition format.', mediaType: 'text/plain' } },
+      responses: {
+        200: { description: 'Prometheus text exposition format.', mediaType: 'text/plain' },
+        401: { description: 'Missing or invalid operator key.', schema: ErrorResponseSchema },
+      },
       async handler({ deps, res }) {
         res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
       },
