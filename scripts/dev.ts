@@ -16,9 +16,9 @@ import { listen } from '../src/connectors/simulator-kit';
 import { PROVIDER_IDS } from '../src/domain/provider';
 import type { ProviderId } from '../src/domain/provider';
 import { sha256Hex } from '../src/ids';
-import { ensureTemporalCli } from '../src/temporal/cli-binary';
-import { loadDevSettings, PROJECT_ROOT } from '../src/temporal/dev-settings';
-import { startDevServer } from '../src/temporal/dev-server';
+import { ensureTemporalCli } from '../src/sandbox/temporal/cli-binary';
+import { loadDevSettings, PROJECT_ROOT } from '../src/sandbox/temporal/dev-settings';
+import { startDevServer } from '../src/sandbox/temporal/dev-server';
 import { generateEncryptionKey } from '../src/temporal/payload-encryption';
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
 

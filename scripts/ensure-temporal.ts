@@ -1,6 +1,6 @@
 /** `npm run temporal:ensure`: find or build the Temporal CLI and print its path and version. */
 import { execFileSync } from 'node:child_process';
-import { ensureTemporalCli } from '../src/temporal/cli-binary';
+import { ensureTemporalCli } from '../src/sandbox/temporal/cli-binary';
 
 ensureTemporalCli()
   .then((binary) => {

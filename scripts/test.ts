@@ -5,8 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ensureTemporalCli } from '../src/temporal/cli-binary';
-import { PROJECT_ROOT } from '../src/temporal/dev-settings';
+import { ensureTemporalCli } from '../src/sandbox/temporal/cli-binary';
+import { PROJECT_ROOT } from '../src/sandbox/temporal/dev-settings';
 
 function run(title: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): void {
   console.log(`\n== ${title}`);

@@ -1,4 +1,6 @@
 /** Builds Kasir's worker: every workflow and activity on one task queue. Stateless; run as many as needed. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
@@ -16,6 +18,17 @@ export interface KasirWorkerOptions {
   identity?: string;
 }
 
+/**
+ * The workflow code: a bundle the caller built (tests), else the one `npm run build` prebuilt next to
+ * the compiled worker (`dist/workflow-bundle.js`), else `workflows/` bundled at start (development).
+ */
+function workflowCode(bundle: WorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (bundle) return { workflowBundle: bundle };
+  const prebuilt = path.join(__dirname, 'workflow-bundle.js');
+  if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
+  return { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) };
+}
+
 export async function createKasirWorker(options: KasirWorkerOptions): Promise<Worker> {
   const { config } = options;
   const connectors = options.connectors ?? createConnectors(config.providers);
@@ -28,7 +41,7 @@ export async function createKasirWorker(options: KasirWorkerOptions): Promise<Wo
     // Open payments wait for days; beyond this many, idle ones leave the cache and replay when woken.
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     dataConverter: dataConverterOf(config.encryption),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...workflowCode(options.workflowBundle),
     activities: createActivities({
       connectors,
       merchantWebhook: (merchantId) => merchants.get(merchantId),

@@ -15,7 +15,7 @@ import { createConnectors } from '../../src/connectors/registry';
 import { listen } from '../../src/connectors/simulator-kit';
 import type { RunningServer } from '../../src/connectors/simulator-kit';
 import { PAYMENT_METHODS } from '../../src/domain/payment';
-import { freePort } from '../../src/temporal/dev-server';
+import { freePort } from '../../src/sandbox/temporal/dev-server';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import type { PaymentView } from '../../src/api/schemas';

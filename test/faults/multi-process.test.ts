@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { PaymentView, PayoutView } from '../../src/api/schemas';
 import { workflowIdOf } from '../../src/ids';
-import { freePort } from '../../src/temporal/dev-server';
+import { freePort } from '../../src/sandbox/temporal/dev-server';
 import { paymentBody, uniqueRef } from '../api/http';
 import { simGet } from '../helpers/movements';
 import { FAST_TIMINGS, eventually, startStack } from '../helpers/stack';

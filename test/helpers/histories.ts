@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { findTemporalCli } from '../../src/temporal/cli-binary';
+import { findTemporalCli } from '../../src/sandbox/temporal/cli-binary';
 import type { TestStack } from './stack';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'replay', 'histories');

@@ -1,5 +1,6 @@
 /**
- * Kasir processes as children of the test (`node --import tsx src/main-worker.ts` / `src/main-api.ts`),
+ * Kasir processes as children of the test (`node --import tsx src/main-worker.ts` / `src/main-api.ts`, or
+ * the compiled `dist/main-worker.js` / `dist/main-api.js`),
  * each with its own temporary KASIR_CONFIG, so a test can kill them with SIGKILL.
  */
 import { spawn } from 'node:child_process';
@@ -19,9 +20,9 @@ export class KasirProcess {
   private exited?: Promise<void>;
 
   constructor(
-    readonly entry: 'src/main-worker.ts' | 'src/main-api.ts',
+    readonly entry: 'src/main-worker.ts' | 'src/main-api.ts' | 'dist/main-worker.js' | 'dist/main-api.js',
     readonly configFile: string,
-    readonly identity = `fault-${path.basename(entry, '.ts')}-${randomBytes(4).toString('hex')}`
+    readonly identity = `fault-${path.basename(entry).replace(/\.[jt]s$/, '')}-${randomBytes(4).toString('hex')}`
   ) {}
 
   /** Writes `config` to this process's KASIR_CONFIG file. */
@@ -31,7 +32,9 @@ export class KasirProcess {
   }
 
   start(): void {
-    const child = spawn(process.execPath, ['--import', 'tsx', this.entry], {
+    // Compiled entry points (`npm run build`) run on plain node, as in production.
+    const args = this.entry.endsWith('.js') ? ['--enable-source-maps', this.entry] : ['--import', 'tsx', this.entry];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { ...process.env, KASIR_CONFIG: this.configFile, KASIR_WORKER_IDENTITY: this.identity, LOG_LEVEL: 'error' },
       stdio: ['ignore', 'ignore', 'pipe'],

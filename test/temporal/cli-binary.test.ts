@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ensureTemporalCli, findTemporalCli, TemporalCliUnavailableError } from '../../src/temporal/cli-binary';
+import { ensureTemporalCli, findTemporalCli, TemporalCliUnavailableError } from '../../src/sandbox/temporal/cli-binary';
 
 function fakeBinary(dir: string, name = 'temporal'): string {
   mkdirSync(dir, { recursive: true });

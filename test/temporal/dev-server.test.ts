@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { Connection } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { ensureTemporalCli } from '../../src/temporal/cli-binary';
-import { loadDevSettings, parseDurationSeconds } from '../../src/temporal/dev-settings';
-import type { DevServer } from '../../src/temporal/dev-server';
-import { applyNamespaceRetention, startDevServer } from '../../src/temporal/dev-server';
+import { ensureTemporalCli } from '../../src/sandbox/temporal/cli-binary';
+import { loadDevSettings, parseDurationSeconds } from '../../src/sandbox/temporal/dev-settings';
+import type { DevServer } from '../../src/sandbox/temporal/dev-server';
+import { applyNamespaceRetention, startDevServer } from '../../src/sandbox/temporal/dev-server';
 
 const DAY_SECONDS = 86_400;
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 const SearchAttributeType = z.enum(['Text', 'Keyword', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList']);
 
