@@ -120,6 +120,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
   if (env.KASIR_PUBLIC_URL) api.publicUrl = env.KASIR_PUBLIC_URL;
   const worker = { ...((raw.worker as Record<string, unknown> | undefined) ?? {}) };
   if (env.KASIR_MAX_CACHED_WORKFLOWS) worker.maxCachedWorkflows = Number(env.KASIR_MAX_CACHED_WORKFLOWS);
-  const encryption = encryptionFromEnv(env.KASIR_ENCRYPTION_KEYS) ?? raw.encryption;
+  const encryption = encryptionFromEnv(env.KASIR_ENCRYPTION_KEYS, env.KASIR_ENCRYPTION_CURRENT_KEY_ID) ?? raw.encryption;
   return parseConfig({ ...raw, temporal, api, worker, encryption });
 }

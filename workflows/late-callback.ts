@@ -4,19 +4,20 @@
  * starts one per movement (`<movement workflow id>:late`) instead of only logging the callback; it is a
  * separate record, never a restart of the movement (no signal-with-start).
  *
- * A verified callback is believed at once; a hint is confirmed by the provider's status, asked again on
- * a durable backoff while the provider cannot answer. Once the money is confirmed the record flags
+ * A verified callback is believed as the live workflow would believe it; anything else is confirmed by
+ * the provider's status, asked again on a durable backoff while the provider is down or still
+ * processing. Later callbacks for the movement are signalled into the running record. Once the money is confirmed the record flags
  * itself for operators (`KasirNeedsAttention = true`, `KasirStatus = LATE_CALLBACK`) and sends the
  * merchant one event carrying the corrected status (SUCCEEDED, or AMOUNT_MISMATCH) and amount; the API
  * shows the same correction on the movement's GET.
  */
-import { condition, proxyActivities, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { Rupiah } from '../src/domain/money';
 import { providerInquiry } from './activity-options';
 import { activityFailureOf, nowIso } from './common';
-import { lateCallbackStateQuery } from './messages';
+import { lateCallbackStateQuery, providerCallbackSignal } from './messages';
 import { merchantOutbox } from './movement';
 import { KasirNeedsAttention, KasirStatus } from './search-attributes';
 import { nextDelay } from './timings';
@@ -29,16 +30,23 @@ export interface LateCallbackInput {
   /** The provider's callback, as verified and parsed by the API. */
   callback: ProviderCallbackEvent;
   timings: WorkflowTimings;
+  /** Carried across continue-as-new. */
+  resume?: { state: LateCallbackState; attempt: number; giveUpAt: number };
 }
 
-/** `KasirStatus` of a record: confirmed money, a hint still being checked, or a hint the provider denied. */
-export type LateCallbackStatus = 'LATE_CALLBACK' | 'LATE_CALLBACK_UNCONFIRMED' | 'LATE_CALLBACK_DENIED';
+/**
+ * `KasirStatus` of a record: confirmed money; a report still being checked; a report the provider's
+ * final word denies; or one the provider never answered for within the window (flagged for operators).
+ */
+export type LateCallbackStatus = 'LATE_CALLBACK' | 'LATE_CALLBACK_UNCONFIRMED' | 'LATE_CALLBACK_DENIED' | 'LATE_CALLBACK_UNRESOLVED';
 
 export interface LateCallbackState {
   status: LateCallbackStatus;
   movementId: string;
   kind: MoneyMovementState['kind'];
   merchantId: string;
+  /** The movement this record is about: its creation instant, so a re-created movement is not confused with it. */
+  movementCreatedAt: string;
   /** What the movement closed as, and what it is now known to be. */
   closedStatus: string;
   correctedStatus?: 'SUCCEEDED' | 'AMOUNT_MISMATCH';
@@ -59,39 +67,68 @@ const EVENT_TYPE: Record<MoneyMovementState['kind'], string> = {
   bill: 'bill.paid_after_failure',
 };
 
-interface Confirmation {
-  succeeded: boolean;
-  amount?: Rupiah;
-}
+/** The provider's answer: money moved, a final word that it did not, or not yet known. */
+type ProviderWord = { answer: 'succeeded'; amount?: Rupiah } | { answer: 'denied' } | { answer: 'pending' };
 
 export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<LateCallbackState> {
   const { movement, callback } = input;
-  const state: LateCallbackState = {
+  const state: LateCallbackState = input.resume?.state ?? {
     status: 'LATE_CALLBACK_UNCONFIRMED',
     movementId: movement.id,
     kind: movement.kind,
     merchantId: movement.merchantId,
+    movementCreatedAt: movement.createdAt,
     closedStatus: movement.status,
-    providerReports: 'providerStatus' in callback.outcome ? callback.outcome.providerStatus : callback.outcome.providerCode,
+    providerReports: providerStatusOf(callback),
     evidence: 'unconfirmed',
     receivedAt: callback.receivedAt,
     recordedAt: nowIso(),
   };
+  const inbox: ProviderCallbackEvent[] = input.resume ? [] : [callback];
   setHandler(lateCallbackStateQuery, () => state);
+  setHandler(providerCallbackSignal, (event) => void inbox.push(event));
 
+  const giveUpAt = input.resume?.giveUpAt ?? Date.now() + input.timings.payment.lateWindowMs;
   let amount: Rupiah | undefined;
-  if (callback.trust === 'verified') {
-    state.evidence = 'verified';
-    amount = amountOf(callback);
-  } else {
-    const confirmation = await confirmWithProvider(movement, input.timings);
-    if (!confirmation.succeeded) {
+  let believed = false;
+  for (let attempt = input.resume?.attempt ?? 0; !believed; attempt++) {
+    // A verified callback is believed only as the live workflow would believe it: this movement's
+    // provider and provider reference, with an amount. Anything else is checked with the provider.
+    for (const event of inbox.splice(0)) {
+      if (believable(event, movement)) {
+        state.evidence = 'verified';
+        state.providerReports = providerStatusOf(event);
+        amount = amountOf(event);
+        believed = true;
+      }
+    }
+    if (believed) break;
+    const word = await askProvider(movement);
+    if (word.answer === 'succeeded') {
+      state.evidence = 'confirmed';
+      amount = word.amount;
+      believed = true;
+      break;
+    }
+    if (word.answer === 'denied') {
       state.status = 'LATE_CALLBACK_DENIED';
       upsertSearchAttributes([{ key: KasirStatus, value: state.status }]);
-      return state; // the provider denies it: a rumour, not money; the record stays for operators
+      return state; // the provider's final word: a rumour, not money; the record stays for operators
     }
-    state.evidence = 'confirmed';
-    amount = confirmation.amount;
+    if (Date.now() >= giveUpAt) {
+      state.status = 'LATE_CALLBACK_UNRESOLVED';
+      state.attentionReason = `LATE_CALLBACK_UNRESOLVED: ${movement.provider} reported money for this closed ${movement.kind} and never confirmed or denied it`;
+      upsertSearchAttributes([
+        { key: KasirStatus, value: state.status },
+        { key: KasirNeedsAttention, value: true },
+      ]);
+      return state;
+    }
+    await condition(() => inbox.length > 0, Math.max(1, Math.min(giveUpAt - Date.now(), nextDelay(input.timings.payment.latePoll, attempt))));
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > 2_000) {
+      await continueAsNew<typeof lateCallbackWorkflow>({ ...input, resume: { state, attempt: attempt + 1, giveUpAt } });
+    }
   }
 
   const due = movement.kind === 'bill' ? movement.inquiry?.amount : movement.amount;
@@ -113,11 +150,24 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
     status: state.correctedStatus,
     needsAttention: true,
     attentionReason: state.attentionReason,
-    ...(movement.kind === 'payment' ? { paidAmount: state.paidAmount, paidAt: callback.receivedAt } : {}),
+    ...(movement.kind === 'payment' ? { paidAmount: state.paidAmount, paidAt: state.receivedAt } : {}),
   } as MoneyMovementState;
   outbox.emit(EVENT_TYPE[movement.kind], corrected);
   await Promise.race([delivering, condition(() => outbox.drained())]);
   return state;
+}
+
+function providerStatusOf(callback: ProviderCallbackEvent): string {
+  return 'providerStatus' in callback.outcome ? callback.outcome.providerStatus : callback.outcome.providerCode;
+}
+
+function believable(event: ProviderCallbackEvent, movement: MoneyMovementState): boolean {
+  if (event.trust !== 'verified' || event.kind !== movement.kind || event.reference !== movement.id) return false;
+  if (event.provider !== movement.provider || event.outcome.status !== 'succeeded') return false;
+  const reference = 'providerReference' in event.outcome ? event.outcome.providerReference : undefined;
+  const known = 'providerReference' in movement ? movement.providerReference : undefined;
+  if (reference && known && reference !== known) return false;
+  return amountOf(event) !== undefined;
 }
 
 function amountOf(callback: ProviderCallbackEvent): Rupiah | undefined {
@@ -130,47 +180,37 @@ function amountOf(callback: ProviderCallbackEvent): Rupiah | undefined {
   }
 }
 
-/**
- * Asks the provider until it answers: a provider that is down must not turn real money into an
- * unconfirmed rumour. Gives up only after the payment late window, still recorded for operators.
- */
-async function confirmWithProvider(movement: MoneyMovementState, timings: WorkflowTimings): Promise<Confirmation> {
-  const giveUpAt = Date.now() + timings.payment.lateWindowMs;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await askProvider(movement);
-    } catch (err) {
-      if (!activityFailureOf(err) || Date.now() >= giveUpAt) {
-        if (activityFailureOf(err)) return { succeeded: false };
-        throw err;
+/** The provider's word on the movement; an activity failure (the provider is down) is "not yet". */
+async function askProvider(movement: MoneyMovementState): Promise<ProviderWord> {
+  try {
+    switch (movement.kind) {
+      case 'payment': {
+        const outcome = await inquiries.inquirePayment(movement.provider, {
+          reference: movement.id,
+          providerReference: movement.providerReference,
+          amount: movement.amount,
+          method: movement.method,
+          createdAt: movement.createdAt,
+        });
+        if (outcome.status === 'succeeded') return { answer: 'succeeded', amount: outcome.paidAmount };
+        return outcome.status === 'pending' ? { answer: 'pending' } : { answer: 'denied' };
+      }
+      case 'payout': {
+        const outcome = await inquiries.inquirePayout(movement.provider, {
+          reference: movement.id,
+          providerReference: movement.providerReference,
+        });
+        if (outcome.status === 'succeeded') return { answer: 'succeeded', amount: outcome.amount };
+        return outcome.status === 'processing' ? { answer: 'pending' } : { answer: 'denied' };
+      }
+      case 'bill': {
+        const outcome = await inquiries.billStatus(movement.provider, movement.id);
+        if (outcome.status === 'succeeded') return { answer: 'succeeded', amount: outcome.amount };
+        return outcome.status === 'processing' ? { answer: 'pending' } : { answer: 'denied' };
       }
     }
-    await sleep(nextDelay(timings.payment.latePoll, attempt));
-  }
-}
-
-async function askProvider(movement: MoneyMovementState): Promise<Confirmation> {
-  switch (movement.kind) {
-    case 'payment': {
-      const outcome = await inquiries.inquirePayment(movement.provider, {
-        reference: movement.id,
-        providerReference: movement.providerReference,
-        amount: movement.amount,
-        method: movement.method,
-        createdAt: movement.createdAt,
-      });
-      return { succeeded: outcome.status === 'succeeded', amount: outcome.paidAmount };
-    }
-    case 'payout': {
-      const outcome = await inquiries.inquirePayout(movement.provider, {
-        reference: movement.id,
-        providerReference: movement.providerReference,
-      });
-      return { succeeded: outcome.status === 'succeeded', amount: outcome.amount };
-    }
-    case 'bill': {
-      const outcome = await inquiries.billStatus(movement.provider, movement.id);
-      return { succeeded: outcome.status === 'succeeded', amount: outcome.amount };
-    }
+  } catch (err) {
+    if (activityFailureOf(err)) return { answer: 'pending' };
+    throw err;
   }
 }

@@ -40,17 +40,17 @@ export const EncryptionConfigSchema = z
 export type EncryptionConfig = z.infer<typeof EncryptionConfigSchema>;
 
 /**
- * `KASIR_ENCRYPTION_KEYS=<id>:<base64 key>[,<id>:<base64 key>...]`: the first encrypts, all decrypt.
- * Returns undefined when the variable is unset.
+ * `KASIR_ENCRYPTION_KEYS=<id>:<base64 key>[,<id>:<base64 key>...]`: all decrypt; the one named by
+ * `KASIR_ENCRYPTION_CURRENT_KEY_ID` (else the first) encrypts. Returns undefined when unset.
  */
-export function encryptionFromEnv(value: string | undefined): EncryptionConfig | undefined {
+export function encryptionFromEnv(value: string | undefined, currentKeyId?: string): EncryptionConfig | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const keys = value.split(',').map((entry) => {
     const at = entry.indexOf(':');
     if (at <= 0) throw new Error('KASIR_ENCRYPTION_KEYS: each entry is <key id>:<base64 key>');
     return { id: entry.slice(0, at).trim(), key: entry.slice(at + 1).trim() };
   });
-  return EncryptionConfigSchema.parse({ keys });
+  return EncryptionConfigSchema.parse({ keys, ...(currentKeyId ? { currentKeyId } : {}) });
 }
 
 /** A fresh random key, for `npm start` and tests (never for production: generate and store your own). */
