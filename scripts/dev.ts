@@ -10,9 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import express from 'express';
-import type { SimulatorSetup } from '../src/connectors/module';
-import { CONNECTOR_MODULES } from '../src/connectors/registry';
-import { listen } from '../src/connectors/simulator-kit';
+import { SIMULATOR_SETUPS } from '../src/sandbox/registry';
+import { listen } from '../src/sandbox/simulator-kit';
+import type { SimulatorSetup } from '../src/sandbox/simulator-kit';
 import { PROVIDER_IDS } from '../src/domain/provider';
 import type { ProviderId } from '../src/domain/provider';
 import { sha256Hex } from '../src/ids';
@@ -46,7 +46,7 @@ function loadOrCreateSecrets(): { secrets: DevSecrets; setups: SimulatorSetups }
   const setups = {} as SimulatorSetups;
   const providers = {} as Record<ProviderId, unknown>;
   for (const id of PROVIDER_IDS) {
-    setups[id] = CONNECTOR_MODULES[id].simulatorSetup(saved.providers?.[id]);
+    setups[id] = SIMULATOR_SETUPS[id](saved.providers?.[id]);
     providers[id] = setups[id].credentials;
   }
   const secrets: DevSecrets = {

@@ -1,6 +1,6 @@
 /**
  * `npm test`: every check, in order of cost. Makes sure the Temporal CLI exists (building it once if
- * needed, with progress), type-checks, lints, then runs every mocha suite against real Temporal dev
+ * needed, with progress), type-checks, lints, checks formatting (`npm run format` fixes it), then runs every mocha suite against real Temporal dev
  * servers the tests start themselves. Extra arguments go to mocha (e.g. a spec path).
  */
 import { spawnSync } from 'node:child_process';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   if (specs.length === 0) {
     run('typecheck', bin('tsc'), ['-p', 'tsconfig.json']);
     run('lint', bin('eslint'), ['.']);
+    run('format', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
   }
   run('tests', bin('mocha'), mochaArgs, { NODE_ENV: 'test', TEMPORAL_CLI: temporal });
 }

@@ -46,6 +46,8 @@ export const KasirConfigSchema = z.object({
       publicUrl: z.url(),
       /** SHA-256 (hex) of operator keys, for operator-only endpoints. */
       operatorKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
+      /** SHA-256 (hex) of metrics scraper keys: they open `/metrics` only (the operator key does too). */
+      metricsKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
     }),
   worker: z
     .object({

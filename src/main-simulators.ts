@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONNECTOR_MODULES } from './connectors/registry';
-import type { ProviderSimulator, RunningServer } from './connectors/simulator-kit';
-import { listen } from './connectors/simulator-kit';
+import { SIMULATOR_SETUPS } from './sandbox/registry';
+import type { ProviderSimulator, RunningServer } from './sandbox/simulator-kit';
+import { listen } from './sandbox/simulator-kit';
 import { PROVIDER_IDS } from './domain/provider';
 import type { ProviderId } from './domain/provider';
 import { logger } from './logger';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
 
   const running: { id: ProviderId; simulator: ProviderSimulator; server: RunningServer }[] = [];
   for (const id of PROVIDER_IDS) {
-    const setup = CONNECTOR_MODULES[id].simulatorSetup(credentials[id]);
+    const setup = SIMULATOR_SETUPS[id](credentials[id]);
     const simulator = setup.createSimulator({ publicUrl: `http://${host}:${ports[id]}` });
     const stateFile = path.join(stateDir, `${id}.json`);
     if (existsSync(stateFile)) simulator.importState(JSON.parse(readFileSync(stateFile, 'utf8')));

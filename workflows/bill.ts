@@ -6,7 +6,7 @@
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
-import { billIsFinal, billStatusRank } from '../src/domain/bill';
+import { billIsFinal, billStatusRank, billTotalOf } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
 import { activityFailureOf, nowIso } from './common';
@@ -42,11 +42,6 @@ function initialState(input: BillWorkflowInput): BillState {
     updatedAt: at,
     timeline: [],
   };
-}
-
-/** What the customer pays: the bill plus the provider's fees, as the inquiry stated them. */
-export function billTotal(state: BillState): number | undefined {
-  return state.inquiry ? state.inquiry.amount + state.inquiry.totalAdmin + state.inquiry.processingFee : undefined;
 }
 
 export async function billWorkflow(input: BillWorkflowInput): Promise<BillState> {
@@ -131,7 +126,7 @@ class Bill implements CallbackReader {
           details: outcome.details,
         };
         this.state.providerCode = outcome.providerCode;
-        this.movement.recordMoneyEvent('inquiry', `inquired: total ${billTotal(this.state)}`);
+        this.movement.recordMoneyEvent('inquiry', `inquired: total ${billTotalOf(this.state)}`);
         this.movement.emit('bill.inquired');
       }
     } catch (err) {
@@ -152,7 +147,7 @@ class Bill implements CallbackReader {
     if (this.state.status !== 'INQUIRED' || this.state.paymentSubmitted || this.confirmation !== undefined) {
       throw new Error(`bill ${this.state.id} is ${this.state.status}; only an INQUIRED bill can be paid, once`);
     }
-    const total = billTotal(this.state);
+    const total = billTotalOf(this.state);
     if (request.expectedTotal !== undefined && request.expectedTotal !== total) {
       throw new Error(`expectedTotal ${request.expectedTotal} does not match the inquiry total ${total}`);
     }

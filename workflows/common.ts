@@ -13,6 +13,8 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { KasirActivities } from '../activities';
+import { merchantViewOf } from '../src/domain/merchant-view';
+import type { MerchantView } from '../src/domain/merchant-view';
 import { localWebhookDelivery, webhookDelivery } from './activity-options';
 import { KasirNeedsAttention, KasirStatus } from './search-attributes';
 import type { WebhookTimings } from './timings';
@@ -143,10 +145,12 @@ export function legacyOutbox(timings: WebhookTimings, carried?: OutboxState): Ou
   return new Outbox(deliver, carried);
 }
 
-/** What a merchant may see of a state: everything but the request fingerprint, copied. */
-function merchantView<S extends MoneyMovementState>(state: S): S {
-  const { requestFingerprint: _fingerprint, ...visible } = state;
-  return JSON.parse(JSON.stringify(visible)) as S;
+/**
+ * What a merchant may see of a state: the one merchant view the API's GET uses too
+ * (src/domain/merchant-view.ts), copied, since the outbox keeps the event while the state changes.
+ */
+function merchantView(state: MoneyMovementState): MerchantView<MoneyMovementState> {
+  return JSON.parse(JSON.stringify(merchantViewOf(state))) as MerchantView<MoneyMovementState>;
 }
 
 /** Remembers applied provider event ids (bounded), so a repeated callback is a no-op. */

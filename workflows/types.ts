@@ -3,6 +3,7 @@ import type { BillDetailLine, BillStatus } from '../src/domain/bill';
 import type { Rupiah } from '../src/domain/money';
 import type { PaymentCustomer, PaymentInstructions, PaymentMethod, PaymentStatus, ProviderFailure } from '../src/domain/payment';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
+import type { MerchantView } from '../src/domain/merchant-view';
 import type { Beneficiary, PayoutFeeMode, PayoutStatus } from '../src/domain/payout';
 import type { ProviderId } from '../src/domain/provider';
 import type { WorkflowTimings } from './timings';
@@ -180,8 +181,8 @@ export interface MerchantEvent {
   type: string;
   merchantId: string;
   createdAt: string;
-  /** The movement's state as merchants see it: without `requestFingerprint`. */
-  data: MoneyMovementState;
+  /** The movement's state as merchants see it (src/domain/merchant-view.ts), as GET shows it. */
+  data: MerchantView<MoneyMovementState>;
 }
 
 /** The merchant webhook outbox: events not yet delivered, and the next sequence number. */

@@ -19,7 +19,7 @@ import { ApiError, errorBody, fieldErrorsOf, toApiError } from './http-errors';
 import type { FieldError } from './http-errors';
 import { createMetrics } from './metrics';
 import type { ApiMetrics } from './metrics';
-import { authenticateMerchant, authenticateOperator } from './middleware/auth';
+import { authenticateMerchant, authenticateMetricsScraper, authenticateOperator } from './middleware/auth';
 import { buildOpenApiDocument } from './openapi';
 import { createPageTokenCodec, pageTokenKey } from './page-tokens';
 import { createApiServer } from './server';
@@ -110,6 +110,7 @@ function authenticate(route: AnyRoute, deps: ApiDeps): RequestHandler {
     state.route = route.path;
     if (route.auth === 'merchant') state.merchant = authenticateMerchant(req, deps.config);
     else if (route.auth === 'operator') authenticateOperator(req, deps.config);
+    else if (route.auth === 'metrics') authenticateMetricsScraper(req, deps.config);
     next();
   };
 }

@@ -88,13 +88,18 @@ export function codecRouter(config: KasirConfig, log: Logger): express.Router | 
   const codec = new EncryptionCodec(config.encryption);
   const router = express.Router();
   router.use(cors(config));
+  // Who may use it is settled before a byte of the body is read: an anonymous client cannot make the
+  // server buffer and parse megabytes.
+  const authorise: RequestHandler = (req, res, next) => {
+    const trustedBrowser = config.codec.trustAllowedOriginsWithoutAuth && allowedOrigin(req, config) !== undefined;
+    if (!trustedBrowser && !isOperator(req, config)) {
+      return refuse(res, 401, 'invalid_operator_key', `The codec server is for operators: send ${OPERATOR_KEY_HEADER} or Authorization: Bearer <operator key>.`);
+    }
+    next();
+  };
   const handler =
     (direction: 'encode' | 'decode'): RequestHandler =>
     (req, res, next) => {
-      const trustedBrowser = config.codec.trustAllowedOriginsWithoutAuth && allowedOrigin(req, config) !== undefined;
-      if (!trustedBrowser && !isOperator(req, config)) {
-        return refuse(res, 401, 'invalid_operator_key', `The codec server is for operators: send ${OPERATOR_KEY_HEADER} or Authorization: Bearer <operator key>.`);
-      }
       const body = CodecBodySchema.safeParse(req.body);
       if (!body.success) return refuse(res, 400, 'invalid_codec_request', 'The body must be { "payloads": [{ "metadata": {..base64}, "data": base64 }] }.');
       const payloads = body.data.payloads.map(toPayload);
@@ -106,7 +111,8 @@ export function codecRouter(config: KasirConfig, log: Logger): express.Router | 
         })
         .catch(next);
     };
-  router.post('/encode', express.json({ limit: '8mb' }), handler('encode'));
-  router.post('/decode', express.json({ limit: '8mb' }), handler('decode'));
+  const json = express.json({ limit: '4mb' });
+  router.post('/encode', authorise, json, handler('encode'));
+  router.post('/decode', authorise, json, handler('decode'));
   return router;
 }

@@ -1,6 +1,8 @@
 /**
- * The Temporal side of the API: creating a movement by update-with-start with Stripe-style idempotency,
- * and loading one on behalf of its merchant. The API holds no state; the workflow is the record.
+ * The Temporal side of the API, for a movement of any kind (its descriptor in `movement-kinds.ts`):
+ * creating it by update-with-start with Stripe-style idempotency, loading it on behalf of its
+ * merchant, and asking it for a change by update. The API holds no state; the workflow is the record,
+ * and its update validators are the one judge of which change fits it.
  *
  * A movement's id is derived from the merchant and the merchant's `reference`, its business key: one
  * reference is one movement. The `Idempotency-Key` header adds replay, never a second movement.
@@ -13,51 +15,26 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { QueryDefinition, SearchAttributePair, UpdateDefinition, Workflow } from '@temporalio/common';
+import type { QueryDefinition, UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Merchant } from '../config';
-import { kindOfId, workflowIdOf } from '../ids';
-import type { MovementKind } from '../ids';
+import { deriveId, kindOfId, workflowIdOf } from '../ids';
 import type { LateCallbackState } from '../../workflows/late-callback';
 import { lateCallbackStateQuery } from '../../workflows/messages';
 import type { ApiDeps } from './deps';
 import { ApiError, isTemporalUnavailable } from './http-errors';
+import { sameReferenceQuery } from './listing';
+import { movementSearchAttributes } from './movement-kinds';
+import type { MovementInputFields, MovementKindSpec, MovementStateBase } from './movement-kinds';
 
 /** Memo key naming the request that started a workflow, to tell a first create (201) from a replay (200). */
 const CREATED_BY_MEMO = 'kasirCreatedByRequest';
 
-export interface MovementStateBase {
-  id: string;
-  merchantId: string;
-  merchantReference: string;
-  status: string;
-  requestFingerprint: string;
-}
-
-export interface CreateMovement<W extends Workflow, S extends MovementStateBase> {
-  kind: MovementKind;
-  /** `deriveId(kind, merchant.id, reference)`: the reference is the movement's business key. */
-  id: string;
-  merchant: Merchant;
-  /** The merchant's reference the id was derived from (named by a 409). */
-  reference: string;
-  /**
-   * The `Idempotency-Key` header, when sent: it adds replay and never chooses the id (movements created
-   * before ids came from the reference alone are found by reference, see `sameReferenceElsewhere`).
-   */
-  idempotencyKey?: string;
-  fingerprint: string;
-  requestId: string;
-  workflowType: string;
-  args: Parameters<W>;
-  searchAttributes: SearchAttributePair[];
-  staticSummary: string;
-  staticDetails: string;
-  /** The update that answers once the workflow has its first result. */
-  firstAnswer: UpdateDefinition<S, []>;
-  stateQuery: QueryDefinition<S>;
-  /** True while the first answer is still outstanding (REGISTERING, SUBMITTING, an inquiry not back yet). */
-  isPending(state: S): boolean;
-}
+/** A movement kind as the Temporal calls here need it (the view type does not matter to them). */
+type KindOf<S extends MovementStateBase, I extends MovementInputFields = MovementInputFields> = MovementKindSpec<
+  S,
+  I,
+  unknown
+>;
 
 export interface CreatedMovement<S> {
   state: S;
@@ -70,28 +47,41 @@ export interface CreatedMovement<S> {
  * `USE_EXISTING`), so a repeated request attaches to the same workflow. Update-with-start is not
  * atomic: if the workflow exists but is closed (`REJECT_DUPLICATE` refuses to start it again), or the
  * update does not complete in time, the workflow's state is read by query instead.
+ *
+ * The input names the merchant, its reference (the business key the id was derived from: one
+ * reference is one movement, whatever the `Idempotency-Key` header) and the request's fingerprint,
+ * which tells a replay from a different request reusing the reference (409).
  */
-export async function createMovement<W extends Workflow, S extends MovementStateBase>(
+export async function createMovement<S extends MovementStateBase, I extends MovementInputFields>(
   deps: ApiDeps,
-  spec: CreateMovement<W, S>
+  spec: KindOf<S, I>,
+  input: I,
+  requestId: string,
+  idempotencyKey?: string
 ): Promise<CreatedMovement<S>> {
   const { client, config, timeouts, metrics } = deps;
-  const legacy = await sameReferenceElsewhere(deps, spec);
-  if (legacy) return legacy;
+  const legacy =
+    (idempotencyKey !== undefined ? await keyDerivedMovement(deps, spec, input, idempotencyKey) : undefined) ??
+    (await sameReferenceElsewhere(deps, spec, input));
+  if (legacy) return { ...legacy, state: await withLateCorrection(deps, workflowIdOf(spec.kind, legacy.state.id), legacy.state) };
 
-  const workflowId = workflowIdOf(spec.kind, spec.id);
-  // `spec.args` is checked against the workflow's signature by the caller's `W`; the operation itself is untyped.
-  const args: unknown[] = spec.args;
+  const id = spec.idOf(input);
+  const workflowId = workflowIdOf(spec.kind, id);
   const operation = new WithStartWorkflowOperation<Workflow>(spec.workflowType, {
     workflowId,
     taskQueue: config.temporal.taskQueue,
-    args,
+    args: [input],
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: spec.searchAttributes,
-    memo: { [CREATED_BY_MEMO]: spec.requestId },
-    staticSummary: spec.staticSummary,
-    staticDetails: spec.staticDetails,
+    typedSearchAttributes: movementSearchAttributes(spec, input),
+    memo: { [CREATED_BY_MEMO]: requestId },
+    staticSummary: `${spec.summary(input)} via ${input.provider} for ${input.merchantId}/${input.merchantReference}`,
+    staticDetails: [
+      `merchant: ${input.merchantId}`,
+      `reference: ${input.merchantReference}`,
+      ...spec.details(input),
+      `created by request: ${requestId}`,
+    ].join('\n'),
   });
 
   let state: S;
@@ -100,7 +90,7 @@ export async function createMovement<W extends Workflow, S extends MovementState
     state = await client.withDeadline(Date.now() + timeouts.createMs, () =>
       client.workflow.executeUpdateWithStart(spec.firstAnswer, { startWorkflowOperation: operation })
     );
-    outcome = (await startedBy(await operation.workflowHandle(), deps)) === spec.requestId ? 'created' : 'replayed';
+    outcome = (await startedBy(await operation.workflowHandle(), deps)) === requestId ? 'created' : 'replayed';
   } catch (err) {
     const recovered = await stateAfterFailedStart<S>(deps, workflowId, spec.stateQuery, err);
     state = recovered;
@@ -111,30 +101,60 @@ export async function createMovement<W extends Workflow, S extends MovementState
     );
   }
 
-  if (state.requestFingerprint !== spec.fingerprint) {
+  if (state.requestFingerprint !== input.requestFingerprint) {
     metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
     throw new ApiError(
       409,
       'idempotency_error',
       'idempotency_key_reused',
-      `The reference '${spec.reference}' was already used for ${spec.kind} ${spec.id} with a different request body. ` +
+      `The reference '${input.merchantReference}' was already used for ${spec.kind} ${id} with a different request body. ` +
         `A reference identifies one ${spec.kind}, whatever the Idempotency-Key: repeat the original request exactly ` +
         `to retrieve it, or use a new reference for a new ${spec.kind}.`,
       { param: 'reference' }
     );
   }
   metrics.workflowStarts.inc({ kind: spec.kind, outcome });
+  // A replay shows what GET shows: a late correction included.
+  if (outcome !== 'created') state = await withLateCorrection(deps, workflowId, state);
   return { state, outcome };
 }
 
 /**
- * A string literal for a Temporal visibility query, or undefined when the value cannot be written as
- * one: the query parser unescapes `\'` but reads a backslash literally, and it does not match values
- * with a double quote (checked against the dev server).
+ * Compatibility, exact and strongly consistent: a movement created before ids came from the reference
+ * alone had its id derived from the `Idempotency-Key` it was sent with. A request carrying that key is
+ * answered with it (a replay, or a 409 naming the key for another body).
  */
-function visibilityLiteral(value: string): string | undefined {
-  if (/["\\]/.test(value)) return undefined;
-  return `'${value.replace(/'/g, "\\'")}'`;
+async function keyDerivedMovement<S extends MovementStateBase, I extends MovementInputFields>(
+  deps: ApiDeps,
+  spec: KindOf<S, I>,
+  input: I,
+  key: string
+): Promise<CreatedMovement<S> | undefined> {
+  const legacyId = deriveId(spec.kind, input.merchantId, key);
+  if (legacyId === spec.idOf(input)) return undefined;
+  let state: S;
+  try {
+    const handle = deps.client.workflow.getHandle(workflowIdOf(spec.kind, legacyId));
+    state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(spec.stateQuery));
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+  if (state.merchantId !== input.merchantId || state.merchantReference === key) return undefined;
+  if (state.requestFingerprint !== input.requestFingerprint) {
+    deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
+    throw new ApiError(
+      409,
+      'idempotency_error',
+      'idempotency_key_reused',
+      `The Idempotency-Key '${key}' was already used for ${spec.kind} ${legacyId} (reference '${state.merchantReference}') ` +
+        'with a different request body. Repeat the original request exactly to retrieve it.',
+      { param: 'Idempotency-Key' }
+    );
+  }
+  const outcome = spec.isPending(state) ? 'pending' : 'replayed';
+  deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
+  return { state, outcome };
 }
 
 /**
@@ -144,46 +164,62 @@ function visibilityLiteral(value: string): string | undefined {
  * with that key, another key or none answers with it (a replay, or a 409 for a different body) and
  * never creates a second movement for the same reference.
  */
-async function sameReferenceElsewhere<W extends Workflow, S extends MovementStateBase>(
+async function sameReferenceElsewhere<S extends MovementStateBase, I extends MovementInputFields>(
   deps: ApiDeps,
-  spec: CreateMovement<W, S>
+  spec: KindOf<S, I>,
+  input: I
 ): Promise<CreatedMovement<S> | undefined> {
-  const reference = visibilityLiteral(spec.reference);
-  if (reference === undefined) {
-    deps.log.warn({ kind: spec.kind }, 'reference cannot be searched for older movements (it has a quote or backslash)');
+  const query = sameReferenceQuery({
+    workflowType: spec.workflowType,
+    kind: spec.kind,
+    merchantId: input.merchantId,
+    reference: input.merchantReference,
+    id: spec.idOf(input),
+  });
+  if (query === undefined) {
+    deps.log.warn(
+      { kind: spec.kind },
+      'reference cannot be searched for older movements (it has a quote or backslash)'
+    );
     return undefined;
   }
-  const query = [
-    `WorkflowType = '${spec.workflowType}'`,
-    `KasirMerchant = '${spec.merchant.id}'`,
-    `KasirMerchantReference = ${reference}`,
-    `WorkflowId != '${workflowIdOf(spec.kind, spec.id)}'`,
-  ].join(' AND ');
   let existingWorkflowId: string | undefined;
-  await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, async () => {
-    for await (const execution of deps.client.workflow.list({ query, pageSize: 1 })) {
-      existingWorkflowId = execution.workflowId;
-      break;
-    }
-  });
+  try {
+    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, async () => {
+      for await (const execution of deps.client.workflow.list({ query, pageSize: 1 })) {
+        existingWorkflowId = execution.workflowId;
+        break;
+      }
+    });
+  } catch (err) {
+    // Visibility is a convenience for movements from before the change, never a reason to refuse a
+    // create: an older movement with this reference is rare, and its provider refuses its id again.
+    deps.log.warn({ kind: spec.kind, err: String(err) }, 'could not search for an older movement with this reference');
+    return undefined;
+  }
   if (existingWorkflowId === undefined) return undefined;
   const handle = deps.client.workflow.getHandle(existingWorkflowId);
-  const state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(spec.stateQuery));
-  if (state.merchantId !== spec.merchant.id || state.merchantReference !== spec.reference) return undefined;
-  if (state.requestFingerprint !== spec.fingerprint) {
+  const state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+    handle.query(spec.stateQuery)
+  );
+  if (state.merchantId !== input.merchantId || state.merchantReference !== input.merchantReference) return undefined;
+  if (state.requestFingerprint !== input.requestFingerprint) {
     deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
     throw new ApiError(
       409,
       'idempotency_error',
       'idempotency_key_reused',
-      `The reference '${spec.reference}' was already used for ${spec.kind} ${state.id} with a different request body. ` +
+      `The reference '${input.merchantReference}' was already used for ${spec.kind} ${state.id} with a different request body. ` +
         `A reference identifies one ${spec.kind}: repeat the original request exactly to retrieve it, or use a new reference.`,
       { param: 'reference' }
     );
   }
   const outcome = spec.isPending(state) ? 'pending' : 'replayed';
   deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
-  deps.log.info({ workflowId: existingWorkflowId, kind: spec.kind }, 'replayed a movement created under an older id for this reference');
+  deps.log.info(
+    { workflowId: existingWorkflowId, kind: spec.kind },
+    'replayed a movement created under an older id for this reference'
+  );
   return { state, outcome };
 }
 
@@ -220,27 +256,61 @@ function isUpdateFailure(err: unknown): boolean {
 }
 
 /**
- * A movement's state on behalf of `merchant`. Another merchant's id, a malformed id, an id of another
- * kind and a missing workflow all give the same 404, so ids reveal nothing about existence.
+ * A movement's state on behalf of `merchant` (undefined: an operator, who sees every merchant's).
+ * Another merchant's id, a malformed id, an id of another kind and a missing workflow all give the
+ * same 404, so ids reveal nothing about existence.
  */
-export async function loadOwned<S extends { merchantId: string; status: string }>(
+export async function loadOwned<S extends MovementStateBase>(
   deps: ApiDeps,
-  kind: MovementKind,
+  spec: Pick<KindOf<S>, 'kind' | 'stateQuery'>,
   id: string,
-  merchant: Merchant | undefined,
-  stateQuery: QueryDefinition<S>
+  merchant: Merchant | undefined
 ): Promise<{ state: S; handle: WorkflowHandle }> {
-  if (kindOfId(id) !== kind) throw ApiError.notFound(kind, id);
-  const handle = deps.client.workflow.getHandle(workflowIdOf(kind, id));
+  if (kindOfId(id) !== spec.kind) throw ApiError.notFound(spec.kind, id);
+  const handle = deps.client.workflow.getHandle(workflowIdOf(spec.kind, id));
   let state: S;
   try {
-    state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(stateQuery));
+    state = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(spec.stateQuery));
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw ApiError.notFound(kind, id);
+    if (err instanceof WorkflowNotFoundError) throw ApiError.notFound(spec.kind, id);
     throw err;
   }
-  if (merchant !== undefined && state.merchantId !== merchant.id) throw ApiError.notFound(kind, id);
+  if (merchant !== undefined && state.merchantId !== merchant.id) throw ApiError.notFound(spec.kind, id);
   return { state: await withLateCorrection(deps, handle.workflowId, state), handle };
+}
+
+/**
+ * Asks a movement's workflow for a change (cancel, confirm, resolve) by update. The workflow's update
+ * validator alone decides whether the change fits the movement's state: its refusal (or the handler's
+ * failure) is a `WorkflowUpdateFailedError`, answered as 409 with the workflow's reason unless
+ * `refused` words it otherwise. A workflow that has closed takes no update at all; that is a 409 too,
+ * naming the status it closed in.
+ */
+export async function updateMovement<S extends MovementStateBase, Args extends [unknown, ...unknown[]]>(
+  deps: ApiDeps,
+  spec: Pick<KindOf<S>, 'kind' | 'stateQuery'>,
+  handle: WorkflowHandle,
+  update: UpdateDefinition<S, Args>,
+  args: Args,
+  refused?: (err: WorkflowUpdateFailedError) => ApiError
+): Promise<S> {
+  try {
+    return await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
+      handle.executeUpdate(update, { args })
+    );
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError && refused) throw refused(err);
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    const closed = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+      handle.query(spec.stateQuery)
+    );
+    throw new ApiError(
+      409,
+      'state_error',
+      'invalid_state',
+      `${spec.kind} ${closed.id} is ${closed.status} and closed: it takes no more changes`
+    );
+  }
 }
 
 /** The id of the record a late success callback leaves for a closed movement (workflows/late-callback.ts). */
@@ -252,7 +322,9 @@ export function lateRecordIdOf(workflowId: string): string {
 export async function lateRecordOf(deps: ApiDeps, workflowId: string): Promise<LateCallbackState | undefined> {
   try {
     const record = deps.client.workflow.getHandle(lateRecordIdOf(workflowId));
-    return await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => record.query(lateCallbackStateQuery));
+    return await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+      record.query(lateCallbackStateQuery)
+    );
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
@@ -267,15 +339,28 @@ export const MONEY_RECORDED: ReadonlySet<string> = new Set(['SUCCEEDED', 'AMOUNT
  * which a provider later reported money (confirmed): the merchant sees the corrected status, flagged,
  * not the closing one. Costs one query, answered at once when there is no record.
  */
-async function withLateCorrection<S extends { status: string }>(deps: ApiDeps, workflowId: string, state: S): Promise<S> {
+async function withLateCorrection<S extends { status: string; createdAt: string }>(
+  deps: ApiDeps,
+  workflowId: string,
+  state: S
+): Promise<S> {
   if (MONEY_RECORDED.has(state.status)) return state;
-  const record = await lateRecordOf(deps, workflowId);
+  let record: LateCallbackState | undefined;
+  try {
+    record = await lateRecordOf(deps, workflowId);
+  } catch (err) {
+    deps.log.warn({ workflowId, err: String(err) }, 'could not read the late-callback record; answering the movement as it is');
+    return state;
+  }
   if (record?.status !== 'LATE_CALLBACK' || record.correctedStatus === undefined) return state;
-  return {
+  // The record is about this very movement as it closed, not one re-created under the same id.
+  if (record.movementCreatedAt !== state.createdAt || record.closedStatus !== state.status) return state;
+  const corrected = {
     ...state,
     status: record.correctedStatus,
     needsAttention: true,
     attentionReason: record.attentionReason,
     ...(record.kind === 'payment' ? { paidAmount: record.paidAmount, paidAt: record.receivedAt } : {}),
   };
+  return corrected;
 }

@@ -112,6 +112,11 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], config: KasirC
     name: OPERATOR_KEY_HEADER,
     description: 'Kasir operators only.',
   });
+  registry.registerComponent('securitySchemes', 'metricsKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A metrics scraper key (`api.metricsKeySha256`): it opens `/metrics` and nothing else.',
+  });
   for (const route of routes) {
     registry.registerPath({
       method: route.method,
@@ -121,7 +126,13 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], config: KasirC
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
       security:
-        route.auth === 'merchant' ? [{ merchantKey: [] }] : route.auth === 'operator' ? [{ operatorKey: [] }] : [],
+        route.auth === 'merchant'
+          ? [{ merchantKey: [] }]
+          : route.auth === 'operator'
+            ? [{ operatorKey: [] }]
+            : route.auth === 'metrics'
+              ? [{ metricsKey: [] }, { operatorKey: [] }]
+              : [],
       request: requestOf(route),
       responses: Object.fromEntries(
         Object.entries(responsesOf(route)).map(([status, spec]) => [status, responseOf(spec)])

@@ -14,7 +14,8 @@ export type HttpMethod = 'get' | 'post';
 /** How a route reads its body: JSON (with content-type and zod checks), raw bytes (callbacks), or none. */
 export type BodyKind = 'json' | 'raw' | 'none';
 
-export type RouteAuth = 'merchant' | 'operator' | 'none';
+/** `metrics`: a scraper's own key (`api.metricsKeySha256`) or the operator key. */
+export type RouteAuth = 'merchant' | 'operator' | 'metrics' | 'none';
 
 export interface DocumentedResponse {
   description: string;

@@ -10,7 +10,13 @@
  */
 import type { BillInquiryInput, BillInquiryOutcome, BillPaymentInput, BillPaymentOutcome } from '../domain/bill';
 import type { ParsedCallback } from '../domain/callback';
-import type { CreatePaymentInput, PaymentMethod, PaymentOutcome, PaymentRef, PaymentRegistration } from '../domain/payment';
+import type {
+  CreatePaymentInput,
+  PaymentMethod,
+  PaymentOutcome,
+  PaymentRef,
+  PaymentRegistration,
+} from '../domain/payment';
 import type { PayoutOutcome, PayoutRef, PayoutSubmission, ProviderBalance, SubmitPayoutInput } from '../domain/payout';
 import type { ProviderId } from '../domain/provider';
 

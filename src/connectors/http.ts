@@ -6,8 +6,10 @@
  * connection or a 5xx means the outcome is unknown, not merely that the provider is unavailable.
  */
 import ky, { isHTTPError, isTimeoutError } from 'ky';
+import { z } from 'zod';
 import type { ZodType } from 'zod';
 import type { ProviderId } from '../domain/provider';
+import type { KasirError } from '../domain/errors';
 import {
   OutcomeUnknownError,
   ProviderAuthError,
@@ -15,6 +17,18 @@ import {
   ProviderUnavailableError,
 } from '../domain/errors';
 import { logger } from '../logger';
+
+/**
+ * The transport part of every connector's config, `baseUrl` (the provider's sandbox unless configured)
+ * and `timeoutMs`: spread into each `<provider>ConfigSchema`.
+ */
+export function httpConfigFields(sandboxBaseUrl: string) {
+  return {
+    baseUrl: z.url().default(sandboxBaseUrl),
+    /** Per-request timeout. Keep it well below the activity's startToCloseTimeout. */
+    timeoutMs: z.coerce.number().int().positive().default(10_000),
+  };
+}
 
 export interface HttpClientOptions {
   provider: ProviderId;
@@ -40,10 +54,21 @@ export interface HttpResponse {
   text: string;
 }
 
+/**
+ * A provider's answer as a client returns it: the success body, or the refusal the provider gave
+ * instead (a decline, a duplicate, "not found"), for the connector to read. Failures that are not an
+ * answer (transport, 5xx, 429, auth, an unreadable body) never come back here: the client throws them.
+ */
+export type ProviderAnswer<T, Refusal> =
+  { ok: true; httpStatus: number; body: T } | { ok: false; httpStatus: number; refusal: Refusal };
+
 export interface HttpClient {
   readonly provider: ProviderId;
   readonly baseUrl: string;
+  /** Sends once. Throws the taxonomy for transport failures only; any HTTP status comes back. */
   send(request: HttpRequest): Promise<HttpResponse>;
+  /** {@link send}, then {@link throwOnTransportStatus}: only answers the connector has to read come back. */
+  sendChecked(request: HttpRequest): Promise<HttpResponse>;
 }
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
@@ -55,7 +80,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   });
   const log = logger.child({ provider: options.provider });
 
-  return {
+  const client: HttpClient = {
     provider: options.provider,
     baseUrl: options.baseUrl,
     async send(request) {
@@ -64,42 +89,70 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       try {
         const response = await api(url, { method: request.method, headers: request.headers, body: request.body });
         const text = await response.text();
-        log.debug({ method: request.method, path: request.path, status: response.status, ms: Date.now() - started }, 'provider call');
+        log.debug(
+          { method: request.method, path: request.path, status: response.status, ms: Date.now() - started },
+          'provider call'
+        );
         return { status: response.status, headers: response.headers, text };
       } catch (err) {
-        log.warn({ method: request.method, path: request.path, ms: Date.now() - started, err: describe(err) }, 'provider call failed');
+        log.warn(
+          { method: request.method, path: request.path, ms: Date.now() - started, err: describe(err) },
+          'provider call failed'
+        );
         throw toTransportError(options.provider, request, err);
       }
     },
+    async sendChecked(request) {
+      const response = await client.send(request);
+      throwOnTransportStatus(options.provider, request, response);
+      return response;
+    },
   };
+  return client;
 }
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-function toTransportError(provider: ProviderId, request: HttpRequest, err: unknown): Error {
+function toTransportError(provider: ProviderId, request: HttpRequest, err: unknown): KasirError {
   const what = `${request.method} ${request.path}`;
   if (isTimeoutError(err)) {
     return request.effect === 'mutating'
-      ? new OutcomeUnknownError(`${provider} did not answer ${what} in time; it may have taken effect`, { provider, cause: err })
+      ? new OutcomeUnknownError(`${provider} did not answer ${what} in time; it may have taken effect`, {
+          provider,
+          cause: err,
+        })
       : new ProviderUnavailableError(`${provider} did not answer ${what} in time`, { provider, cause: err });
   }
   // fetch reports a refused, reset or dropped connection as a TypeError.
   if (isHTTPError(err) || err instanceof TypeError) {
     // A reset after the request left us is indistinguishable from one the provider acted on.
     return request.effect === 'mutating'
-      ? new OutcomeUnknownError(`connection to ${provider} failed during ${what}; it may have taken effect`, { provider, cause: err })
+      ? new OutcomeUnknownError(`connection to ${provider} failed during ${what}; it may have taken effect`, {
+          provider,
+          cause: err,
+        })
       : new ProviderUnavailableError(`connection to ${provider} failed during ${what}`, { provider, cause: err });
   }
-  return err instanceof Error ? err : new Error(String(err));
+  // Anything else fetch or ky might throw: still the taxonomy, and still "unknown" for a call that moves money.
+  return request.effect === 'mutating'
+    ? new OutcomeUnknownError(`${provider} call ${what} failed unexpectedly; it may have taken effect`, {
+        provider,
+        cause: err,
+      })
+    : new ProviderUnavailableError(`${provider} call ${what} failed unexpectedly`, { provider, cause: err });
 }
 
 /**
  * Maps statuses that mean the same for every provider: 5xx and 429 (unavailable, or unknown for a
  * mutating call) and 401/403 (auth). Returns normally for anything else, which the connector reads.
  */
-export function throwOnTransportStatus(provider: ProviderId, request: Pick<HttpRequest, 'method' | 'path' | 'effect'>, response: HttpResponse): void {
+export function throwOnTransportStatus(
+  provider: ProviderId,
+  request: Pick<HttpRequest, 'method' | 'path' | 'effect'>,
+  response: HttpResponse
+): void {
   const what = `${request.method} ${request.path}`;
   if (response.status >= 500 || response.status === 429) {
     const message = `${provider} answered HTTP ${response.status} to ${what}`;
@@ -136,4 +189,19 @@ export function parseJsonBody<T>(provider: ProviderId, schema: ZodType<T>, respo
     });
   }
   return parsed.data;
+}
+
+/**
+ * Reads a body that may carry the provider's envelope, or may not (an HTML error page, a bare 401):
+ * the parsed envelope, or `undefined`. For enriching an error already decided, never for an answer.
+ */
+export function tryParseJsonBody<T>(schema: ZodType<T>, response: HttpResponse): T | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(response.text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }

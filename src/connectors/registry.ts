@@ -1,4 +1,7 @@
-/** The one list of connectors. Adding a provider: a folder, a `ProviderId`, and a line here. */
+/**
+ * The one list of connectors. Adding a provider: a folder (see `README.md` here), a `ProviderId`, a line
+ * below, and its simulator in `src/sandbox/registry.ts`.
+ */
 import type { ProviderId } from '../domain/provider';
 import type { ConnectorModule } from './module';
 import type { Connector } from './connector';

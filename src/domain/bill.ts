@@ -9,6 +9,24 @@ export interface BillInquiryInput {
   month?: number;
 }
 
+/** The parts of an answered inquiry that add up to what the customer pays. */
+export interface BillInquiryAmounts {
+  /** Bill amount before fees. */
+  amount: Rupiah;
+  totalAdmin: Rupiah;
+  processingFee: Rupiah;
+}
+
+/**
+ * What the merchant's customer pays for an inquired bill: `amount + totalAdmin + processingFee`, or
+ * undefined while the inquiry has not answered. The one definition of a bill's total: the bill
+ * workflow checks a confirmation's `expectedTotal` against it, and the merchant view (API answers and
+ * webhooks alike, see `merchant-view.ts`) shows it as `total`.
+ */
+export function billTotalOf(bill: { inquiry?: BillInquiryAmounts }): Rupiah | undefined {
+  return bill.inquiry ? bill.inquiry.amount + bill.inquiry.totalAdmin + bill.inquiry.processingFee : undefined;
+}
+
 export interface BillDetailLine {
   key: string;
   value: string;

@@ -1,13 +1,18 @@
 /**
- * Shared machinery of the provider simulators: injectable faults, callback delivery on a provider's
- * retry schedule, submission counters and a listen helper. Each provider's `simulator.ts` composes
- * these with its own endpoints, checks and state machine.
+ * Shared machinery of the provider simulators (Kasir's sandbox): injectable faults, callback delivery on
+ * a provider's retry schedule, submission counters, timers that survive long expiries, a listen helper,
+ * and the assembly every simulator shares. Each provider's folder under `src/sandbox/` composes these
+ * with its own state machine (`state.ts`), endpoints (`routes.ts`) and controls (`controls.ts`).
+ *
+ * Nothing in production imports this folder; the simulators import the connectors' schemas and signing.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import type { Request, Response, NextFunction } from 'express';
 import { z } from 'zod';
+import type { ProviderId } from '../domain/provider';
 import { logger } from '../logger';
 
 /**
@@ -29,6 +34,19 @@ export const FaultSchema = z.object({
 export type Fault = z.infer<typeof FaultSchema>;
 export type FaultInput = z.input<typeof FaultSchema>;
 
+/**
+ * Takes the first fault in `faults` that `matches`, counting it down and dropping it once used up: how
+ * every simulator's scripted faults and answers are consumed.
+ */
+export function takeFault<F extends { count: number }>(faults: F[], matches: (fault: F) => boolean): F | undefined {
+  const index = faults.findIndex(matches);
+  if (index < 0) return undefined;
+  const fault = faults[index]!;
+  fault.count -= 1;
+  if (fault.count <= 0) faults.splice(index, 1);
+  return fault;
+}
+
 export class FaultInjector {
   private faults: Fault[] = [];
 
@@ -45,12 +63,7 @@ export class FaultInjector {
   }
 
   private take(path: string): Fault | undefined {
-    const index = this.faults.findIndex((f) => f.path === undefined || path.startsWith(f.path));
-    if (index < 0) return undefined;
-    const fault = this.faults[index]!;
-    fault.count -= 1;
-    if (fault.count <= 0) this.faults.splice(index, 1);
-    return fault;
+    return takeFault(this.faults, (f) => f.path === undefined || path.startsWith(f.path));
   }
 
   /** Express middleware; mount it before the provider's routes and after the control routes. */
@@ -60,7 +73,10 @@ export class FaultInjector {
       if (!fault) return next();
       switch (fault.kind) {
         case 'http-5xx':
-          res.status(fault.status ?? 500).type('text/plain').send('Simulated provider failure');
+          res
+            .status(fault.status ?? 500)
+            .type('text/plain')
+            .send('Simulated provider failure');
           return;
         case 'drop':
           req.socket.destroy();
@@ -130,7 +146,8 @@ export interface CallbackAttempt {
 
 export interface CallbackDispatcherOptions {
   /**
-   * Delays before each attempt, in ms of provider time: e.g. BDPay's seed `[1s, 30s, 60s, 90s, 1h, 2h]`.
+   * Delays before each attempt, in ms of provider time: e.g. BDPay's `[1s, 30s, 60s, 90s, 1h, 2h]`
+   * (docs/providers/bdpay.md §5).
    * The first entry is the wait before the first delivery.
    */
   scheduleMs: readonly number[];
@@ -140,7 +157,7 @@ export interface CallbackDispatcherOptions {
   isAcknowledged(status: number, body: string): boolean;
   /** Per-attempt HTTP timeout. */
   timeoutMs?: number;
-  provider: string;
+  provider: ProviderId;
 }
 
 /** Sends callbacks and retries them on the provider's schedule until acknowledged. */
@@ -187,7 +204,13 @@ export class CallbackDispatcher {
     this.schedule(callback, 0, forged, copies, extraDelay);
   }
 
-  private schedule(callback: OutgoingCallback, index: number, forged: boolean, copies: number, extraDelayMs: number): void {
+  private schedule(
+    callback: OutgoingCallback,
+    index: number,
+    forged: boolean,
+    copies: number,
+    extraDelayMs: number
+  ): void {
     if (this.stopped || index >= this.options.scheduleMs.length) return;
     const delay = Math.round((this.options.scheduleMs[index] ?? 0) * this.options.timeScale) + extraDelayMs;
     const timer = setTimeout(() => {
@@ -340,7 +363,7 @@ export interface SimulatorCommonOptions {
 
 /** A running provider simulator: an Express app (never listening by itself) plus its controls. */
 export interface ProviderSimulator {
-  readonly provider: string;
+  readonly provider: ProviderId;
   readonly app: express.Express;
   readonly faults: FaultInjector;
   readonly callbacks: CallbackDispatcher;
@@ -350,4 +373,120 @@ export interface ProviderSimulator {
   importState(state: unknown): void;
   /** Stops timers and callback retries. */
   stop(): void;
+}
+
+/** A simulator's own state: its orders and timers, as plain JSON for `npm start` to persist. */
+export interface SimulatorState {
+  exportState(): unknown;
+  importState(state: unknown): void;
+  /** Stops the state's timers. */
+  stop(): void;
+}
+
+/**
+ * Puts a simulator together the same way for every provider: the shared `/_sim` controls, the
+ * provider's own controls, the fault middleware, then the provider's endpoints (which get every fault).
+ */
+export function assembleSimulator(parts: {
+  provider: ProviderId;
+  faults: FaultInjector;
+  callbacks: CallbackDispatcher;
+  submissions: SubmissionCounter;
+  state: SimulatorState;
+  controls: express.Router;
+  routes: express.Router;
+}): ProviderSimulator {
+  const { provider, faults, callbacks, submissions, state } = parts;
+  const app = express();
+  app.disable('x-powered-by');
+  app.use('/_sim', controlRouter({ faults, callbacks, submissions }));
+  app.use('/_sim', parts.controls);
+  app.use(faults.middleware());
+  app.use(parts.routes);
+  return {
+    provider,
+    app,
+    faults,
+    callbacks,
+    submissions,
+    exportState: () => state.exportState(),
+    importState: (saved) => state.importState(saved),
+    stop() {
+      state.stop();
+      callbacks.stop();
+    },
+  };
+}
+
+/**
+ * How `npm start`, the test stack and the contract suite run one provider's simulator: TEST-ONLY
+ * credentials for both sides, the connector config that talks to a simulator with them, and the simulator.
+ */
+export interface SimulatorSetup<
+  Config,
+  Credentials = unknown,
+  Simulator extends ProviderSimulator = ProviderSimulator,
+  Options extends SimulatorCommonOptions = SimulatorCommonOptions,
+> {
+  /**
+   * Freshly generated (or restored) TEST-ONLY credentials as plain JSON: keys, secrets, ids for both
+   * sides. Persisting this lets `npm start` restart with the same keys.
+   */
+  readonly credentials: Credentials;
+  /** The connector's config for talking to a simulator at `baseUrl` with these credentials. */
+  connectorConfig(baseUrl: string): Config;
+  /** A simulator holding these credentials; `options` are the provider's simulator options but them. */
+  createSimulator(options?: Options): Simulator;
+}
+
+/** Generates new test-only credentials, or restores ones from a previous `credentials` value. */
+export type SimulatorSetupFactory<Config> = (saved?: unknown) => SimulatorSetup<Config>;
+
+/** `setTimeout` caps delays at about 24.8 days; longer waits (a 67-day BDPay expiry) are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Timers by key (an order, a payout), each firing at an instant however far away, never keeping the process alive. */
+export class KeyedTimers {
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  at(key: string, dueAtMs: number, fire: () => void): void {
+    this.cancel(key);
+    const remaining = dueAtMs - Date.now();
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        if (Date.now() >= dueAtMs) fire();
+        else this.at(key, dueAtMs, fire);
+      },
+      Math.max(0, Math.min(remaining, MAX_TIMER_MS))
+    );
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  cancel(key: string): void {
+    const timer = this.timers.get(key);
+    if (timer !== undefined) clearTimeout(timer);
+    this.timers.delete(key);
+  }
+
+  stopAll(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+}
+
+/** Escapes text for the small HTML pages simulators serve (checkout, cashier). */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A fresh TEST-ONLY RSA key pair as PEM (SPKI public, PKCS#8 private), for simulator credentials and forgeries. */
+export function generateTestRsaKeyPair(modulusLength: number): { privateKeyPem: string; publicKeyPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }

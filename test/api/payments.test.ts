@@ -4,7 +4,7 @@ import { eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import { createApp } from '../../src/api/app';
 import { createConnectors } from '../../src/connectors/registry';
-import { listen } from '../../src/connectors/simulator-kit';
+import { listen } from '../../src/sandbox/simulator-kit';
 import { workflowIdOf } from '../../src/ids';
 import { cancelPaymentUpdate } from '../../workflows/messages';
 import type { PaymentList, PaymentView } from '../../src/api/schemas';
@@ -443,6 +443,8 @@ describe('merchant API: payments', function () {
       assert.equal(fetched.body.status, 'CANCELLED');
       const cancelClosed = await api.post<PaymentView>(`/v1/payments/${id}/cancel`, {}, { as: acme });
       assertErrorShape(cancelClosed, 409, 'invalid_state');
+      // A closed workflow takes no update: the answer names the status it closed in.
+      assert.match(cancelClosed.error.message, new RegExp(`^payment ${id} is CANCELLED`));
     });
   });
 

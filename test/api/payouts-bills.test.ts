@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/sandbox/ayopop';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { callbackUrlOf } from '../../src/api/routes/shared';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
@@ -170,11 +170,17 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         assert.equal(replay.body.id, legacyId);
         assert.equal(replay.headers.get('location'), `/v1/payouts/${legacyId}`);
       }
-      const conflict = await api.post<PayoutView>('/v1/payouts', { ...body, amount: 350_000 }, { as: acme, headers: { 'Idempotency-Key': key } });
-      assert.equal(conflict.status, 409, conflict.text);
-      assert.equal(conflict.error.code, 'idempotency_key_reused');
-      assert.equal(conflict.error.param, 'reference');
-      assert.match(conflict.error.message, new RegExp(`${legacyId}.*different request body`));
+      // Another body: with the key that made the old id, the key is named (found exactly by it); without
+      // it, the reference is (found by search).
+      const byKey = await api.post<PayoutView>('/v1/payouts', { ...body, amount: 350_000 }, { as: acme, headers: { 'Idempotency-Key': key } });
+      assert.equal(byKey.status, 409, byKey.text);
+      assert.equal(byKey.error.code, 'idempotency_key_reused');
+      assert.equal(byKey.error.param, 'Idempotency-Key');
+      assert.match(byKey.error.message, new RegExp(`${legacyId}.*different request body`));
+      const byReference = await api.post<PayoutView>('/v1/payouts', { ...body, amount: 350_000 }, { as: acme });
+      assert.equal(byReference.status, 409, byReference.text);
+      assert.equal(byReference.error.param, 'reference');
+      assert.match(byReference.error.message, new RegExp(`${legacyId}.*different request body`));
 
       const counts = await submissions('bdpay');
       assert.equal(counts[legacyId], 1, 'the legacy payout was sent once');
@@ -414,6 +420,7 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         { as: acme }
       );
       assert.equal(repeatMismatch.status, 409);
+      assert.equal(repeatMismatch.error.code, 'invalid_state');
 
       const fetched = await api.get<BillView>(`/v1/bills/payments/${bill.id}`, { as: acme });
       assert.equal(fetched.body.status, 'SUCCEEDED');

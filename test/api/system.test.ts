@@ -12,8 +12,8 @@ import { createApp } from '../../src/api/app';
 import { toOpenApiPath } from '../../src/api/route';
 import { DEFAULT_SERVER_LIMITS, createApiServer, hardenServer } from '../../src/api/server';
 import { createConnectors } from '../../src/connectors/registry';
-import { listen } from '../../src/connectors/simulator-kit';
-import type { RunningServer } from '../../src/connectors/simulator-kit';
+import { listen } from '../../src/sandbox/simulator-kit';
+import type { RunningServer } from '../../src/sandbox/simulator-kit';
 import { PAYMENT_METHODS } from '../../src/domain/payment';
 import { freePort } from '../../src/sandbox/temporal/dev-server';
 import { eventually, startStack } from '../helpers/stack';
@@ -418,10 +418,10 @@ describe('API documentation, health and metrics', function () {
     assert.equal(at(body, 'error', 'request_id'), response.headers.get('request-id'));
   });
 
-  it('serves /metrics to operators only (the operator key header), while /healthz and /readyz stay public', async () => {
+  it('serves /metrics to a scraper key or an operator only, while /healthz and /readyz stay public', async () => {
     const anonymous = await api.get('/metrics');
     assert.equal(anonymous.status, 401, anonymous.text);
-    assert.equal(anonymous.error.code, 'missing_operator_key');
+    assert.equal(anonymous.error.code, 'invalid_metrics_key');
     assert.doesNotMatch(anonymous.text, /kasir_/);
     const merchant = await api.get('/metrics', { as: acme });
     assert.equal(merchant.status, 401);
@@ -431,10 +431,15 @@ describe('API documentation, health and metrics', function () {
     const operator = await api.get('/metrics', { headers: { 'Kasir-Operator-Key': stack.operatorKey } });
     assert.equal(operator.status, 200);
     assert.match(operator.text, /# HELP kasir_callbacks_total /);
+    // The scraper's own key opens metrics, and nothing an operator can do.
+    const scraper = await api.get('/metrics', { headers: { authorization: `Bearer ${stack.metricsKey}` } });
+    assert.equal(scraper.status, 200);
+    const resolve = await api.post('/v1/operator/payouts/O0000000000000000000/resolve', { outcome: 'FAILED', evidence: 'scraper tries to resolve', operator: 'x' }, { headers: { 'Kasir-Operator-Key': stack.metricsKey } });
+    assert.equal(resolve.status, 401);
     assert.equal((await api.get('/healthz')).status, 200);
     assert.equal((await api.get('/readyz')).status, 200);
     const doc = (await api.get('/openapi.json')).body;
-    assert.deepEqual(at(doc, 'paths', '/metrics', 'get', 'security'), [{ operatorKey: [] }]);
+    assert.deepEqual(at(doc, 'paths', '/metrics', 'get', 'security'), [{ metricsKey: [] }, { operatorKey: [] }]);
     assert.ok(isObj(at(doc, 'paths', '/metrics', 'get', 'responses', '401')));
     assert.deepEqual(at(doc, 'paths', '/healthz', 'get', 'security'), []);
     assert.deepEqual(at(doc, 'paths', '/readyz', 'get', 'security'), []);

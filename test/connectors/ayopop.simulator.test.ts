@@ -2,24 +2,21 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import { ProviderAuthError } from '../../src/domain/errors';
-import {
-  AYOPOP_NO_ANSWER_CODE,
-  AyopopConfigSchema,
-  ayopopModule,
-  createAyopopConnector,
-} from '../../src/connectors/ayopop';
-import type { AyopopConnector } from '../../src/connectors/ayopop';
-import { AYOPOP_PATHS } from '../../src/connectors/ayopop/client';
+import type { BillsCapability, Connector } from '../../src/connectors/connector';
+import { AYOPOP_NO_ANSWER_CODE, ayopopConfigSchema, createAyopopConnector } from '../../src/connectors/ayopop';
+import type { AyopopConfig } from '../../src/connectors/ayopop';
+import { AYOPOP_PATHS } from '../../src/connectors/ayopop/schemas';
 import { signAyopopToken } from '../../src/connectors/ayopop/signing';
 import {
   AYOPOP_SIM_ACCOUNTS,
   AYOPOP_SIM_INSUFFICIENT_DEPOSIT_CODE,
   AYOPOP_SIM_PRODUCTS,
   AYOPOP_SIM_SETTLE_FAILURE_CODE,
+  ayopopSimulatorSetup,
   createAyopopSimulator,
-} from '../../src/connectors/ayopop/simulator';
-import { listen, rawBody } from '../../src/connectors/simulator-kit';
-import type { ProviderSimulator, RunningServer } from '../../src/connectors/simulator-kit';
+} from '../../src/sandbox/ayopop';
+import { listen, rawBody } from '../../src/sandbox/simulator-kit';
+import type { ProviderSimulator, RunningServer } from '../../src/sandbox/simulator-kit';
 import { eventually } from '../helpers/eventually';
 
 const TIME_SCALE = 0.01; // settle after 50 ms, first callback after 10 ms
@@ -28,6 +25,13 @@ interface ReceivedCallback {
   refNumber: string;
   headers: Record<string, string | undefined>;
   rawBody: Buffer;
+}
+
+/** The Ayopop connector, with its one money capability, bills, known to be there. */
+function createBillsConnector(config: AyopopConfig): Connector & { bills: BillsCapability } {
+  const connector = createAyopopConnector(config);
+  assert.ok(connector.bills, 'the Ayopop connector has bills');
+  return { ...connector, bills: connector.bills };
 }
 
 let referenceCounter = 0;
@@ -39,11 +43,11 @@ function newReference(): string {
 describe('ayopop connector against its simulator', function () {
   this.timeout(20_000);
 
-  const setup = ayopopModule.simulatorSetup();
-  const credentials = setup.credentials as { apiKey: string; apiSecret: string };
+  const setup = ayopopSimulatorSetup();
+  const { credentials } = setup;
   let sim: ProviderSimulator;
   let server: RunningServer;
-  let connector: AyopopConnector;
+  let connector: Connector & { bills: BillsCapability };
   let receiverServer: RunningServer;
   let callbackUrl: string;
   const received: ReceivedCallback[] = [];
@@ -57,7 +61,7 @@ describe('ayopop connector against its simulator', function () {
       body: JSON.stringify(body),
     });
   const simGet = async <T>(path: string): Promise<T> => (await (await fetch(`${server.url}${path}`)).json()) as T;
-  const deposit = async () => (await connector.partner.balance()).available;
+  const deposit = async () => (await simGet<{ balance: number }>('/_sim/deposit')).balance;
   const callbacksFor = (refNumber: string) => received.filter((c) => c.refNumber === refNumber);
 
   async function inquireOk(accountNumber: string, productCode: string = AYOPOP_SIM_PRODUCTS.plnPostpaid) {
@@ -92,8 +96,8 @@ describe('ayopop connector against its simulator', function () {
   before(async () => {
     sim = setup.createSimulator({ timeScale: TIME_SCALE });
     server = await listen(sim.app);
-    connector = createAyopopConnector(
-      AyopopConfigSchema.parse({ ...setup.connectorConfig(server.url), timeoutMs: 300 })
+    connector = createBillsConnector(
+      ayopopConfigSchema.parse({ ...setup.connectorConfig(server.url), timeoutMs: 300 })
     );
 
     const receiver = express();
@@ -329,15 +333,14 @@ describe('ayopop connector against its simulator', function () {
 
     it('expires inquiry ids on the scaled timer', async () => {
       const short = createAyopopSimulator({
-        partnerId: credentials.apiKey,
-        apiSecret: credentials.apiSecret,
+        credentials,
         inquiryTtlMs: 3_000,
         timeScale: 0.01,
       });
       const shortServer = await listen(short.app);
       try {
-        const shortConnector = createAyopopConnector(
-          AyopopConfigSchema.parse({ ...setup.connectorConfig(shortServer.url), inquiryTtlMs: 30 })
+        const shortConnector = createBillsConnector(
+          ayopopConfigSchema.parse({ ...setup.connectorConfig(shortServer.url), inquiryTtlMs: 30 })
         );
         const inquiry = await shortConnector.bills.inquire({
           productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
@@ -523,8 +526,8 @@ describe('ayopop connector against its simulator', function () {
     });
 
     it('surfaces a refused secret as ProviderAuthError', async () => {
-      const wrong = createAyopopConnector(
-        AyopopConfigSchema.parse({ ...setup.connectorConfig(server.url), apiSecret: 'wrong-secret' })
+      const wrong = createBillsConnector(
+        ayopopConfigSchema.parse({ ...setup.connectorConfig(server.url), apiSecret: 'wrong-secret' })
       );
       await assert.rejects(
         wrong.bills.inquire({
@@ -537,13 +540,7 @@ describe('ayopop connector against its simulator', function () {
     });
   });
 
-  describe('partner endpoints and state', () => {
-    it('lists the catalogue and reads the deposit', async () => {
-      const products = await connector.partner.products();
-      assert.ok(products.some((p) => p.code === AYOPOP_SIM_PRODUCTS.plnPostpaid && p.active));
-      assert.equal(typeof (await connector.partner.balance()).available, 'number');
-    });
-
+  describe('state', () => {
     it('exports and imports its state, re-arming settle timers', async () => {
       const { reference } = await payAfterInquiry(AYOPOP_SIM_ACCOUNTS.failsAfterProcessing);
       const state = JSON.parse(JSON.stringify(sim.exportState())) as unknown;
@@ -553,7 +550,7 @@ describe('ayopop connector against its simulator', function () {
         assert.deepEqual(JSON.parse(JSON.stringify(copy.exportState())), state);
         const copyServer = await listen(copy.app);
         try {
-          const copyConnector = createAyopopConnector(AyopopConfigSchema.parse(setup.connectorConfig(copyServer.url)));
+          const copyConnector = createBillsConnector(ayopopConfigSchema.parse(setup.connectorConfig(copyServer.url)));
           const final = await eventually(
             async () => {
               const status = await copyConnector.bills.status(reference);

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import express from 'express';
 import type { Connector } from '../../src/connectors/connector';
-import { listen, type RunningServer } from '../../src/connectors/simulator-kit';
-import { bdpayModule, createBdpaySimulatorSetup, type BdpaySimulator } from '../../src/connectors/bdpay';
-import { BDPAY_CALLBACK_SCHEDULE_MS, beneficiaryKey } from '../../src/connectors/bdpay/simulator';
+import { listen } from '../../src/sandbox/simulator-kit';
+import type { RunningServer } from '../../src/sandbox/simulator-kit';
+import { bdpayModule } from '../../src/connectors/bdpay';
+import { BDPAY_CALLBACK_SCHEDULE_MS, bdpaySimulatorSetup, beneficiaryKey } from '../../src/sandbox/bdpay';
+import type { BdpaySimulator } from '../../src/sandbox/bdpay';
 import {
   buildStringA,
   signFields,
@@ -85,7 +87,7 @@ function createReceiver(connector: () => Connector) {
 
 describe('bdpay connector against its simulator', function () {
   this.timeout(20_000);
-  const setup = createBdpaySimulatorSetup();
+  const setup = bdpaySimulatorSetup();
   const merchantKey = toPrivateKey(setup.credentials.merchantPrivateKeyPem);
   const platformPublicKey = toPublicKey(setup.credentials.platformPublicKeyPem);
   let sim: BdpaySimulator;
@@ -369,7 +371,7 @@ describe('bdpay connector against its simulator', function () {
         merchantCode: setup.credentials.merchantCode,
         orderNum: newReference(),
       };
-      const otherKey = toPrivateKey(createBdpaySimulatorSetup().credentials.merchantPrivateKeyPem);
+      const otherKey = toPrivateKey(bdpaySimulatorSetup().credentials.merchantPrivateKeyPem);
       const badSign = await postSigned('/gateway/cash', fields, otherKey);
       assert.deepEqual([badSign.platRespCode, badSign.platRespMessage], ['FAIL', 'sign error']);
       const tampered = await fetch(`${simServer.url}/gateway/cash`, {

@@ -24,8 +24,6 @@ import {
   FinpayCodeInitiateResponse,
   InitiateRequest,
   InitiateResponse,
-  OpenPaymentRegisterRequest,
-  OpenPaymentRegisterResponse,
   PaymentCodeInitiateResponse,
   StatusCheckResponse,
 } from '../../src/connectors/finpay/schemas';
@@ -49,19 +47,6 @@ function paymentInput(overrides: Partial<CreatePaymentInput> = {}): CreatePaymen
 }
 
 describe('finpay schemas', () => {
-  it('parses the seed 000 open-payment register request and response verbatim', () => {
-    const request = OpenPaymentRegisterRequest.parse(
-      readJson(seedFixtures, 'seed000-open-payment-register-request.json')
-    );
-    assert.equal(request.sourceOfFunds.type, 'vabca');
-    assert.equal(request.sourceOfFunds.paymentCode, '8804483313131312');
-    const response = OpenPaymentRegisterResponse.parse(
-      readJson(seedFixtures, 'seed000-open-payment-register-response.json')
-    );
-    assert.equal(response.paymentCode, '8804483313131313');
-    assert.equal(response.processingTime, 0.023665189743041992);
-  });
-
   it('parses the seed 001 Finpay Payment Code request and response verbatim', () => {
     const request = InitiateRequest.parse(readJson(seedFixtures, 'seed001-finpaycode-initiate-request.json'));
     assert.equal(request.order.id, '1680576995412');
@@ -138,15 +123,6 @@ describe('finpay schemas', () => {
     assert.equal(InitiateRequest.safeParse({ ...sample, order: twelveMembers }).success, true);
     assert.equal(InitiateRequest.safeParse({ ...sample, billing: { a: 1, b: 2 } }).success, false);
     assert.equal(InitiateRequest.safeParse({ ...sample, url: {} }).success, false);
-
-    const register = readJson(seedFixtures, 'seed000-open-payment-register-request.json') as Record<string, unknown>;
-    assert.equal(OpenPaymentRegisterRequest.safeParse({ ...register, url: undefined, order: undefined }).success, true);
-    const { customer: _customer, ...withoutCustomer } = register;
-    assert.equal(OpenPaymentRegisterRequest.safeParse(withoutCustomer).success, false);
-    assert.equal(
-      OpenPaymentRegisterRequest.safeParse({ ...register, sourceOfFunds: { type: 'qris', paymentCode: '1' } }).success,
-      false
-    );
   });
 
   it('enforces field rules: alpha-dash order id, E.164 phone, known sourceOfFunds type', () => {

@@ -20,12 +20,11 @@ import type {
   PaymentRef,
 } from '../../src/domain/payment';
 import type { Connector, PaymentsCapability } from '../../src/connectors/connector';
-import { listen } from '../../src/connectors/simulator-kit';
-import type { ProviderSimulator, RunningServer } from '../../src/connectors/simulator-kit';
-import { FinpayCredentialsSchema, createFinpaySimulator, finpayModule } from '../../src/connectors/finpay';
-import * as finpayClient from '../../src/connectors/finpay/client';
-import { createHttpClient } from '../../src/connectors/http';
-import { signFinpayObject } from '../../src/connectors/finpay/signing';
+import { listen } from '../../src/sandbox/simulator-kit';
+import type { ProviderSimulator, RunningServer } from '../../src/sandbox/simulator-kit';
+import { finpayModule } from '../../src/connectors/finpay';
+import { basicAuthorization, signFinpayObject } from '../../src/connectors/finpay/signing';
+import { createFinpaySimulator, finpaySimulatorSetup } from '../../src/sandbox/finpay';
 import { eventually } from '../helpers/eventually';
 
 interface ReceivedCallback {
@@ -99,8 +98,8 @@ function newReference(): string {
 describe('finpay connector against its simulator', function () {
   this.timeout(20_000);
 
-  const setup = finpayModule.simulatorSetup();
-  const credentials = FinpayCredentialsSchema.parse(setup.credentials);
+  const setup = finpaySimulatorSetup();
+  const { credentials } = setup;
   let sim: ProviderSimulator;
   let simServer: RunningServer;
   let connector: Connector;
@@ -123,7 +122,7 @@ describe('finpay connector against its simulator', function () {
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-    authorization = finpayClient.basicAuthorization(credentials)
+    authorization = basicAuthorization(credentials)
   ) => {
     const response = await fetch(`${simServer.url}${path}`, {
       method,
@@ -596,74 +595,6 @@ describe('finpay connector against its simulator', function () {
       );
       const voided = await rawFinpay('GET', `/pg/payment/card/void/${ref.reference}`);
       assert.deepEqual([voided.status, voided.body.responseCode], [403, '4030015']);
-    });
-  });
-
-  describe('open-payment virtual accounts', () => {
-    const api = () => ({
-      http: createHttpClient({ provider: 'finpay', baseUrl: simServer.url, timeoutMs: 1_000 }),
-      credentials,
-    });
-    const customer = {
-      id: 'hajar.finnet@gmail.com',
-      email: 'hajar.finnet@gmail.com',
-      firstName: 'Hajar',
-      lastName: 'Ismail',
-      mobilePhone: '+6281286288844',
-    };
-
-    it('registers a number, moves on when it is taken, and checks it', async () => {
-      const first = await finpayClient.registerOpenPayment(api(), {
-        customer,
-        url: { callbackUrl: receiver.url },
-        sourceOfFunds: { type: 'vabca', paymentCode: '8804483313131312' },
-      });
-      assert.ok(first.ok);
-      assert.equal(first.body.paymentCode, '8804483313131312');
-      const second = await finpayClient.registerOpenPayment(api(), {
-        customer,
-        sourceOfFunds: { type: 'vabca', paymentCode: '8804483313131312' },
-      });
-      assert.ok(second.ok);
-      assert.equal(second.body.paymentCode, '8804483313131313');
-
-      const check = await finpayClient.checkOpenPayment(api(), 'vabca', '8804483313131312');
-      assert.ok(check.ok);
-      assert.deepEqual(check.body.data.sourceOfFunds, { type: 'vabca', paymentCode: '8804483313131312' });
-      assert.equal(check.body.data.customer.email, 'hajar.finnet@gmail.com');
-      const missing = await finpayClient.checkOpenPayment(api(), 'vabni', '1');
-      assert.ok(!missing.ok);
-      assert.deepEqual([missing.httpStatus, missing.error.responseCode], [404, '4040001']);
-    });
-
-    it('calls back, signed, when a customer pays into a registered number', async () => {
-      const registered = await finpayClient.registerOpenPayment(api(), {
-        customer,
-        url: { callbackUrl: receiver.url },
-        sourceOfFunds: { type: 'vamandiri', paymentCode: '8800812345678901' },
-      });
-      assert.ok(registered.ok);
-      const paid = await simControl(`/openpayment/vamandiri/${registered.body.paymentCode}/pay`, { amount: 75_000 });
-      const orderId = String(paid.body.id);
-      const [callback] = await eventually(
-        () => (receiver.received(orderId).length > 0 ? receiver.received(orderId) : undefined),
-        5_000,
-        'open VA callback'
-      );
-      assert.equal(paymentOutcomeOf(callback).status, 'succeeded');
-      assert.equal(paymentOutcomeOf(callback).paidAmount, 75_000);
-    });
-
-    it('validates the register request with the seed 000 rules', async () => {
-      const wrongType = await rawFinpay('POST', '/pg/payment/card/openpayment/register', {
-        customer,
-        sourceOfFunds: { type: 'qris', paymentCode: '1' },
-      });
-      assert.deepEqual([wrongType.status, wrongType.body.responseCode], [400, '4000001']);
-      const noCustomer = await rawFinpay('POST', '/pg/payment/card/openpayment/register', {
-        sourceOfFunds: { type: 'vabca', paymentCode: '1' },
-      });
-      assert.deepEqual([noCustomer.status, noCustomer.body.responseMessage], [400, 'Invalid Mandatory Field customer']);
     });
   });
 

@@ -34,7 +34,7 @@ import {
   verifyClientTimestamp,
   verifyTransactionSignature,
 } from '../../src/connectors/nicepay/signing';
-import { NicepayConfigSchema } from '../../src/connectors/nicepay';
+import { nicepayConfigSchema } from '../../src/connectors/nicepay';
 
 const fixtureDir = join(__dirname, '../../src/connectors/nicepay/fixtures');
 const fixture = (name: string): unknown => JSON.parse(readFileSync(join(fixtureDir, name), 'utf8'));
@@ -338,7 +338,7 @@ describe('nicepay mapping', () => {
   });
 
   it('defaults config to the NICEPAY sandbox with an explicit timeout', () => {
-    const config = NicepayConfigSchema.parse({
+    const config = nicepayConfigSchema.parse({
       clientId: 'IONPAYTEST',
       clientSecret: 'secret',
       privateKeyPem: merchantPrivateKey,

@@ -2,19 +2,19 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import express from 'express';
 import type { Connector, PaymentsCapability } from '../../src/connectors/connector';
-import { createNicepayConnector, nicepayModule } from '../../src/connectors/nicepay';
+import { createNicepayConnector } from '../../src/connectors/nicepay';
 import type { NicepayConfig } from '../../src/connectors/nicepay';
-import { NicepaySimulatorCredentialsSchema, createNicepaySimulator } from '../../src/connectors/nicepay/simulator';
-import type { NicepaySimulator, NicepaySimulatorCredentials } from '../../src/connectors/nicepay/simulator';
-import { NicepayPath } from '../../src/connectors/nicepay/schemas';
+import { createNicepaySimulator, nicepaySimulatorSetup } from '../../src/sandbox/nicepay';
+import type { NicepaySimulator, NicepayTestCredentials } from '../../src/sandbox/nicepay';
+import { NICEPAY_PATHS } from '../../src/connectors/nicepay/schemas';
 import {
   newExternalId,
   signClientTimestamp,
   signTransaction,
   toSnapTimestamp,
 } from '../../src/connectors/nicepay/signing';
-import { listen } from '../../src/connectors/simulator-kit';
-import type { RunningServer } from '../../src/connectors/simulator-kit';
+import { listen } from '../../src/sandbox/simulator-kit';
+import type { RunningServer } from '../../src/sandbox/simulator-kit';
 import {
   CallbackPayloadError,
   CallbackSignatureError,
@@ -97,7 +97,7 @@ function newReference(): string {
 }
 
 describe('nicepay connector against its simulator', () => {
-  let credentials: NicepaySimulatorCredentials;
+  let credentials: NicepayTestCredentials;
   let config: NicepayConfig;
   let sim: NicepaySimulator;
   let simServer: RunningServer;
@@ -157,8 +157,8 @@ describe('nicepay connector against its simulator', () => {
   }
 
   before(async () => {
-    const setup = nicepayModule.simulatorSetup();
-    credentials = NicepaySimulatorCredentialsSchema.parse(setup.credentials);
+    const setup = nicepaySimulatorSetup();
+    credentials = setup.credentials;
     sim = createNicepaySimulator({
       credentials,
       timeScale: 0.001,
@@ -228,7 +228,7 @@ describe('nicepay connector against its simulator', () => {
 
     it('is refused with 4017300 when the token request is signed with another key', async () => {
       const timestamp = toSnapTimestamp(new Date());
-      const response = await fetch(`${simServer.url}/nicepay${NicepayPath.accessToken}`, {
+      const response = await fetch(`${simServer.url}/nicepay${NICEPAY_PATHS.accessToken}`, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json',
@@ -399,8 +399,8 @@ describe('nicepay connector against its simulator', () => {
   });
 
   describe('faults', () => {
-    const paymentPath = `/nicepay${NicepayPath.debitPayment}`;
-    const statusPath = `/nicepay${NicepayPath.debitStatus}`;
+    const paymentPath = `/nicepay${NICEPAY_PATHS.debitPayment}`;
+    const statusPath = `/nicepay${NICEPAY_PATHS.debitStatus}`;
 
     it('turns a 500 on create into OutcomeUnknownError, and the inquiry shows nothing was made', async () => {
       sim.faults.add({ kind: 'http-5xx', path: paymentPath, status: 500 });
@@ -701,7 +701,7 @@ describe('nicepay connector against its simulator', () => {
 
     before(async () => {
       const timestamp = toSnapTimestamp(new Date());
-      const response = await fetch(`${simServer.url}/nicepay${NicepayPath.accessToken}`, {
+      const response = await fetch(`${simServer.url}/nicepay${NICEPAY_PATHS.accessToken}`, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json',
@@ -770,52 +770,52 @@ describe('nicepay connector against its simulator', () => {
     }
 
     it('answers with HTTP status = first three digits of responseCode', async () => {
-      const answer = await post(NicepayPath.debitStatus, statusBody());
+      const answer = await post(NICEPAY_PATHS.debitStatus, statusBody());
       assert.equal(answer.responseCode, '4045501');
       assert.equal(answer.status, 404);
     });
 
     it('rejects a bad HMAC with 401xx00', async () => {
-      const answer = await post(NicepayPath.debitStatus, statusBody(), { secret: 'wrong-secret' });
+      const answer = await post(NICEPAY_PATHS.debitStatus, statusBody(), { secret: 'wrong-secret' });
       assert.deepEqual([answer.status, answer.responseCode], [401, '4015500']);
-      const tampered = await post(NicepayPath.debitStatus, statusBody(), { sign: statusBody('OTHER') });
+      const tampered = await post(NICEPAY_PATHS.debitStatus, statusBody(), { sign: statusBody('OTHER') });
       assert.equal(tampered.responseCode, '4015500');
     });
 
     it('accepts the signature over the minified form of a spaced body', async () => {
       const spaced = JSON.stringify(JSON.parse(statusBody()), null, 2);
-      const answer = await post(NicepayPath.debitStatus, spaced, { sign: statusBody() });
+      const answer = await post(NICEPAY_PATHS.debitStatus, spaced, { sign: statusBody() });
       assert.equal(answer.responseCode, '4045501');
     });
 
     it('rejects an unknown or expired token with 401xx01', async () => {
-      const answer = await post(NicepayPath.debitStatus, statusBody(), { token: 'not-a-token' });
+      const answer = await post(NICEPAY_PATHS.debitStatus, statusBody(), { token: 'not-a-token' });
       assert.deepEqual([answer.status, answer.responseCode], [401, '4015501']);
     });
 
     it('rejects an X-EXTERNAL-ID reused the same day with 409', async () => {
       const externalId = newExternalId();
-      assert.equal((await post(NicepayPath.debitStatus, statusBody(), { externalId })).responseCode, '4045501');
-      const reused = await post(NicepayPath.debitStatus, statusBody(), { externalId });
+      assert.equal((await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId })).responseCode, '4045501');
+      const reused = await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId });
       assert.deepEqual([reused.status, reused.responseCode], [409, '4095500']);
     });
 
     it('rejects a missing mandatory header or field with 400xx02, naming it', async () => {
-      const noHeader = await post(NicepayPath.debitStatus, statusBody(), { omit: 'X-EXTERNAL-ID' });
+      const noHeader = await post(NICEPAY_PATHS.debitStatus, statusBody(), { omit: 'X-EXTERNAL-ID' });
       assert.deepEqual([noHeader.status, noHeader.responseCode], [400, '4005502']);
       assert.match(noHeader.responseMessage, /X-EXTERNAL-ID/);
       const body = JSON.parse(statusBody()) as Record<string, unknown>;
       delete body.originalPartnerReferenceNo;
-      const noField = await post(NicepayPath.debitStatus, JSON.stringify(body));
+      const noField = await post(NICEPAY_PATHS.debitStatus, JSON.stringify(body));
       assert.deepEqual([noField.status, noField.responseCode], [400, '4005502']);
       assert.match(noField.responseMessage, /originalPartnerReferenceNo/);
     });
 
     it('rejects a bad format with 400xx01, naming it', async () => {
-      const badId = await post(NicepayPath.debitStatus, statusBody(), { externalId: 'ABC-123' });
+      const badId = await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId: 'ABC-123' });
       assert.deepEqual([badId.status, badId.responseCode], [400, '4005501']);
       const body = { ...(JSON.parse(statusBody()) as object), amount: { value: '10', currency: 'IDR' } };
-      const badAmount = await post(NicepayPath.debitStatus, JSON.stringify(body));
+      const badAmount = await post(NICEPAY_PATHS.debitStatus, JSON.stringify(body));
       assert.deepEqual([badAmount.status, badAmount.responseCode], [400, '4005501']);
       assert.match(badAmount.responseMessage, /amount\.value/);
     });
@@ -826,7 +826,7 @@ describe('nicepay connector against its simulator', () => {
         body: string
       ): Promise<{ status: number; responseCode: string; responseMessage: string }> {
         const timestamp = toSnapTimestamp(new Date());
-        const response = await fetch(`${simServer.url}/nicepay${NicepayPath.accessToken}`, {
+        const response = await fetch(`${simServer.url}/nicepay${NICEPAY_PATHS.accessToken}`, {
           method: 'POST',
           headers: {
             'Content-Type': 'application/json',
@@ -861,13 +861,13 @@ describe('nicepay connector against its simulator', () => {
       });
 
       it('takes CHANNEL-ID equal to the client id, as the Node SDK sends it', async () => {
-        const answer = await post(NicepayPath.debitStatus, statusBody(), { channelId: credentials.clientId });
+        const answer = await post(NICEPAY_PATHS.debitStatus, statusBody(), { channelId: credentials.clientId });
         assert.equal(answer.responseCode, '4045501');
       });
 
       it('still refuses any other CHANNEL-ID with 401xx00', async () => {
         for (const channelId of [`${credentials.clientId}02`, 'NICE', `${credentials.clientId.toLowerCase()}01`]) {
-          const answer = await post(NicepayPath.debitStatus, statusBody(), { channelId });
+          const answer = await post(NICEPAY_PATHS.debitStatus, statusBody(), { channelId });
           assert.deepEqual([answer.status, answer.responseCode], [401, '4015500'], channelId);
           assert.match(answer.responseMessage, /CHANNEL-ID/);
         }
@@ -875,38 +875,38 @@ describe('nicepay connector against its simulator', () => {
 
       it('takes an alphanumeric X-EXTERNAL-ID such as ordNo20261201040412, and still refuses it reused the same day', async () => {
         const externalId = 'ordNo20261201040412';
-        const first = await post(NicepayPath.debitStatus, statusBody(), {
+        const first = await post(NICEPAY_PATHS.debitStatus, statusBody(), {
           externalId,
           channelId: credentials.clientId,
         });
         assert.equal(first.responseCode, '4045501');
-        const reused = await post(NicepayPath.debitStatus, statusBody(), { externalId });
+        const reused = await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId });
         assert.deepEqual([reused.status, reused.responseCode], [409, '4095500']);
         const numeric = newExternalId();
         assert.equal(
-          (await post(NicepayPath.debitStatus, statusBody(), { externalId: numeric })).responseCode,
+          (await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId: numeric })).responseCode,
           '4045501'
         );
         assert.equal(
-          (await post(NicepayPath.debitStatus, statusBody(), { externalId: numeric })).responseCode,
+          (await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId: numeric })).responseCode,
           '4095500'
         );
       });
 
       it('still refuses an X-EXTERNAL-ID that is not 1 to 40 letters and digits', async () => {
         for (const externalId of ['ordNo-2026', 'ord No', `ordNo${'1'.repeat(36)}`, 'ordNo_1']) {
-          const answer = await post(NicepayPath.debitStatus, statusBody(), { externalId });
+          const answer = await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId });
           assert.deepEqual([answer.status, answer.responseCode], [400, '4005501'], externalId);
           assert.match(answer.responseMessage, /X-EXTERNAL-ID/);
         }
         assert.equal(
-          (await post(NicepayPath.debitStatus, statusBody(), { externalId: `ordNo${'1'.repeat(35)}` })).responseCode,
+          (await post(NICEPAY_PATHS.debitStatus, statusBody(), { externalId: `ordNo${'1'.repeat(35)}` })).responseCode,
           '4045501'
         );
       });
 
       it('still checks the HMAC on a request in the SDK forms', async () => {
-        const answer = await post(NicepayPath.debitStatus, statusBody(), {
+        const answer = await post(NICEPAY_PATHS.debitStatus, statusBody(), {
           channelId: credentials.clientId,
           externalId: 'ordNo20261201040413',
           secret: 'wrong-secret',
@@ -932,7 +932,7 @@ describe('nicepay connector against its simulator', () => {
           cartData: '{}',
         },
       });
-      const answer = await post(NicepayPath.debitPayment, body);
+      const answer = await post(NICEPAY_PATHS.debitPayment, body);
       assert.deepEqual(
         [answer.status, answer.responseCode, answer.responseMessage],
         [409, '4095401', 'Duplicate partnerReferenceNo']
@@ -957,7 +957,7 @@ describe('nicepay connector against its simulator', () => {
     });
 
     it('restores the same test credentials from what it saved', () => {
-      const again = nicepayModule.simulatorSetup(credentials);
+      const again = nicepaySimulatorSetup(credentials);
       assert.deepEqual(again.credentials, credentials);
       assert.equal(again.connectorConfig('http://127.0.0.1:9').baseUrl, 'http://127.0.0.1:9/nicepay');
     });

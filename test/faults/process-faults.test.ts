@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { parseConfig } from '../../src/config';
-import { CONNECTOR_MODULES } from '../../src/connectors/registry';
-import { listen } from '../../src/connectors/simulator-kit';
+import { SIMULATOR_SETUPS } from '../../src/sandbox/registry';
+import { listen } from '../../src/sandbox/simulator-kit';
 import type { ProviderId } from '../../src/domain/provider';
 import { PROVIDER_IDS } from '../../src/domain/provider';
 import { sha256Hex } from '../../src/ids';
@@ -199,7 +199,7 @@ describe('process faults', function () {
       const webhookUrl = await webhooks.start();
       const providers = {} as Record<ProviderId, unknown>;
       for (const id of PROVIDER_IDS) {
-        const setup = CONNECTOR_MODULES[id].simulatorSetup();
+        const setup = SIMULATOR_SETUPS[id]();
         // Real-time provider clocks: orders must not expire at the provider while the server restarts.
         const simulator = setup.createSimulator({ timeScale: 1 });
         const listening = await listen(simulator.app);

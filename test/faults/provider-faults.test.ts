@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { BillView, PaymentView, PayoutView } from '../../src/api/schemas';
-import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/sandbox/ayopop';
 import type { ProviderId } from '../../src/domain/provider';
 import { apiClient, paymentBody, uniqueRef } from '../api/http';
 import { simControl, simGet } from '../helpers/movements';

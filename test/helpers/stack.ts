@@ -11,9 +11,10 @@ import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@tem
 import { createApp } from '../../src/api/app';
 import { parseConfig } from '../../src/config';
 import type { KasirConfig } from '../../src/config';
-import { CONNECTOR_MODULES, createConnectors } from '../../src/connectors/registry';
-import type { ProviderSimulator, RunningServer } from '../../src/connectors/simulator-kit';
-import { listen } from '../../src/connectors/simulator-kit';
+import { createConnectors } from '../../src/connectors/registry';
+import { SIMULATOR_SETUPS } from '../../src/sandbox/registry';
+import type { ProviderSimulator, RunningServer } from '../../src/sandbox/simulator-kit';
+import { listen } from '../../src/sandbox/simulator-kit';
 import type { ProviderId } from '../../src/domain/provider';
 import { PROVIDER_IDS } from '../../src/domain/provider';
 import { sha256Hex } from '../../src/ids';
@@ -129,6 +130,8 @@ export interface TestStack {
   simulators: Record<ProviderId, RunningSimulator>;
   merchants: TestMerchant[];
   operatorKey: string;
+  /** A test-only metrics scraper key: opens `/metrics` and nothing else. */
+  metricsKey: string;
   webhooks: WebhookSink;
   workerConnection: NativeConnection;
   /** Base URL of the Kasir API, when started with `api: true` (it is also `config.api.publicUrl`). */
@@ -164,7 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const simulators = {} as Record<ProviderId, RunningSimulator>;
   const providers = {} as Record<ProviderId, unknown>;
   for (const id of PROVIDER_IDS) {
-    const setup = CONNECTOR_MODULES[id].simulatorSetup();
+    const setup = SIMULATOR_SETUPS[id]();
     const simulator = setup.createSimulator({ timeScale: options.timeScale ?? 0.001 });
     const running = await listen(simulator.app);
     simulators[id] = { simulator, server: running, url: running.url };
@@ -177,6 +180,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     webhookSecret: `test_whsec_${randomBytes(16).toString('hex')}`,
   }));
   const operatorKey = `test_op_${randomBytes(12).toString('hex')}`;
+  const metricsKey = `test_metrics_${randomBytes(12).toString('hex')}`;
   const apiPort = options.api ? await freePort() : undefined;
   const publicUrl = apiPort !== undefined ? `http://127.0.0.1:${apiPort}` : (options.publicUrl ?? 'http://127.0.0.1:9');
   const config = parseConfig({
@@ -188,6 +192,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     api: {
       publicUrl,
       operatorKeySha256: [sha256Hex(operatorKey)],
+      metricsKeySha256: [sha256Hex(metricsKey)],
       ...(apiPort !== undefined ? { host: '127.0.0.1', port: apiPort } : {}),
     },
     encryption: TEST_ONLY_ENCRYPTION,
@@ -238,6 +243,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     simulators,
     merchants,
     operatorKey,
+    metricsKey,
     webhooks,
     workerConnection,
     apiUrl: api?.url,

@@ -1,8 +1,8 @@
 /** billWorkflow on the real Temporal server against the Ayopop simulator: inquiry, confirm, pay, status. */
 import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
-import { billTotal } from '../../workflows/bill';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/sandbox/ayopop';
+import { billTotalOf } from '../../src/domain/bill';
 import { confirmBillPaymentUpdate } from '../../workflows/messages';
 import { recordHistory } from '../helpers/histories';
 import { simGet, startBill } from '../helpers/movements';
@@ -26,7 +26,7 @@ describe('billWorkflow', function () {
     const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
     assert.equal(state.status, 'INQUIRED');
     assert.ok(state.inquiry && state.inquiry.amount > 0);
-    const afterPay = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: billTotal(state) }] });
+    const afterPay = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: billTotalOf(state) }] });
     assert.equal(afterPay.status, 'PROCESSING');
     const final = await handle.result();
     assert.equal(final.status, 'SUCCEEDED');

@@ -12,7 +12,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/connectors/ayopop/simulator';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/sandbox/ayopop';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
 import type { billWorkflow } from '../../workflows';

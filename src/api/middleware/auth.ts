@@ -69,3 +69,19 @@ export function authenticateOperator(req: Request, config: KasirConfig): void {
   for (const stored of config.api.operatorKeySha256) ok = constantTimeEqual(stored, hash) || ok;
   if (!ok) throw new ApiError(401, 'authentication_error', 'invalid_operator_key', 'The operator key is not valid.');
 }
+
+/**
+ * `/metrics`: `Authorization: Bearer <metrics key>` against `api.metricsKeySha256`, so a scraper holds
+ * a key that opens metrics and nothing else; the operator key works too. Otherwise a 401.
+ */
+export function authenticateMetricsScraper(req: Request, config: KasirConfig): void {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+  if (bearer !== undefined) {
+    const hash = sha256Hex(bearer);
+    let ok = false;
+    for (const stored of config.api.metricsKeySha256) ok = constantTimeEqual(stored, hash) || ok;
+    if (ok) return;
+  }
+  if (req.get(OPERATOR_KEY_HEADER)) return authenticateOperator(req, config);
+  throw new ApiError(401, 'authentication_error', 'invalid_metrics_key', 'Send a metrics key as `Authorization: Bearer <key>`, or the operator key.', UNAUTHENTICATED);
+}

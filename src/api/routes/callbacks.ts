@@ -24,22 +24,10 @@ import { PROVIDER_IDS, isProviderId } from '../../domain/provider';
 import type { ProviderId } from '../../domain/provider';
 import { kindOfId, sha256Hex, workflowIdOf } from '../../ids';
 import type { MovementKind } from '../../ids';
-import {
-  billStateQuery,
-  paymentStateQuery,
-  payoutStateQuery,
-  providerCallbackSignal,
-} from '../../../workflows/messages';
+import { providerCallbackSignal } from '../../../workflows/messages';
 import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
-import {
-  KasirKind,
-  KasirMerchant,
-  KasirMerchantReference,
-  KasirNeedsAttention,
-  KasirProvider,
-  KasirStatus,
-} from '../../../workflows/search-attributes';
 import type { MoneyMovementState } from '../../../workflows/types';
+import { searchAttributesOf, stateQueryOf } from '../movement-kinds';
 import { lateRecordIdOf, lateRecordOf, MONEY_RECORDED } from '../movements';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../http-errors';
@@ -60,17 +48,8 @@ function headersOf(raw: Record<string, string | string[] | undefined>): Record<s
 
 async function closedState(deps: ApiDeps, kind: MovementKind, workflowId: string): Promise<MoneyMovementState> {
   const handle = deps.client.workflow.getHandle(workflowId);
-  const deadline = Date.now() + deps.timeouts.shortCallMs;
-  switch (kind) {
-    case 'payment':
-      return deps.client.withDeadline(deadline, () => handle.query(paymentStateQuery));
-    case 'payout':
-      return deps.client.withDeadline(deadline, () => handle.query(payoutStateQuery));
-    case 'bill':
-      return deps.client.withDeadline(deadline, () => handle.query(billStateQuery));
-  }
+  return deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(stateQueryOf(kind)));
 }
-
 
 /**
  * A success callback for a workflow that has closed without that money: recorded durably as a
@@ -97,16 +76,33 @@ async function handleClosed(
     log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a closed workflow that recorded it');
     return;
   }
-  // One record per movement: later callbacks about the same money add nothing an operator needs. A
-  // record whose hint the provider denied is replaced by a new one for this callback.
+  // One record per movement. A running record takes this callback as a signal (a verified one settles
+  // it); a record that confirmed this very movement's money needs nothing more; any other closed
+  // record (denied, unresolved, terminated, or about an earlier movement under this id) is replaced.
   const recordId = lateRecordIdOf(workflowId);
-  const verified = parsed.trust === 'verified';
   const callback: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
-  const existing = await lateRecordOf(deps, workflowId);
-  if (existing && existing.status !== 'LATE_CALLBACK_DENIED') {
+  const recordHandle = deps.client.workflow.getHandle(recordId);
+  const description = await deps.client
+    .withDeadline(Date.now() + deps.timeouts.shortCallMs, () => recordHandle.describe())
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+  if (description?.status.name === 'RUNNING') {
+    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+      recordHandle.signal(providerCallbackSignal, callback)
+    );
     deps.metrics.callbacks.inc({ provider, result: 'orphan' });
-    log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback for a movement already recorded');
+    log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback passed to the movement\'s running record');
     return;
+  }
+  if (description) {
+    const existing = await lateRecordOf(deps, workflowId).catch(() => undefined);
+    if (existing?.status === 'LATE_CALLBACK' && existing.movementCreatedAt === movement.createdAt) {
+      deps.metrics.callbacks.inc({ provider, result: 'orphan' });
+      log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback for money already recorded');
+      return;
+    }
   }
   try {
     await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
@@ -116,16 +112,16 @@ async function handleClosed(
         args: [{ movement, callback, timings: deps.config.timings }],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: [
+        typedSearchAttributes: searchAttributesOf({
           // Not the movement's kind: a record must never be listed as a second payment.
-          { key: KasirKind, value: 'late_callback' },
-          { key: KasirStatus, value: verified ? 'LATE_CALLBACK' : 'LATE_CALLBACK_UNCONFIRMED' },
-          { key: KasirProvider, value: provider },
-          { key: KasirMerchant, value: movement.merchantId },
-          { key: KasirMerchantReference, value: movement.merchantReference },
-          // A hint flags no one until the provider confirms it (the record does that).
-          { key: KasirNeedsAttention, value: verified },
-        ],
+          kind: 'late_callback',
+          status: 'LATE_CALLBACK_UNCONFIRMED',
+          provider,
+          merchantId: movement.merchantId,
+          reference: movement.merchantReference,
+          // Nobody is flagged until the record believes the money (it flags itself then).
+          needsAttention: false,
+        }),
         staticSummary: `Late ${kind} callback: ${provider} reports ${providerStatusOf(parsed)} after ${movement.id} closed ${movement.status}`,
       })
     );

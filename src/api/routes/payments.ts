@@ -2,38 +2,25 @@
  * Payments (money in): create by update-with-start of `paymentWorkflow`, read by query, cancel by
  * update, list through the visibility index, always scoped to the calling merchant.
  */
-import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
-import { optionalTsToMs } from '@temporalio/common/lib/time';
-import type { temporal } from '@temporalio/proto';
+import { ApplicationFailure } from '@temporalio/client';
+import type { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors/registry';
 import type { PaymentsCapability } from '../../connectors/connector';
 import type { CreatePaymentInput, PaymentMethod } from '../../domain/payment';
 import { PAYMENT_STATUSES } from '../../domain/payment';
 import type { ProviderId } from '../../domain/provider';
-import { deriveId, requestFingerprint } from '../../ids';
-import type { paymentWorkflow } from '../../../workflows/payment';
-import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from '../../../workflows/messages';
-import {
-  KasirAmount,
-  KasirKind,
-  KasirMerchant,
-  KasirMerchantReference,
-  KasirMethod,
-  KasirNeedsAttention,
-  KasirProvider,
-  KasirStatus,
-} from '../../../workflows/search-attributes';
-import type { PaymentState, PaymentWorkflowInput } from '../../../workflows/types';
+import { cancelPaymentUpdate } from '../../../workflows/messages';
+import type { PaymentWorkflowInput } from '../../../workflows/types';
 import { ApiError, updateFailureMessage } from '../http-errors';
-import { createMovement, loadOwned } from '../movements';
+import { ListQueryFields } from '../listing';
+import { PAYMENTS } from '../movement-kinds';
+import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import {
   ErrorResponseSchema,
   IdParamsSchema,
-  IdempotencyHeadersSchema,
   MerchantReferenceSchema,
   MetadataSchema,
   PaymentListSchema,
@@ -42,9 +29,8 @@ import {
   PaymentViewSchema,
   RupiahSchema,
 } from '../schemas';
-import type { PaymentSummary } from '../schemas';
-import { paymentView } from '../views';
-import { callbackUrlOf, commonErrors, sendCreated } from './shared';
+import { createMovementRoute, getMovementRoute, listMovementsRoute } from './movement-pipeline';
+import { commonErrors } from './shared';
 
 export const DEFAULT_EXPIRY_MINUTES = 1440;
 
@@ -92,20 +78,11 @@ export const PaymentCancelSchema = z
   .strictObject({ reason: z.string().max(255).optional() })
   .meta({ id: 'PaymentCancelRequest' });
 
-const BooleanQuery = z.enum(['true', 'false']).transform((value) => value === 'true');
-
 export const PaymentListQuerySchema = z.strictObject({
   status: z.enum(PAYMENT_STATUSES).optional(),
   provider: PaymentProviderSchema.optional(),
   method: PaymentMethodSchema.optional(),
-  reference: MerchantReferenceSchema.optional().meta({ description: 'Exact merchant reference.' }),
-  needs_attention: BooleanQuery.optional().meta({ description: '`true` or `false`.' }),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  page_token: z
-    .string()
-    .max(4096)
-    .optional()
-    .meta({ description: 'From `nextPageToken` of the previous page, with the same filters.' }),
+  ...ListQueryFields,
 });
 
 /** The provider a payment goes to: the one named (if it takes the method), else the first in the registry that does. */
@@ -133,44 +110,19 @@ export function resolvePaymentProvider(
   throw ApiError.field('method', 'method_not_supported', `no configured provider supports ${method}`);
 }
 
-/** Visibility string literal: the value is validated upstream; quotes and backslashes are escaped anyway. */
-function literal(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+/**
+ * A cancel the workflow refused (its validator: the payment is not PENDING) or failed: 409 with its
+ * reason, or 502 when the provider could not cancel (the payment is still PENDING).
+ */
+function cancelRefused(err: WorkflowUpdateFailedError): ApiError {
+  if (err.cause instanceof ApplicationFailure && err.cause.type === 'CancelFailed') {
+    return new ApiError(502, 'provider_error', 'cancel_failed', err.cause.message);
+  }
+  return new ApiError(409, 'state_error', 'invalid_state', updateFailureMessage(err));
 }
-
-function toSummary(execution: temporal.api.workflow.v1.IWorkflowExecutionInfo): {
-  merchant?: string;
-  summary: PaymentSummary;
-} {
-  const attributes = decodeTypedSearchAttributes(execution.searchAttributes?.indexedFields);
-  const workflowId = execution.execution?.workflowId ?? '';
-  const started = optionalTsToMs(execution.startTime);
-  const closed = optionalTsToMs(execution.closeTime);
-  return {
-    merchant: attributes.get(KasirMerchant),
-    summary: {
-      id: workflowId.replace(/^payment:/, ''),
-      kind: 'payment',
-      merchantReference: attributes.get(KasirMerchantReference),
-      provider: attributes.get(KasirProvider),
-      method: attributes.get(KasirMethod),
-      amount: attributes.get(KasirAmount),
-      status: attributes.get(KasirStatus),
-      needsAttention: attributes.get(KasirNeedsAttention),
-      ...(started !== undefined ? { createdAt: new Date(started).toISOString() } : {}),
-      ...(closed !== undefined ? { closedAt: new Date(closed).toISOString() } : {}),
-    },
-  };
-}
-
-const paymentResponses = {
-  400: { description: 'Invalid request: every bad field is listed in `errors`.', schema: ErrorResponseSchema },
-  409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
-};
 
 export const paymentRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'post',
+  createMovementRoute(PAYMENTS, {
     path: '/v1/payments',
     operationId: 'createPayment',
     summary: 'Create a payment',
@@ -179,29 +131,10 @@ export const paymentRoutes: AnyRoute[] = [
       'Idempotent: `reference` identifies the payment; one reference is one payment. Repeating the same body with the same ' +
       '`reference` returns the same payment (200, `Idempotent-Replayed: true`), whatever the `Idempotency-Key` header; ' +
       'the same `reference` with a different body is a 409 naming `reference`.',
-    tags: ['Payments'],
-    auth: 'merchant',
-    bodyKind: 'json',
     body: PaymentCreateSchema,
-    headers: IdempotencyHeadersSchema,
-    responses: {
-      201: {
-        description: 'Created; instructions included unless registration failed (status FAILED).',
-        schema: PaymentViewSchema,
-      },
-      200: {
-        description: 'The same request was made before: the existing payment.',
-        schema: PaymentViewSchema,
-        headers: { 'Idempotent-Replayed': '`true`: this answer replays an earlier request.' },
-      },
-      202: {
-        description: 'Accepted, but the provider has not answered yet (status REGISTERING): GET it shortly.',
-        schema: PaymentViewSchema,
-      },
-      ...paymentResponses,
-      ...commonErrors,
-    },
-    async handler({ deps, merchant, body, headers, requestId, res }) {
+    created: 'Created; instructions included unless registration failed (status FAILED).',
+    pending: 'Accepted, but the provider has not answered yet (status REGISTERING): GET it shortly.',
+    input({ deps, body, id, base }): PaymentWorkflowInput {
       const { provider, payments } = resolvePaymentProvider(deps.connectors, body.method, body.provider);
       const limits = payments.amountLimits(body.method);
       if (body.amount < limits.min || body.amount > limits.max) {
@@ -211,8 +144,7 @@ export const paymentRoutes: AnyRoute[] = [
           `must be between ${limits.min} and ${limits.max} rupiah for ${body.method} at ${provider}`
         );
       }
-      // The reference is the business key: one reference, one payment, whatever the Idempotency-Key.
-      const id = deriveId('payment', merchant.id, body.reference);
+      const { callbackUrl, ...common } = base(provider);
       // What the provider will be asked to register, exactly as the workflow will send it.
       const registration: CreatePaymentInput = {
         reference: id,
@@ -221,85 +153,23 @@ export const paymentRoutes: AnyRoute[] = [
         customer: body.customer,
         description: body.description ?? `Payment ${body.reference}`,
         expiresInMinutes: body.expiresInMinutes,
-        callbackUrl: callbackUrlOf(deps.config, provider),
+        callbackUrl,
         returnUrl: body.returnUrl,
       };
       // The provider's own rules (a phone Finpay insists on, BDPay's expiry range), checked before any
       // workflow starts, so a payment the provider would refuse costs the merchant a 400, not a key.
       const issues = payments.validate(registration);
       if (issues.length > 0) {
-        throw ApiError.validation(issues.map((issue) => ({ param: issue.field, code: 'rejected_by_provider', message: issue.message })));
+        throw ApiError.validation(
+          issues.map((issue) => ({ param: issue.field, code: 'rejected_by_provider', message: issue.message }))
+        );
       }
-      const fingerprint = requestFingerprint(body);
       const { reference: paymentId, ...registrationFields } = registration;
-      const input: PaymentWorkflowInput = {
-        ...registrationFields,
-        paymentId,
-        merchantId: merchant.id,
-        merchantReference: body.reference,
-        provider,
-        requestFingerprint: fingerprint,
-        metadata: body.metadata,
-        timings: deps.config.timings,
-      };
-      const { state, outcome } = await createMovement<typeof paymentWorkflow, PaymentState>(deps, {
-        kind: 'payment',
-        id,
-        merchant,
-        reference: body.reference,
-        idempotencyKey: headers['Idempotency-Key'],
-        fingerprint,
-        requestId,
-        workflowType: 'paymentWorkflow',
-        args: [input],
-        searchAttributes: [
-          { key: KasirKind, value: 'payment' },
-          { key: KasirStatus, value: 'REGISTERING' },
-          { key: KasirProvider, value: provider },
-          { key: KasirMethod, value: body.method },
-          { key: KasirMerchant, value: merchant.id },
-          { key: KasirMerchantReference, value: body.reference },
-          { key: KasirAmount, value: body.amount },
-          { key: KasirNeedsAttention, value: false },
-        ],
-        staticSummary: `Payment ${body.amount} IDR by ${body.method} via ${provider} for ${merchant.id}/${body.reference}`,
-        staticDetails: [
-          `merchant: ${merchant.id}`,
-          `reference: ${body.reference}`,
-          `amount: ${body.amount} IDR`,
-          `method: ${body.method}`,
-          `provider: ${provider}`,
-          `expires in: ${body.expiresInMinutes} min`,
-          `created by request: ${requestId}`,
-        ].join('\n'),
-        firstAnswer: paymentRegisteredUpdate,
-        stateQuery: paymentStateQuery,
-        isPending: (state) => state.status === 'REGISTERING',
-      });
-      sendCreated(res, outcome, `/v1/payments/${state.id}`, paymentView(state));
+      return { ...common, ...registrationFields, paymentId, metadata: body.metadata };
     },
   }),
 
-  defineRoute({
-    method: 'get',
-    path: '/v1/payments/:id',
-    operationId: 'getPayment',
-    summary: 'Retrieve a payment',
-    description: 'The payment as its workflow holds it right now (strongly consistent).',
-    tags: ['Payments'],
-    auth: 'merchant',
-    bodyKind: 'none',
-    params: IdParamsSchema,
-    responses: {
-      200: { description: 'The payment.', schema: PaymentViewSchema },
-      404: { description: 'No such payment for this merchant.', schema: ErrorResponseSchema },
-      ...commonErrors,
-    },
-    async handler({ deps, merchant, params, res }) {
-      const { state } = await loadOwned(deps, 'payment', params.id, merchant, paymentStateQuery);
-      res.json(paymentView(state));
-    },
-  }),
+  getMovementRoute(PAYMENTS, 'The payment as its workflow holds it right now (strongly consistent).'),
 
   defineRoute({
     method: 'post',
@@ -334,17 +204,11 @@ export const paymentRoutes: AnyRoute[] = [
       ...commonErrors,
     },
     async handler({ deps, merchant, params, body, res }) {
-      const { state, handle } = await loadOwned(deps, 'payment', params.id, merchant, paymentStateQuery);
-      if (state.status !== 'PENDING') {
-        throw new ApiError(
-          409,
-          'state_error',
-          'invalid_state',
-          `payment ${state.id} is ${state.status}; only a PENDING payment can be cancelled`
-        );
-      }
-      if (!deps.connectors[state.provider].payments?.cancel) {
-        // Refused before the workflow is asked: Kasir cannot withdraw the order, so "CANCELLED" would be untrue.
+      const { state, handle } = await loadOwned(deps, PAYMENTS, params.id, merchant);
+      // Whether a payment can be cancelled is the workflow's to say (its validator). Only a cancel it
+      // would take, of a PENDING payment, is refused here first where the provider has no cancel API:
+      // Kasir cannot withdraw the order, so "CANCELLED" would be untrue.
+      if (state.status === 'PENDING' && !deps.connectors[state.provider].payments?.cancel) {
         const expiry = state.instructions?.expiresAt;
         throw new ApiError(
           409,
@@ -354,78 +218,26 @@ export const paymentRoutes: AnyRoute[] = [
             `until it expires${expiry !== undefined ? ` at ${expiry}` : ''}; a payment arriving before then will still be recorded.`
         );
       }
-      try {
-        const updated = await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
-          handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: body.reason }] })
-        );
-        res.json(paymentView(updated));
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) {
-          if (err.cause instanceof ApplicationFailure && err.cause.type === 'CancelFailed') {
-            throw new ApiError(502, 'provider_error', 'cancel_failed', err.cause.message);
-          }
-          // The validator refused it (the payment moved on meanwhile) or the handler failed it: say why.
-          throw new ApiError(409, 'state_error', 'invalid_state', updateFailureMessage(err));
-        }
-        if (err instanceof WorkflowNotFoundError) {
-          // The workflow closed between the check and the update.
-          const { state: closed } = await loadOwned(deps, 'payment', params.id, merchant, paymentStateQuery);
-          throw new ApiError(
-            409,
-            'state_error',
-            'invalid_state',
-            `payment ${closed.id} is ${closed.status}; only a PENDING payment can be cancelled`
-          );
-        }
-        throw err;
-      }
+      const updated = await updateMovement(
+        deps,
+        PAYMENTS,
+        handle,
+        cancelPaymentUpdate,
+        [{ reason: body.reason }],
+        cancelRefused
+      );
+      res.json(PAYMENTS.view(updated));
     },
   }),
 
-  defineRoute({
-    method: 'get',
+  listMovementsRoute(PAYMENTS, {
     path: '/v1/payments',
     operationId: 'listPayments',
     summary: 'List payments',
     description:
       "Your payments, newest first, from Kasir's search index (updated within seconds of each change). " +
       'Filters combine with AND. Page with `limit` and `page_token`.',
-    tags: ['Payments'],
-    auth: 'merchant',
-    bodyKind: 'none',
     query: PaymentListQuerySchema,
-    responses: {
-      200: { description: 'A page of payment summaries.', schema: PaymentListSchema },
-      400: { description: 'Invalid filter or page token.', schema: ErrorResponseSchema },
-      ...commonErrors,
-    },
-    async handler({ deps, merchant, query, res }) {
-      const clauses = [`KasirKind = 'payment'`, `KasirMerchant = ${literal(merchant.id)}`];
-      if (query.status) clauses.push(`KasirStatus = ${literal(query.status)}`);
-      if (query.provider) clauses.push(`KasirProvider = ${literal(query.provider)}`);
-      if (query.method) clauses.push(`KasirMethod = ${literal(query.method)}`);
-      if (query.reference) clauses.push(`KasirMerchantReference = ${literal(query.reference)}`);
-      if (query.needs_attention !== undefined) clauses.push(`KasirNeedsAttention = ${query.needs_attention}`);
-      const visibilityQuery = clauses.join(' AND ');
-      const nextPageToken = query.page_token ? deps.pageTokens.decode(visibilityQuery, query.page_token) : undefined;
-      const response = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
-        deps.client.workflowService.listWorkflowExecutions({
-          namespace: deps.client.options.namespace,
-          query: visibilityQuery,
-          pageSize: query.limit,
-          nextPageToken,
-        })
-      );
-      // The query is scoped to the merchant; checking each row again costs nothing and guards the guard.
-      const data = (response.executions ?? [])
-        .map(toSummary)
-        .filter((row) => row.merchant === merchant.id)
-        .map((row) => row.summary);
-      const token =
-        response.nextPageToken && response.nextPageToken.length > 0
-          ? deps.pageTokens.encode(visibilityQuery, response.nextPageToken)
-          : null;
-      res.json({ object: 'list', data, hasMore: token !== null, nextPageToken: token });
-    },
+    page: PaymentListSchema,
   }),
 ];

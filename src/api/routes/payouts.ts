@@ -2,45 +2,33 @@
  * Payouts (money out): create by update-with-start of `payoutWorkflow` (submitted exactly once), read
  * by query, and the operator's resolution of a payout stuck in UNKNOWN.
  */
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
-import { resolutionContradicts } from '../../domain/payout';
+import { payoutIsFinal, resolutionContradicts } from '../../domain/payout';
 import { MOVEMENT_CORE_PATCH } from '../../../workflows/patches';
 import type { ApiDeps } from '../deps';
-import { deriveId, requestFingerprint } from '../../ids';
-import type { payoutWorkflow } from '../../../workflows/payout';
-import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from '../../../workflows/messages';
+import { resolvePayoutUpdate } from '../../../workflows/messages';
 import type { ResolvePayoutRequest } from '../../../workflows/messages';
-import {
-  KasirAmount,
-  KasirKind,
-  KasirMerchant,
-  KasirMerchantReference,
-  KasirNeedsAttention,
-  KasirProvider,
-  KasirStatus,
-} from '../../../workflows/search-attributes';
 import type { PayoutState, PayoutWorkflowInput } from '../../../workflows/types';
 import { OPERATOR_KEY_HEADER } from '../middleware/auth';
 import { ApiError, updateFailureMessage } from '../http-errors';
-import { createMovement, loadOwned } from '../movements';
+import { PAYOUTS } from '../movement-kinds';
+import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import {
   ErrorResponseSchema,
   IdParamsSchema,
-  IdempotencyHeadersSchema,
   MerchantReferenceSchema,
   MetadataSchema,
   PayoutProviderSchema,
   PayoutViewSchema,
   RupiahSchema,
 } from '../schemas';
-import { payoutView } from '../views';
-import { callbackUrlOf, commonErrors, sendCreated } from './shared';
+import { createMovementRoute, getMovementRoute } from './movement-pipeline';
+import { commonErrors } from './shared';
 
 export const DEFAULT_PAYOUT_PROVIDER: ProviderId = 'bdpay';
 
@@ -104,7 +92,8 @@ export function resolutionRefused(err: WorkflowUpdateFailedError): ApiError {
 /**
  * Payouts still running on the code from before the movement core (workflows/legacy/) apply a
  * resolution without asking the provider. For them the API asks the provider itself and refuses a
- * contradicted resolution unless it is forced, as the movement core does.
+ * contradicted resolution unless it is forced, as the movement core does after its validator. A final
+ * payout is left to the workflow, whose validator refuses it whatever the provider says.
  */
 async function checkLegacyResolution(
   deps: ApiDeps,
@@ -112,9 +101,10 @@ async function checkLegacyResolution(
   payout: PayoutState,
   body: { outcome: 'SUCCEEDED' | 'FAILED'; force?: boolean }
 ): Promise<void> {
+  if (payoutIsFinal(payout.status) || body.force === true) return;
   const description = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
   const patches = description.typedSearchAttributes.get(TemporalChangeVersion) ?? [];
-  if (patches.includes(MOVEMENT_CORE_PATCH) || body.force === true) return;
+  if (patches.includes(MOVEMENT_CORE_PATCH)) return;
   const payouts = deps.connectors[payout.provider].payouts;
   let provider;
   try {
@@ -142,8 +132,7 @@ async function checkLegacyResolution(
 const TemporalChangeVersion = defineSearchAttributeKey('TemporalChangeVersion', SearchAttributeType.KEYWORD_LIST);
 
 export const payoutRoutes: AnyRoute[] = [
-  defineRoute({
-    method: 'post',
+  createMovementRoute(PAYOUTS, {
     path: '/v1/payouts',
     operationId: 'createPayout',
     summary: 'Send a payout',
@@ -152,96 +141,27 @@ export const payoutRoutes: AnyRoute[] = [
       '(the provider did not answer definitively; Kasir resolves it by inquiry, never by resubmitting). ' +
       'Idempotent like payments: `reference` identifies the payout, so a repeat with the same `reference` and body returns the ' +
       'same payout (200, `Idempotent-Replayed: true`) whatever the `Idempotency-Key`, and is never sent twice.',
-    tags: ['Payouts'],
-    auth: 'merchant',
-    bodyKind: 'json',
     body: PayoutCreateSchema,
-    headers: IdempotencyHeadersSchema,
-    responses: {
-      201: { description: 'Submitted.', schema: PayoutViewSchema },
-      200: { description: 'The same request was made before: the existing payout.', schema: PayoutViewSchema },
-      202: { description: 'Accepted, submission still in progress (status SUBMITTING).', schema: PayoutViewSchema },
-      400: { description: 'Invalid request.', schema: ErrorResponseSchema },
-      409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
-      ...commonErrors,
-    },
-    async handler({ deps, merchant, body, headers, requestId, res }) {
+    created: 'Submitted.',
+    pending: 'Accepted, submission still in progress (status SUBMITTING).',
+    input({ deps, body, id, base }): PayoutWorkflowInput {
       const provider = body.provider ?? DEFAULT_PAYOUT_PROVIDER;
       if (!deps.connectors[provider].payouts) {
         throw ApiError.field('provider', 'provider_not_supported', `${provider} does not send payouts`);
       }
-      // The reference is the business key: one reference, one payout, whatever the Idempotency-Key.
-      const id = deriveId('payout', merchant.id, body.reference);
-      const fingerprint = requestFingerprint(body);
-      const input: PayoutWorkflowInput = {
+      return {
+        ...base(provider),
         payoutId: id,
-        merchantId: merchant.id,
-        merchantReference: body.reference,
-        provider,
         amount: body.amount,
-        callbackUrl: callbackUrlOf(deps.config, provider),
-        requestFingerprint: fingerprint,
         metadata: body.metadata,
-        timings: deps.config.timings,
         feeMode: body.feeMode,
         beneficiary: body.beneficiary,
         description: body.description,
       };
-      const { state, outcome } = await createMovement<typeof payoutWorkflow, PayoutState>(deps, {
-        kind: 'payout',
-        id,
-        merchant,
-        reference: body.reference,
-        idempotencyKey: headers['Idempotency-Key'],
-        fingerprint,
-        requestId,
-        workflowType: 'payoutWorkflow',
-        args: [input],
-        searchAttributes: [
-          { key: KasirKind, value: 'payout' },
-          { key: KasirStatus, value: 'SUBMITTING' },
-          { key: KasirProvider, value: provider },
-          { key: KasirMerchant, value: merchant.id },
-          { key: KasirMerchantReference, value: body.reference },
-          { key: KasirAmount, value: body.amount },
-          { key: KasirNeedsAttention, value: false },
-        ],
-        staticSummary: `Payout ${body.amount} IDR to bank ${body.beneficiary.bankCode} via ${provider} for ${merchant.id}/${body.reference}`,
-        staticDetails: [
-          `merchant: ${merchant.id}`,
-          `reference: ${body.reference}`,
-          `amount: ${body.amount} IDR (fee: ${body.feeMode})`,
-          `bank: ${body.beneficiary.bankCode}`,
-          `provider: ${provider}`,
-          `created by request: ${requestId}`,
-        ].join('\n'),
-        firstAnswer: payoutSubmittedUpdate,
-        stateQuery: payoutStateQuery,
-        isPending: (state) => state.status === 'SUBMITTING',
-      });
-      sendCreated(res, outcome, `/v1/payouts/${state.id}`, payoutView(state));
     },
   }),
 
-  defineRoute({
-    method: 'get',
-    path: '/v1/payouts/:id',
-    operationId: 'getPayout',
-    summary: 'Retrieve a payout',
-    tags: ['Payouts'],
-    auth: 'merchant',
-    bodyKind: 'none',
-    params: IdParamsSchema,
-    responses: {
-      200: { description: 'The payout.', schema: PayoutViewSchema },
-      404: { description: 'No such payout for this merchant.', schema: ErrorResponseSchema },
-      ...commonErrors,
-    },
-    async handler({ deps, merchant, params, res }) {
-      const { state } = await loadOwned(deps, 'payout', params.id, merchant, payoutStateQuery);
-      res.json(payoutView(state));
-    },
-  }),
+  getMovementRoute(PAYOUTS),
 
   defineRoute({
     method: 'post',
@@ -272,10 +192,7 @@ export const payoutRoutes: AnyRoute[] = [
       ...commonErrors,
     },
     async handler({ deps, params, body, res, log }) {
-      const { state: current, handle } = await loadOwned(deps, 'payout', params.id, undefined, payoutStateQuery);
-      if (current.status === 'SUCCEEDED' || current.status === 'FAILED') {
-        throw new ApiError(409, 'state_error', 'invalid_state', `payout ${current.id} is already ${current.status}`);
-      }
+      const { state: current, handle } = await loadOwned(deps, PAYOUTS, params.id, undefined);
       await checkLegacyResolution(deps, handle, current, body);
       const request: ResolvePayoutRequest = {
         outcome: body.outcome,
@@ -283,20 +200,12 @@ export const payoutRoutes: AnyRoute[] = [
         operator: body.operator,
         force: body.force,
       };
-      let state: PayoutState;
-      try {
-        state = await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
-          handle.executeUpdate(resolvePayoutUpdate, { args: [request] })
-        );
-      } catch (err) {
-        if (err instanceof WorkflowUpdateFailedError) throw resolutionRefused(err);
-        throw err;
-      }
+      const state = await updateMovement(deps, PAYOUTS, handle, resolvePayoutUpdate, [request], resolutionRefused);
       log.warn(
         { payoutId: params.id, operator: body.operator, outcome: body.outcome, force: body.force },
         'payout resolved by operator'
       );
-      res.json(payoutView(state));
+      res.json(PAYOUTS.view(state));
     },
   }),
 ];

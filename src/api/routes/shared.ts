@@ -1,8 +1,6 @@
-/** Small pieces every movement route uses: callback URLs, common error responses, create answers. */
-import type { Response } from 'express';
+/** Small pieces every movement route uses: callback URLs and common error responses. */
 import type { KasirConfig } from '../../config';
 import type { ProviderId } from '../../domain/provider';
-import type { CreatedMovement } from '../movements';
 import type { DocumentedResponse } from '../route';
 import { ErrorResponseSchema } from '../schemas';
 
@@ -21,17 +19,3 @@ export const commonErrors: Record<number, DocumentedResponse> = {
     schema: ErrorResponseSchema,
   },
 };
-
-const STATUS_OF: Record<CreatedMovement<unknown>['outcome'], number> = { created: 201, replayed: 200, pending: 202 };
-
-/** 201 for a first create, 200 with `Idempotent-Replayed: true` for a repeat, 202 while the first answer is pending. */
-export function sendCreated(
-  res: Response,
-  outcome: CreatedMovement<unknown>['outcome'],
-  location: string,
-  view: unknown
-): void {
-  res.status(STATUS_OF[outcome]).location(location);
-  if (outcome === 'replayed') res.set('Idempotent-Replayed', 'true');
-  res.json(view);
-}

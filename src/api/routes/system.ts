@@ -65,14 +65,14 @@ export function systemRoutes(document: () => OpenApiDocument): AnyRoute[] {
       description:
         'HTTP request durations by route and status (`kasir_http_request_duration_seconds`), callbacks by provider and result ' +
         '(`kasir_callbacks_total`), orphan callbacks (`kasir_orphan_callbacks_total`) and workflow starts (`kasir_workflow_starts_total`). ' +
-        `Operators only: send the \`${OPERATOR_KEY_HEADER}\` header (merchant keys are refused), so a scraper needs the operator key; ` +
+        `For scrapers and operators: \`Authorization: Bearer <metrics key>\` (a key that opens nothing else, \`api.metricsKeySha256\`) or the \`${OPERATOR_KEY_HEADER}\` header; merchant keys are refused; ` +
         'the callback counts by result would otherwise tell anyone which references exist. `/healthz` and `/readyz` stay public.',
       tags: ['System'],
-      auth: 'operator',
+      auth: 'metrics',
       bodyKind: 'none',
       responses: {
         200: { description: 'Prometheus text exposition format.', mediaType: 'text/plain' },
-        401: { description: 'Missing or invalid operator key.', schema: ErrorResponseSchema },
+        401: { description: 'Missing or invalid metrics or operator key.', schema: ErrorResponseSchema },
       },
       async handler({ deps, res }) {
         res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());

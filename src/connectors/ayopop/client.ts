@@ -1,89 +1,63 @@
 /**
- * One function per Ayopop endpoint: sign the claims into `TOKEN`, POST, map transport failures, parse
- * with the schemas. Every endpoint is `POST` (reference Part 2.1).
+ * The Ayopop client: one method per endpoint Kasir calls. Each signs the claims into `TOKEN`, POSTs,
+ * and parses the answer with the schemas. Transport failures, 5xx, 429, 401/403, a refused request
+ * (HTTP 4xx) and an unreadable answer throw the taxonomy; what `responseCode` means is for the mapping.
  *
  * The claims are also sent as the JSON body. The docs' curl samples send no body and Ayopop reads the
- * JWT (reference 2.2), so the body is redundant for Ayopop and only makes request logs readable.
+ * JWT (docs/providers/ayopop.md §2.3), so the body is redundant for Ayopop and only makes request logs readable.
  */
 import type { ZodType } from 'zod';
 import { ProviderRequestRejectedError } from '../../domain/errors';
-import type { HttpClient, HttpRequest } from '../http';
-import { parseJsonBody, throwOnTransportStatus } from '../http';
-import { AnyEnvelope, BalanceResponse, InquiryResponse, ProductListResponse, TransactionResponse } from './schemas';
-import type { InquiryRequest, PaymentRequest, PartnerRequest, StatusRequest } from './schemas';
+import { createHttpClient, parseJsonBody, tryParseJsonBody } from '../http';
+import type { HttpRequest } from '../http';
+import type { AyopopConfig } from './config';
+import { AYOPOP_PATHS, AnyEnvelope, InquiryResponse, TransactionResponse } from './schemas';
+import type { InquiryRequest, PaymentRequest, StatusRequest } from './schemas';
 import { buildAyopopHeaders } from './signing';
 
-export const AYOPOP_PATHS = {
-  inquiry: '/api/v2/bill/check',
-  payment: '/api/v2/bill/payment',
-  status: '/api/v2/bill/status',
-  products: '/api/v2/partner/products',
-  balance: '/api/v2/partner/balance',
-} as const;
-
-export interface AyopopClientContext {
-  http: HttpClient;
-  apiKey: string;
-  apiSecret: string;
+export interface AyopopClient {
+  /** `POST /api/v2/bill/check`. Read-only: a timeout or 5xx is `ProviderUnavailableError`. */
+  inquire(claims: InquiryRequest): Promise<InquiryResponse>;
+  /** `POST /api/v2/bill/payment`. Moves money: a timeout, dropped connection or 5xx is `OutcomeUnknownError`. */
+  pay(claims: PaymentRequest): Promise<TransactionResponse>;
+  /** `POST /api/v2/bill/status`. */
+  status(claims: StatusRequest): Promise<TransactionResponse>;
 }
 
-async function call<T>(
-  ctx: AyopopClientContext,
-  path: string,
-  claims: Record<string, unknown>,
-  schema: ZodType<T>,
-  effect: HttpRequest['effect']
-): Promise<T> {
-  const request: HttpRequest = {
-    method: 'POST',
-    path,
-    headers: { ...(await buildAyopopHeaders(claims, ctx)) },
-    body: JSON.stringify(claims),
-    effect,
-  };
-  const response = await ctx.http.send(request);
-  throwOnTransportStatus('ayopop', request, response);
-  if (response.status >= 400) {
-    // Ayopop refused the request itself (bad parameters, unknown path): nothing happened on its side.
-    let envelope: AnyEnvelope | undefined;
-    try {
-      envelope = AnyEnvelope.parse(JSON.parse(response.text));
-    } catch {
-      envelope = undefined;
+export function createAyopopClient(config: AyopopConfig): AyopopClient {
+  const http = createHttpClient({ provider: 'ayopop', baseUrl: config.baseUrl, timeoutMs: config.timeoutMs });
+
+  async function call<T>(
+    path: string,
+    claims: Record<string, unknown>,
+    schema: ZodType<T>,
+    effect: HttpRequest['effect']
+  ): Promise<T> {
+    const response = await http.sendChecked({
+      method: 'POST',
+      path,
+      headers: { ...(await buildAyopopHeaders(claims, config)) },
+      body: JSON.stringify(claims),
+      effect,
+    });
+    if (response.status >= 400) {
+      // Ayopop refused the request itself (bad parameters, unknown path): nothing happened on its side.
+      const envelope = tryParseJsonBody(AnyEnvelope, response);
+      throw new ProviderRequestRejectedError(
+        `Ayopop rejected POST ${path} with HTTP ${response.status}${envelope ? `: ${envelope.message.EN}` : ''}`,
+        {
+          provider: 'ayopop',
+          httpStatus: response.status,
+          ...(envelope ? { providerCode: String(envelope.responseCode) } : {}),
+        }
+      );
     }
-    throw new ProviderRequestRejectedError(
-      `Ayopop rejected POST ${path} with HTTP ${response.status}${envelope ? `: ${envelope.message.EN}` : ''}`,
-      {
-        provider: 'ayopop',
-        httpStatus: response.status,
-        ...(envelope ? { providerCode: String(envelope.responseCode) } : {}),
-      }
-    );
+    return parseJsonBody('ayopop', schema, response, `POST ${path}`);
   }
-  return parseJsonBody('ayopop', schema, response, `POST ${path}`);
-}
 
-/** `POST /api/v2/bill/check`. Read-only: a timeout or 5xx is `ProviderUnavailableError`. */
-export function postInquiry(ctx: AyopopClientContext, claims: InquiryRequest): Promise<InquiryResponse> {
-  return call(ctx, AYOPOP_PATHS.inquiry, claims, InquiryResponse, 'read');
-}
-
-/** `POST /api/v2/bill/payment`. Moves money: a timeout, dropped connection or 5xx is `OutcomeUnknownError`. */
-export function postPayment(ctx: AyopopClientContext, claims: PaymentRequest): Promise<TransactionResponse> {
-  return call(ctx, AYOPOP_PATHS.payment, claims, TransactionResponse, 'mutating');
-}
-
-/** `POST /api/v2/bill/status`. */
-export function postStatus(ctx: AyopopClientContext, claims: StatusRequest): Promise<TransactionResponse> {
-  return call(ctx, AYOPOP_PATHS.status, claims, TransactionResponse, 'read');
-}
-
-/** `POST /api/v2/partner/products`: the partner's product catalogue. */
-export function postProductList(ctx: AyopopClientContext, claims: PartnerRequest): Promise<ProductListResponse> {
-  return call(ctx, AYOPOP_PATHS.products, claims, ProductListResponse, 'read');
-}
-
-/** `POST /api/v2/partner/balance`: the partner deposit that payments are debited from. */
-export function postBalance(ctx: AyopopClientContext, claims: PartnerRequest): Promise<BalanceResponse> {
-  return call(ctx, AYOPOP_PATHS.balance, claims, BalanceResponse, 'read');
+  return {
+    inquire: (claims) => call(AYOPOP_PATHS.inquiry, claims, InquiryResponse, 'read'),
+    pay: (claims) => call(AYOPOP_PATHS.payment, claims, TransactionResponse, 'mutating'),
+    status: (claims) => call(AYOPOP_PATHS.status, claims, TransactionResponse, 'read'),
+  };
 }

@@ -1,14 +1,14 @@
 /**
  * Ayopop ↔ Kasir: request claims from domain inputs, and response codes to domain outcomes.
  *
- * Code ranges (reference Part 2.5, docs.ppob.ayoconnect.id/docs/response-codes; issue 6):
+ * Code ranges (docs/providers/ayopop.md §4; issue 6):
  * - 0–99 payment succeeded (the `token`, serial or voucher goes to the merchant);
  * - 100–199 payment failed, partner deposit refunded;
  * - 188 and 200–299 processing;
  * - 300 inquiry succeeded; 301–399 inquiry failed, with a message the merchant can show;
  * - 102/108 duplicate `refNumber`: processing, never failed, because rejecting a second attempt says
- *   nothing about the first one's fate (reference 2.5, third-party client);
- * - anything else (and timeouts, 502, 504): processing, resolved by status after 150 s (reference 2.7).
+ *   nothing about the first one's fate (docs/providers/ayopop.md §6, third-party client);
+ * - anything else (and timeouts, 502, 504): processing, resolved by status after 150 s (docs/providers/ayopop.md §4.3).
  */
 import { z } from 'zod';
 import type {
@@ -48,10 +48,10 @@ export const AyopopCodeClass = z.enum(AYOPOP_CODE_CLASSES);
 export type AyopopCodeClass = z.infer<typeof AyopopCodeClass>;
 
 /**
- * Duplicate transaction / refNumber (reference 2.5). Ayopop refuses a payment whose `refNumber` it already
- * holds with 102 or 108, although both sit in the 100–199 "failed" range; they are mapped to `processing`
- * (see `classifyAyopopCode`, which checks them before the ranges), never to `failed`. That refusal is
- * evidence the first payment exists, and says nothing of its fate, which only status can tell. This is what
+ * Duplicate transaction / refNumber (docs/providers/ayopop.md §6). Ayopop refuses a payment whose `refNumber`
+ * it already holds with 102 or 108, although both sit in the 100–199 "failed" range; they are mapped to
+ * `processing` (see `classifyAyopopCode`, which checks them before the ranges), never to `failed`. That refusal
+ * is evidence the first payment exists, and says nothing of its fate, which only status can tell. This is what
  * makes re-sending a payment under the same refNumber safe (after a lost answer or a re-run activity):
  * Ayopop pays at most once, and Kasir never reads the refusal of the copy as the failure of the original.
  */
@@ -105,7 +105,10 @@ export function toBillPaymentStatus(codeClass: AyopopCodeClass): ProviderBillSta
 // Requests
 // ---------------------------------------------------------------------------------------------------
 
-/** Inquiry claims in the docs' order (seed 004): `partnerId`, `productCode`, `accountNumber`, then extras. */
+/**
+ * Inquiry claims in the docs' order (docs/providers/ayopop.md §3.2): `partnerId`, `productCode`,
+ * `accountNumber`, then extras.
+ */
 export function toInquiryClaims(partnerId: string, input: BillInquiryInput): InquiryRequest {
   return {
     partnerId,
@@ -118,8 +121,9 @@ export function toInquiryClaims(partnerId: string, input: BillInquiryInput): Inq
 }
 
 /**
- * Payment claims in the seed's order. Kasir's reference is the `refNumber`, so status and callbacks
- * name it. Without a callback URL the claim is left out and Ayopop uses the dashboard URL.
+ * Payment claims in the order of Ayopop's sample (docs/providers/ayopop.md §3.3). Kasir's reference is the
+ * `refNumber`, so status and callbacks name it. Without a callback URL the claim is left out and Ayopop uses
+ * the dashboard URL.
  */
 export function toPaymentClaims(partnerId: string, input: BillPaymentInput, callbackUrl?: string): PaymentRequest {
   if (!/^\d+$/.test(input.inquiryId)) {
@@ -166,7 +170,7 @@ function toReason(message: AyopopMessage, code: number): { id: string; en: strin
 /**
  * An inquiry answer as Kasir's outcome. 300 is ok; 301–399 and the 1xx inquiry refusals (blocked
  * account 112, service down 181, product offline 184) are failures with Ayopop's bilingual message.
- * `expiresAt` is passed in because Ayopop does not return the inquiry's validity (reference 2.4).
+ * `expiresAt` is passed in because Ayopop does not return the inquiry's validity (docs/providers/ayopop.md §3.2).
  *
  * @throws ProviderAuthError on 401; ProviderUnavailableError on any other code, which no inquiry
  *   should answer (an inquiry moves no money, so asking again is safe).
@@ -213,8 +217,9 @@ export function toBillInquiryOutcome(response: InquiryResponse, expiresAt?: Date
 const TOKEN_DETAIL_KEYS = ['Token', 'Kode Voucher', 'Nomor Serial', 'Serial Number', 'Voucher Code'];
 
 /**
- * What the customer receives: `token` when filled (PLN token, serial, voucher), else the voucher or
- * serial row of `productDetails` (the seed's status sample carries both "Kode Voucher" and "Nomor Serial").
+ * What the customer receives: `token` when filled (PLN token, serial, voucher), else the voucher or serial
+ * row of `productDetails` (Ayopop's status sample carries both "Kode Voucher" and "Nomor Serial";
+ * docs/providers/ayopop.md §3.4).
  */
 export function toCustomerToken(data: TransactionResponse['data']): string | undefined {
   const token = data.token?.trim();
@@ -246,7 +251,7 @@ export function toBillPaymentOutcome(response: TransactionResponse | CallbackBod
 }
 
 /**
- * Ayopop callbacks carry no signature (reference 2.6), so they are hints the workflow confirms by
+ * Ayopop callbacks carry no signature (docs/providers/ayopop.md §5), so they are hints the workflow confirms by
  * status. The event id is the reference and the code, so a repeated delivery of the same outcome is
  * recognised and a later, different code is not mistaken for it.
  */

@@ -1,11 +1,18 @@
 /**
  * Ayopop (Ayoconnect PPOB) partner API v2 wire shapes, named as Ayopop names them.
  *
- * Requests: the parameters travel as the claims of the `TOKEN` JWT (reference Part 2.2/2.3); the
+ * Requests: the parameters travel as the claims of the `TOKEN` JWT (docs/providers/ayopop.md §2.2, §2.3); the
  * simulator parses those claims with the request schemas below. Responses share one envelope
- * `{responseCode, success, message:{ID,EN}, data}` (seed 004, reference 2.4).
+ * `{responseCode, success, message:{ID,EN}, data}` (docs/providers/ayopop.md §3.6).
  */
 import { z } from 'zod';
+
+/** The partner API v2 paths Kasir calls; every one is a `POST` (docs/providers/ayopop.md §1.2, §3.1). */
+export const AYOPOP_PATHS = {
+  inquiry: '/api/v2/bill/check',
+  payment: '/api/v2/bill/payment',
+  status: '/api/v2/bill/status',
+} as const;
 
 // ---------------------------------------------------------------------------------------------------
 // Requests (JWT claims)
@@ -36,7 +43,7 @@ export const PaymentRequest = z.object({
   amount: z.number().int().nonnegative(),
   inquiryId: z.number().int().positive(),
   buyerDetails: BuyerDetails.optional(),
-  /** Per-payment callback targets; without them Ayopop uses the dashboard URL (reference 2.6). */
+  /** Per-payment callback targets; without them Ayopop uses the dashboard URL (docs/providers/ayopop.md §5). */
   callbackUrls: z.array(z.url()).optional(),
   month: z.number().int().min(1).optional(),
 });
@@ -49,12 +56,6 @@ export const StatusRequest = z.object({
 });
 export type StatusRequest = z.infer<typeof StatusRequest>;
 
-/** `POST /api/v2/partner/products` and `/api/v2/partner/balance` take only the partner id. */
-export const PartnerRequest = z.object({
-  partnerId: z.string().min(1),
-});
-export type PartnerRequest = z.infer<typeof PartnerRequest>;
-
 // ---------------------------------------------------------------------------------------------------
 // Responses
 // ---------------------------------------------------------------------------------------------------
@@ -63,21 +64,21 @@ export type PartnerRequest = z.infer<typeof PartnerRequest>;
 export const AyopopMessage = z.object({ ID: z.string(), EN: z.string() });
 export type AyopopMessage = z.infer<typeof AyopopMessage>;
 
-/** `{key, value}` rows: strings in `customerDetails`, numbers in `billDetails` (seed 004). */
+/** `{key, value}` rows: strings in `customerDetails`, numbers in `billDetails` (docs/providers/ayopop.md §3.6). */
 export const KeyValue = z.object({ key: z.string(), value: z.union([z.string(), z.number()]) });
 export type KeyValue = z.infer<typeof KeyValue>;
 
 export const BillDetail = z.object({
   billId: z.string(),
   billInfo: z.array(KeyValue),
-  /** Present on inquiry, absent on the seed's status sample. */
+  /** Present on inquiry, absent on Ayopop's status sample (docs/providers/ayopop.md §3.4). */
   isMandatory: z.boolean().optional(),
   key: z.string(),
   value: z.union([z.number(), z.string()]),
 });
 export type BillDetail = z.infer<typeof BillDetail>;
 
-/** Inquiry `data` on `responseCode: 300` (seed 004 "Inquiry"). */
+/** Inquiry `data` on `responseCode: 300` (docs/providers/ayopop.md §3.2). */
 export const InquiryData = z.object({
   inquiryId: z.number().int(),
   accountNumber: z.string(),
@@ -97,7 +98,7 @@ export const InquiryData = z.object({
 });
 export type InquiryData = z.infer<typeof InquiryData>;
 
-/** Payment, status and callback `data` (seed 004 "Payment" and "Status"; reference 2.4, 2.6). */
+/** Payment, status and callback `data` (docs/providers/ayopop.md §3.3, §3.4, §5). */
 export const TransactionData = z.object({
   refNumber: z.string(),
   transactionId: z.number().int(),
@@ -121,7 +122,7 @@ export const TransactionData = z.object({
 export type TransactionData = z.infer<typeof TransactionData>;
 
 /**
- * Failures carry `data: {}` or a partial object (reference 2.4, from third-party mocks). An absent,
+ * Failures carry `data: {}` or a partial object (docs/providers/ayopop.md §3.6, from third-party mocks). An absent,
  * null or empty-array `data` is read as `{}` so the code and message still reach the mapping.
  */
 function emptyDataAsObject(value: unknown): unknown {
@@ -163,52 +164,12 @@ export const TransactionResponse = z.object({
 });
 export type TransactionResponse = z.infer<typeof TransactionResponse>;
 
-/** The callback body is status-shaped (reference 2.6); it must name the `refNumber` to be routable. */
+/** The callback body is status-shaped (docs/providers/ayopop.md §5); it must name the `refNumber` to be routable. */
 export const CallbackBody = z.object({
   ...envelopeFields,
   data: z.preprocess(emptyDataAsObject, TransactionData.partial().required({ refNumber: true })),
 });
 export type CallbackBody = z.infer<typeof CallbackBody>;
-
-/**
- * One catalogue entry of `/partner/products`. The docs page shows no body; the field names follow
- * a public partner client (reference 2.2: fuse-integ-ayopop `ProductlistData`), so most are optional.
- */
-export const ProductItem = z.object({
-  code: z.string(),
-  name: z.string(),
-  description: z.string().nullish(),
-  logo: z.string().nullish(),
-  amount: z.number().int().nullish(),
-  adminFee: z.number().int().nullish(),
-  biller: z.string().nullish(),
-  category: z.string().nullish(),
-  active: z.boolean().nullish(),
-  type: z.string().nullish(),
-});
-export type ProductItem = z.infer<typeof ProductItem>;
-
-const failedPartnerCall = z.object({ ...envelopeFields, success: z.literal(false), data: z.unknown().optional() });
-
-export const ProductListResponse = z.discriminatedUnion('success', [
-  z.object({ ...envelopeFields, success: z.literal(true), data: z.array(ProductItem) }),
-  failedPartnerCall,
-]);
-export type ProductListResponse = z.infer<typeof ProductListResponse>;
-
-/** `/partner/balance` data (reference 2.2: `data{balance, currency, partnerId}`). */
-export const BalanceData = z.object({
-  balance: z.number().int(),
-  currency: z.string(),
-  partnerId: z.string(),
-});
-export type BalanceData = z.infer<typeof BalanceData>;
-
-export const BalanceResponse = z.discriminatedUnion('success', [
-  z.object({ ...envelopeFields, success: z.literal(true), data: BalanceData }),
-  failedPartnerCall,
-]);
-export type BalanceResponse = z.infer<typeof BalanceResponse>;
 
 /** Any answer's code and message, read from error answers (HTTP 4xx) whose data we do not need. */
 export const AnyEnvelope = z.object({ ...envelopeFields, data: z.unknown().optional() });

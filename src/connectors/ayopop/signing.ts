@@ -1,11 +1,11 @@
 /**
- * Ayopop request authentication (reference Part 2.3, docs.ppob.ayoconnect.id/docs/token-generation).
+ * Ayopop request authentication (docs/providers/ayopop.md §2).
  *
  * `TOKEN` is a compact HS256 JWS keyed with the API secret; its payload is the endpoint's request
  * parameters, with no `iat`/`exp`/`iss` (no doc sample or public client adds any). `KEY` carries the
  * API key, which is also the `partnerId` claim, and `VERSION` must match the path's `/api/vN/`.
  *
- * Callbacks are not signed at all (reference 2.6), so nothing here verifies them: a callback is a hint.
+ * Callbacks are not signed at all (docs/providers/ayopop.md §5), so nothing here verifies them: a callback is a hint.
  */
 import { jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
@@ -59,11 +59,10 @@ export async function buildAyopopHeaders(
 }
 
 /**
- * The `VERSION` header a path requires: `/api/v1/...` → `1.0`, `/api/v2/...` → `2.0` (reference 2.1);
+ * The `VERSION` header a path requires: `/api/v1/...` → `1.0`, `/api/v2/...` → `2.0` (docs/providers/ayopop.md §1.2);
  * `undefined` for a path without a version segment.
  */
 export function versionForPath(path: string): string | undefined {
   const match = /^\/(?:api\/)?v(\d+)\//.exec(path);
   return match ? `${match[1]}.0` : undefined;
 }
-

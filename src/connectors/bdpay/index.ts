@@ -1,73 +1,59 @@
 /**
- * BDPay (seed 003 "Technical docking instructions"; the BDPay / TopPay / ClickPay / Jayapay white-label
- * platform): pay-in by VA, Alfamart code, QRIS, DANA and OVO; payouts ("pay on behalf") with balance.
+ * BDPay (the BDPay / TopPay / ClickPay / Jayapay white-label platform; contract: docs/providers/bdpay.md):
+ * pay-in by VA, Alfamart code, QRIS, DANA and OVO; payouts ("pay on behalf") with balance.
  *
  * The payout rule this connector exists to keep: a submission is answered `accepted` only on a verified
  * SUCCESS and `failed` only on a verified FAIL that does not say the orderNum already exists. Everything
  * else (timeout, dropped connection, 5xx, an answer that does not parse or whose platSign does not
  * verify, UNKNOWN, and a FAIL "orderNum already exists", code DUPLICATE_ORDER) is `unknown`, resolved by
- * CASH_QUERY and never by submitting again (seed "Pay on behalf", tip). Pay-in is read the same way: a
+ * CASH_QUERY and never by submitting again (docs/providers/bdpay.md §4.1, §6). Pay-in is read the same way: a
  * duplicate orderNum on an order throws OutcomeUnknownError (DUPLICATE_ORDER), never a decline.
  */
-import { z } from 'zod';
-import type { Connector, CallbacksCapability, PaymentsCapability, PayoutsCapability, RawCallback } from '../connector';
-import type { ConnectorModule, SimulatorSetup } from '../module';
-import { createHttpClient } from '../http';
 import {
   CallbackPayloadError,
   CallbackSignatureError,
-  isKasirError,
   OutcomeUnknownError,
   ProviderResponseInvalidError,
   ProviderUnavailableError,
+  isKasirError,
 } from '../../domain/errors';
 import { MAX_RUPIAH } from '../../domain/money';
 import type { PayoutSubmission } from '../../domain/payout';
 import { logger } from '../../logger';
-import { createOrder, query, queryBalance, submitCash, type BdpayClient } from './client';
+import type { CallbacksCapability, Connector, PaymentsCapability, PayoutsCapability, RawCallback } from '../connector';
+import type { ConnectorModule } from '../module';
+import { dryRunRequest } from '../validation';
+import { createBdpayClient } from './client';
+import { bdpayConfigSchema } from './config';
+import type { BdpayConfig } from './config';
 import {
-  payInPathFor,
   SUPPORTED_METHODS,
+  payInPathFor,
   toBalanceRequest,
   toBdpayMethod,
   toCashRequest,
   toParsedCallback,
+  toPayInRequest,
   toPaymentOutcome,
   toPaymentRegistration,
-  toPayInRequest,
   toPayoutOutcome,
   toPayoutSubmission,
   toProviderBalance,
   toQueryRequest,
-  type RequestContext,
 } from './mapping';
+import type { RequestContext } from './mapping';
 import { CALLBACK_ACKNOWLEDGEMENT } from './schemas';
-import { dryRunRequest } from '../validation';
-import { toPrivateKey, toPublicKey, verifyFieldSignature } from './signing';
-import {
-  BdpayCredentialsSchema,
-  createBdpaySimulator,
-  generateBdpayCredentials,
-  type BdpayCredentials,
-  type BdpaySimulator,
-  type BdpaySimulatorOptions,
-} from './simulator';
+import { toPublicKey, verifyFieldSignature } from './signing';
+
+export { SANDBOX_BASE_URL, bdpayConfigSchema } from './config';
+export type { BdpayConfig } from './config';
 
 const provider = 'bdpay';
 
-export const bdpayConfigSchema = z.object({
-  /** BDPay sandbox (reference 2.1); production is `https://openapi.bdpay.co.id`. */
-  baseUrl: z.url().default('https://dev-openapi.bdpay.co.id'),
-  timeoutMs: z.number().int().positive().default(10_000),
-  merchantCode: z.string().min(1),
-  /** Merchant private key: PEM, or the bare base64 PKCS#8 DER the merchant dashboard shows. */
-  privateKeyPem: z.string().min(1),
-  /** Platform public key that verifies `platSign`: PEM, or bare base64 X.509 SPKI DER. */
-  platformPublicKeyPem: z.string().min(1),
-});
-export type BdpayConfig = z.infer<typeof bdpayConfigSchema>;
-
-/** A callback's fields: form-encoded per the seed; JSON tolerated, as one TopPay integration receives it. */
+/**
+ * A callback's fields: form-encoded; JSON tolerated, as one TopPay integration receives it
+ * (docs/providers/bdpay.md §5).
+ */
 function readCallbackFields(callback: RawCallback): Record<string, string> {
   const text = callback.rawBody.toString('utf8');
   const contentType = callback.contentType ?? callback.headers['content-type'] ?? '';
@@ -107,11 +93,8 @@ function unknownCodeFor(err: unknown): string {
 
 export function createBdpayConnector(config: BdpayConfig): Connector {
   const log = logger.child({ provider });
-  const client: BdpayClient = {
-    http: createHttpClient({ provider, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs }),
-    merchantPrivateKey: toPrivateKey(config.privateKeyPem),
-    platformPublicKey: toPublicKey(config.platformPublicKeyPem),
-  };
+  const client = createBdpayClient(config);
+  const platformPublicKey = toPublicKey(config.platformPublicKeyPem);
   const context = (): RequestContext => ({ merchantCode: config.merchantCode, now: new Date() });
 
   /** BDPay's pay-in fields in Kasir's vocabulary, for refusals the API names. */
@@ -128,17 +111,17 @@ export function createBdpayConnector(config: BdpayConfig): Connector {
 
   const payments: PaymentsCapability = {
     methods: SUPPORTED_METHODS,
-    // The seed only says "a positive integer" of rupiah; BDPay publishes no per-method limits.
+    // BDPay only asks for a positive integer of rupiah, with no per-method limits (docs/providers/bdpay.md §7.1).
     amountLimits: () => ({ min: 1, max: MAX_RUPIAH }),
     validate: (input) => dryRunRequest('bdpay', BDPAY_FIELDS, () => toPayInRequest(input, context())),
     async create(input) {
       const ctx = context();
       const fields = toPayInRequest(input, ctx);
-      const response = await createOrder(client, payInPathFor(toBdpayMethod(input.method)), fields);
+      const response = await client.createOrder(payInPathFor(toBdpayMethod(input.method)), fields);
       return toPaymentRegistration(response, input, ctx.now);
     },
     async inquire(ref) {
-      const response = await query(client, toQueryRequest('ORDER_QUERY', ref.reference, context()));
+      const response = await client.query(toQueryRequest('ORDER_QUERY', ref.reference, context()));
       return toPaymentOutcome(response, ref.reference);
     },
   };
@@ -148,7 +131,7 @@ export function createBdpayConnector(config: BdpayConfig): Connector {
       // Built (and validated) before anything is sent: an error here means BDPay never saw the payout.
       const fields = toCashRequest(input, context());
       try {
-        return toPayoutSubmission(await submitCash(client, fields), input.reference);
+        return toPayoutSubmission(await client.submitCash(fields), input.reference);
       } catch (err) {
         // Sent, but no answer we can trust: it may exist. Never retried here; CASH_QUERY decides.
         log.warn(
@@ -163,11 +146,11 @@ export function createBdpayConnector(config: BdpayConfig): Connector {
       }
     },
     async inquire(ref) {
-      const response = await query(client, toQueryRequest('CASH_QUERY', ref.reference, context()));
+      const response = await client.query(toQueryRequest('CASH_QUERY', ref.reference, context()));
       return toPayoutOutcome(response, ref.reference);
     },
     async balance() {
-      return toProviderBalance(await queryBalance(client, toBalanceRequest(context())));
+      return toProviderBalance(await client.queryBalance(toBalanceRequest(context())));
     },
   };
 
@@ -175,9 +158,9 @@ export function createBdpayConnector(config: BdpayConfig): Connector {
   const callbacks: CallbacksCapability = {
     async verifyAndParse(callback) {
       const fields = readCallbackFields(callback);
-      // The signature covers the field values, not the bytes (reference 2.5), so it is checked on the
+      // The signature covers the field values, not the bytes (docs/providers/bdpay.md §2.1), so it is checked on the
       // decoded fields before anything in them is read.
-      if (!verifyFieldSignature(fields, 'platSign', client.platformPublicKey)) {
+      if (!verifyFieldSignature(fields, 'platSign', platformPublicKey)) {
         throw new CallbackSignatureError('BDPay callback platSign does not verify', { provider });
       }
       return toParsedCallback(fields);
@@ -194,32 +177,8 @@ export function createBdpayConnector(config: BdpayConfig): Connector {
   return { id: provider, displayName: 'BDPay', payments, payouts, callbacks };
 }
 
-export interface BdpaySimulatorSetup extends SimulatorSetup<BdpayConfig> {
-  readonly credentials: BdpayCredentials;
-  createSimulator(options?: Omit<BdpaySimulatorOptions, 'credentials'>): BdpaySimulator;
-}
-
-/** Fresh TEST-ONLY keys for both sides, or the ones saved from a previous run. */
-export function createBdpaySimulatorSetup(saved?: unknown): BdpaySimulatorSetup {
-  const credentials = saved === undefined ? generateBdpayCredentials() : BdpayCredentialsSchema.parse(saved);
-  return {
-    credentials,
-    connectorConfig: (baseUrl) => ({
-      baseUrl,
-      timeoutMs: 10_000,
-      merchantCode: credentials.merchantCode,
-      privateKeyPem: credentials.merchantPrivateKeyPem,
-      platformPublicKeyPem: credentials.platformPublicKeyPem,
-    }),
-    createSimulator: (options) => createBdpaySimulator({ ...options, credentials }),
-  };
-}
-
 export const bdpayModule: ConnectorModule<BdpayConfig> = {
   id: provider,
   configSchema: bdpayConfigSchema,
   createConnector: createBdpayConnector,
-  simulatorSetup: createBdpaySimulatorSetup,
 };
-
-export { createBdpaySimulator, type BdpaySimulator, type BdpayCredentials } from './simulator';

@@ -13,6 +13,7 @@ import {
   ProviderResponseInvalidError,
   ProviderUnavailableError,
 } from '../../domain/errors';
+import { toJakartaWallClock } from '../../domain/jakarta-time';
 import { fromRupiahString, isRupiah, toRupiahString } from '../../domain/money';
 import type {
   CreatePaymentInput,
@@ -31,6 +32,7 @@ import type {
 } from '../../domain/payout';
 import {
   BDPAY_METHODS,
+  BDPAY_PATHS,
   CashStatusSchema,
   CUSTOMER_NAME_MAX_LENGTH,
   DESCRIPTION_MAX_LENGTH,
@@ -62,15 +64,6 @@ export interface RequestContext {
   now: Date;
 }
 
-export const BDPAY_PATHS = {
-  prepaidOrder: '/gateway/prepaidOrder',
-  pay: '/gateway/pay',
-  cash: '/gateway/cash',
-  query: '/gateway/query',
-  /** TopPay's path; BDPay's page shows the fields but not the path (reference 2.2, inferred). */
-  balance: '/gateway/interface/getBalance',
-} as const;
-
 // ---------- shared ----------
 
 /** BDPay's methods, in Kasir's vocabulary: the literals are identical. */
@@ -92,10 +85,9 @@ export function payInPathFor(method: BdpayMethod): (typeof BDPAY_PATHS)['pay' | 
   return method === 'EWALLET_DANA' ? BDPAY_PATHS.prepaidOrder : BDPAY_PATHS.pay;
 }
 
-/** `yyyyMMddHHmmss` in Jakarta time (UTC+7, no daylight saving): the platform's local clock. (inferred) */
+/** `yyyyMMddHHmmss` in Jakarta time: the platform's local clock. (inferred) */
 export function toWireDateTime(now: Date): string {
-  const jakarta = new Date(now.getTime() + 7 * 60 * 60 * 1000);
-  return jakarta.toISOString().replace(/\D/g, '').slice(0, 14);
+  return toJakartaWallClock(now).replace(/\D/g, '');
 }
 
 function withoutEmpty(fields: Record<string, string | undefined>): UnsignedFields {
@@ -109,8 +101,8 @@ function asciiFold(text: string): string {
 }
 
 /**
- * The VA display name. Seed "Precautions" 2: it is only shown to the payer and never verified, but must be
- * letters, digits and spaces, at most 30 characters, so anything else is dropped rather than sent.
+ * The VA display name (docs/providers/bdpay.md §7.2): it is only shown to the payer and never verified, but
+ * must be letters, digits and spaces, at most 30 characters, so anything else is dropped rather than sent.
  */
 export function toDisplayName(name: string): string {
   const cleaned = asciiFold(name)
@@ -122,7 +114,7 @@ export function toDisplayName(name: string): string {
   return cleaned.length > 0 ? cleaned : 'Customer';
 }
 
-/** Free text reduced to printable ASCII (seed: avoid Chinese, emoji and special characters). */
+/** Free text reduced to printable ASCII (avoid Chinese, emoji and special characters: docs/providers/bdpay.md §7.2). */
 export function toPlainText(text: string, maxLength: number): string {
   return asciiFold(text)
     .replace(/[^\x20-\x7e]/g, ' ')
@@ -132,7 +124,10 @@ export function toPlainText(text: string, maxLength: number): string {
     .trim();
 }
 
-/** Seed: the phone must be "a pure number", in the local form of its OVO example (`082113086611`). */
+/**
+ * The phone must be digits only, in the local form of BDPay's OVO example `082113086611`
+ * (docs/providers/bdpay.md §7.2).
+ */
 export function toLocalPhone(phone: string): string {
   const digits = phone.replace(/[\s().-]/g, '');
   const local = digits.startsWith('+62')
@@ -196,7 +191,7 @@ export function toPayInRequest(input: CreatePaymentInput, ctx: RequestContext): 
     throw new ProviderRequestRejectedError('BDPay requires the customer email', { provider, field: 'email' });
   }
   if (!input.customer.phone) {
-    // For EWALLET_OVO this is the number OVO pushes the payment to (seed "Precautions" 4).
+    // For EWALLET_OVO this is the number OVO pushes the payment to (docs/providers/bdpay.md §7.2).
     throw new ProviderRequestRejectedError('BDPay requires the customer phone number', { provider, field: 'phone' });
   }
   return withoutEmpty({
@@ -215,9 +210,14 @@ export function toPayInRequest(input: CreatePaymentInput, ctx: RequestContext): 
   });
 }
 
-function toInstructions(method: BdpayMethod, response: PayInResponse, expiresAt: string): PaymentInstructions {
-  const missing = (field: string) =>
-    new ProviderResponseInvalidError(`BDPay accepted a ${method} order without its ${field}`, { provider, field });
+/**
+ * How the customer pays each method, which decides what an order's answer carries: a VA number, an
+ * Alfamart payment code (in `vaNumber`), a QRIS string, a DANA redirect, or nothing (OVO pushes the
+ * payment to the customer's app; docs/providers/bdpay.md §7.2).
+ */
+export type InstructionKind = 'virtual-account' | 'payment-code' | 'qris' | 'ewallet-redirect' | 'ewallet-push';
+
+export function instructionKindOf(method: BdpayMethod): InstructionKind {
   switch (method) {
     case 'VA_BCA':
     case 'VA_MANDIRI':
@@ -229,19 +229,35 @@ function toInstructions(method: BdpayMethod, response: PayInResponse, expiresAt:
     case 'VA_SAMPOERNA':
     case 'VA_MAYBANK':
     case 'VA_DANAMON':
+      return 'virtual-account';
+    case 'RETAIL_ALFAMART':
+      return 'payment-code';
+    case 'QRIS':
+      return 'qris';
+    case 'EWALLET_DANA':
+      return 'ewallet-redirect';
+    case 'EWALLET_OVO':
+      return 'ewallet-push';
+  }
+}
+
+function toInstructions(method: BdpayMethod, response: PayInResponse, expiresAt: string): PaymentInstructions {
+  const missing = (field: string) =>
+    new ProviderResponseInvalidError(`BDPay accepted a ${method} order without its ${field}`, { provider, field });
+  switch (instructionKindOf(method)) {
+    case 'virtual-account':
       if (response.vaNumber === undefined) throw missing('vaNumber');
       return { vaNumber: response.vaNumber, redirectUrl: response.url, expiresAt };
-    case 'RETAIL_ALFAMART':
+    case 'payment-code':
       if (response.vaNumber === undefined) throw missing('vaNumber');
       return { paymentCode: response.vaNumber, redirectUrl: response.url, expiresAt };
-    case 'QRIS':
+    case 'qris':
       if (response.qrString === undefined && response.url === undefined) throw missing('qrString');
       return { qrContent: response.qrString, redirectUrl: response.url, expiresAt };
-    case 'EWALLET_DANA':
+    case 'ewallet-redirect':
       if (response.url === undefined) throw missing('url');
       return { redirectUrl: response.url, expiresAt };
-    case 'EWALLET_OVO':
-      // OVO pushes the payment to the customer's app; there is nothing to show (seed "Precautions" 4).
+    case 'ewallet-push':
       return { redirectUrl: response.url, expiresAt };
   }
 }
@@ -299,9 +315,9 @@ export function toPaymentStatus(status: string | undefined): ProviderPaymentStat
     case 'SUCCESS':
       return 'succeeded';
     case 'PAY_CANCEL':
-      // BDPay has no cancel API and refunds happen offline (seed tip), so the platform cancels an order
-      // only when its expiryPeriod lapses. A PAY_CANCEL after SUCCESS (an offline refund) cannot move a
-      // succeeded payment back: Kasir ranks succeeded above expired.
+      // BDPay has no cancel API and refunds happen offline (docs/providers/bdpay.md §4.2), so the platform
+      // cancels an order only when its expiryPeriod lapses. A PAY_CANCEL after SUCCESS (an offline refund)
+      // cannot move a succeeded payment back: Kasir ranks succeeded above expired.
       return 'expired';
     case 'PAY_ERROR':
       return 'failed';
@@ -376,7 +392,7 @@ export function toCashRequest(input: SubmitPayoutInput, ctx: RequestContext): Un
     feeType: FEE_TYPES[input.feeMode],
     bankCode: input.beneficiary.bankCode.trim(),
     number: input.beneficiary.accountNumber.replace(/[\s-]/g, ''),
-    // Seed: bank, number and name must match the account (case aside), so the name is sent as given.
+    // Bank, number and name must match the account, case aside (docs/providers/bdpay.md §7.3): the name goes as given.
     name: input.beneficiary.accountName.trim(),
     description: description.length > 0 ? description : `Payout ${input.reference}`,
     notifyUrl: input.callbackUrl,
@@ -385,8 +401,8 @@ export function toCashRequest(input: SubmitPayoutInput, ctx: RequestContext): Un
 }
 
 /**
- * Seed "Pay on behalf", Pay attention 1: SUCCESS means accepted, FAIL means it was not created, UNKNOWN
- * means nobody knows. Every other answer is treated like UNKNOWN: only FAIL proves nothing moved.
+ * BDPay's rule for payout answers (docs/providers/bdpay.md §4.1): SUCCESS means accepted, FAIL means it was not
+ * created, UNKNOWN means nobody knows. Every other answer is treated like UNKNOWN: only FAIL proves nothing moved.
  * A FAIL saying the orderNum already exists proves the opposite: this payout was submitted before (an
  * answer lost, a re-run activity) and exists, so it is `unknown` with code DUPLICATE_ORDER, for
  * CASH_QUERY to resolve.
@@ -411,7 +427,7 @@ export function toPayoutSubmission(response: CashResponse, reference: string): P
   }
 }
 
-/** Seed: status 2 is success, 3 and 4 are failure, anything else is still processing. */
+/** Status 2 is success, 3 and 4 are failure, anything else is still processing (docs/providers/bdpay.md §4.3). */
 export function toPayoutStatus(status: string | undefined): Exclude<ProviderPayoutStatus, 'not_found'> {
   const known = CashStatusSchema.safeParse(status);
   if (!known.success) return 'processing';
@@ -467,7 +483,7 @@ function parseOrThrow<T>(schema: ZodType<T>, fields: Record<string, string>, wha
 
 /**
  * Maps a callback whose `platSign` has already been verified. A payout callback carries `status` and
- * `money`; a pay-in callback carries `code` and `payMoney` (reference 2.6). Every field must match its
+ * `money`; a pay-in callback carries `code` and `payMoney` (docs/providers/bdpay.md §5). Every field must match its
  * documented format (schemas.ts), or the callback is refused with CallbackPayloadError.
  *
  * Both are `hint`s, not `verified`, although signed: platSign covers the field values joined with no
@@ -498,7 +514,8 @@ export function toParsedCallback(fields: Record<string, string>): ParsedCallback
     };
   }
   if ('code' in fields) {
-    // Seed tip: BDPay calls back only when an order succeeds, with code 00; the schema takes no other code.
+    // BDPay calls back only when an order succeeds, with code 00 (docs/providers/bdpay.md §5); the schema takes
+    // no other code.
     const body = parseOrThrow(PayInCallbackSchema, fields, 'pay-in');
     return {
       kind: 'payment',

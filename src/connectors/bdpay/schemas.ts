@@ -1,6 +1,6 @@
 /**
- * BDPay wire shapes, in BDPay's own vocabulary (seed 003 "Technical docking instructions"; contract in
- * `providers-nicepay-bdpay.md` Part 2). Request schemas carry every field rule the seed states, because the
+ * BDPay wire shapes, in BDPay's own vocabulary (contract in docs/providers/bdpay.md). Request schemas carry
+ * every field rule BDPay states (docs/providers/bdpay.md §7), because the
  * simulator validates incoming requests with them; response schemas are lenient about values BDPay's
  * brands send as either strings or numbers. Callback schemas are strict (see "callbacks" below).
  */
@@ -8,7 +8,17 @@ import { z } from 'zod';
 import { isRupiah, MAX_RUPIAH } from '../../domain/money';
 import { kindOfId } from '../../ids';
 
-/** Seed "payment method" table, in its order. Kasir uses the same literals, so the map is 1:1. */
+/** The gateway paths Kasir calls; every one is a `POST` of signed JSON (docs/providers/bdpay.md §3.1). */
+export const BDPAY_PATHS = {
+  prepaidOrder: '/gateway/prepaidOrder',
+  pay: '/gateway/pay',
+  cash: '/gateway/cash',
+  query: '/gateway/query',
+  /** TopPay's path; BDPay's page shows the fields but not the path (docs/providers/bdpay.md §3.1, inferred). */
+  balance: '/gateway/interface/getBalance',
+} as const;
+
+/** BDPay's payment method table, in its order (docs/providers/bdpay.md §1.1). Same literals as Kasir's: 1:1. */
 export const BDPAY_METHODS = [
   'VA_BCA',
   'VA_MANDIRI',
@@ -28,34 +38,37 @@ export const BDPAY_METHODS = [
 export const BdpayMethodSchema = z.enum(BDPAY_METHODS);
 export type BdpayMethod = z.infer<typeof BdpayMethodSchema>;
 
-/** `platRespCode` on every synchronous answer (reference 2.4). */
+/** `platRespCode` on every synchronous answer (docs/providers/bdpay.md §4.1). */
 export const PlatRespCodeSchema = z.enum(['SUCCESS', 'FAIL', 'UNKNOWN', 'NOTEXIST', 'ERROR']);
 export type PlatRespCode = z.infer<typeof PlatRespCodeSchema>;
 
-/** ORDER_QUERY statuses (seed "Transaction status description"; PAY_ERROR from reference 2.4). */
+/** ORDER_QUERY statuses (docs/providers/bdpay.md §4.2; PAY_ERROR comes from BDPay's public pages). */
 export const OrderStatusSchema = z.enum(['INIT_ORDER', 'NO_PAY', 'OPEN_PAY_URL', 'SUCCESS', 'PAY_CANCEL', 'PAY_ERROR']);
 export type OrderStatus = z.infer<typeof OrderStatusSchema>;
 
-/** CASH_QUERY statuses: 0 new, 1 and 5 processing, 2 success, 3 cancelled, 4 failed (reference 2.4). */
+/** CASH_QUERY statuses: 0 new, 1 and 5 processing, 2 success, 3 cancelled, 4 failed (docs/providers/bdpay.md §4.3). */
 export const CashStatusSchema = z.enum(['0', '1', '2', '3', '4', '5']);
 export type CashStatus = z.infer<typeof CashStatusSchema>;
 
 export const QueryTypeSchema = z.enum(['ORDER_QUERY', 'CASH_QUERY', 'REFUND_QUERY']);
 export type QueryType = z.infer<typeof QueryTypeSchema>;
 
-/** `0`: the fee comes out of the amount sent; `1`: it is taken from the merchant balance on top (seed). */
+/**
+ * `0`: the fee comes out of the amount sent; `1`: the merchant balance pays it on top
+ * (docs/providers/bdpay.md §7.3).
+ */
 export const FeeTypeSchema = z.enum(['0', '1']);
 export type FeeType = z.infer<typeof FeeTypeSchema>;
 
-/** Pay-in `expiryPeriod` bounds and default, in minutes (seed "Precautions" 5; BDPay's public docs differ). */
+/** Pay-in `expiryPeriod` bounds and default, in minutes (docs/providers/bdpay.md §7.2; BDPay's public docs differ). */
 export const EXPIRY_PERIOD_MIN_MINUTES = 15;
 export const EXPIRY_PERIOD_MAX_MINUTES = 97_200;
 export const EXPIRY_PERIOD_DEFAULT_MINUTES = 4_320;
-/** Seed "Precautions" 4: an OVO push must be confirmed within 30 seconds, or the order expires. */
+/** An OVO push must be confirmed within 30 seconds, or the order expires (docs/providers/bdpay.md §7.2). */
 export const OVO_CONFIRMATION_WINDOW_MS = 30_000;
-/** Seed "Precautions" 2: the VA display name is letters, digits and spaces, at most 30 characters. */
+/** The VA display name is letters, digits and spaces, at most 30 characters (docs/providers/bdpay.md §7.2). */
 export const CUSTOMER_NAME_MAX_LENGTH = 30;
-/** Reference 2.3: `productDetail` is at most 32 characters. */
+/** `productDetail` is at most 32 characters (docs/providers/bdpay.md §7.2). */
 export const PRODUCT_DETAIL_MAX_LENGTH = 32;
 /** Not documented; a bound so free text stays within what bank transfer remarks take. (inferred) */
 export const DESCRIPTION_MAX_LENGTH = 100;
@@ -73,11 +86,14 @@ const customerName = z
   .string()
   .regex(/^[A-Za-z0-9 ]+$/, 'must be letters, digits and spaces')
   .max(CUSTOMER_NAME_MAX_LENGTH, `must be at most ${CUSTOMER_NAME_MAX_LENGTH} characters`);
-/** Seed: "the email format must be xxx@xx.xx". */
+/** The email must be shaped `xxx@xx.xx` (docs/providers/bdpay.md §7.2). */
 const email = z.string().regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'must be a well-formed email address');
-/** Seed: "the mobile phone number must be a pure number". */
+/** The mobile phone number must be digits only (docs/providers/bdpay.md §7.2). */
 const phone = z.string().regex(/^\d{1,20}$/, 'must be digits only');
-/** Seed example of an OVO number: `082113086611`. Indonesian mobile numbers in local form. (inferred bounds) */
+/**
+ * BDPay's OVO example `082113086611` (docs/providers/bdpay.md §7.2): local Indonesian mobile numbers.
+ * (inferred bounds)
+ */
 const OVO_PHONE = /^08\d{8,11}$/;
 const httpUrl = z
   .string()
@@ -90,16 +106,19 @@ const expiryPeriod = z
     (v) => Number(v) >= EXPIRY_PERIOD_MIN_MINUTES && Number(v) <= EXPIRY_PERIOD_MAX_MINUTES,
     `must be between ${EXPIRY_PERIOD_MIN_MINUTES} and ${EXPIRY_PERIOD_MAX_MINUTES} minutes`
   );
-/** Reference 2.3: `yyyyMMddHHmmss`. */
+/** `yyyyMMddHHmmss` (docs/providers/bdpay.md §7.4). */
 const dateTime = z.string().regex(/^\d{14}$/, 'must be yyyyMMddHHmmss');
 const sign = z.string().min(1, 'is required');
-/** Seed: avoid Chinese and special characters; printable ASCII keeps every upstream bank happy. */
+/**
+ * Avoid Chinese and special characters (docs/providers/bdpay.md §7.2); printable ASCII keeps every upstream
+ * bank happy.
+ */
 const plainText = (max: number) =>
   z
     .string()
     .regex(/^[\x20-\x7e]+$/, 'must be printable ASCII')
     .max(max, `must be at most ${max} characters`);
-/** Not documented as a list (reference 2.2: bank codes are a static appendix); `014` or `BCA` style. */
+/** Not documented as a list (docs/providers/bdpay.md §7.3: bank codes are a static appendix); `014` or `BCA` style. */
 const bankCode = z.string().regex(/^[A-Za-z0-9]{2,20}$/, 'must be a bank code of 2-20 letters or digits');
 const accountNumber = z.string().regex(/^\d{4,34}$/, 'must be 4-34 digits');
 const accountName = z
@@ -137,15 +156,15 @@ function requireOvoPhone(value: { method?: BdpayMethod; phone: string }, ctx: z.
   }
 }
 
-/** `POST /gateway/prepaidOrder`: a hosted payment link (reference 2.3). */
+/** `POST /gateway/prepaidOrder`: a hosted payment link (docs/providers/bdpay.md §3.2). */
 export const PrepaidOrderRequestSchema = z.object(payInFields).superRefine(requireOvoPhone);
 export type PrepaidOrderRequest = z.infer<typeof PrepaidOrderRequestSchema>;
 
-/** `POST /gateway/pay`: a direct VA, payment code, QRIS or e-wallet order (reference 2.3). */
+/** `POST /gateway/pay`: a direct VA, payment code, QRIS or e-wallet order (docs/providers/bdpay.md §3.2). */
 export const PayRequestSchema = z.object({ ...payInFields, method: BdpayMethodSchema }).superRefine(requireOvoPhone);
 export type PayRequest = z.infer<typeof PayRequestSchema>;
 
-/** `POST /gateway/cash`: pay on behalf (seed "Pay on behalf"). */
+/** `POST /gateway/cash`: pay on behalf (docs/providers/bdpay.md §3.3). */
 export const CashRequestSchema = z.object({
   merchantCode,
   orderNum,
@@ -177,7 +196,7 @@ export const QueryRequestSchema = z
   });
 export type QueryRequest = z.infer<typeof QueryRequestSchema>;
 
-/** Merchant balance query (reference 2.2: `balance`, `freeze`, `pendMoney`). */
+/** Merchant balance query (docs/providers/bdpay.md §3.5: `balance`, `freeze`, `pendMoney`). */
 export const BalanceRequestSchema = z.object({
   merchantCode,
   currency: z.literal('IDR').optional(),
@@ -207,7 +226,7 @@ const responseBase = {
   platSign: z.string().min(1),
 };
 
-/** Answer to `/gateway/prepaidOrder` and `/gateway/pay` (reference 2.3). */
+/** Answer to `/gateway/prepaidOrder` and `/gateway/pay` (docs/providers/bdpay.md §3.2). */
 export const PayInResponseSchema = z.object({
   ...responseBase,
   platOrderNum: optionalText,
@@ -221,13 +240,13 @@ export const PayInResponseSchema = z.object({
   url: optionalText,
   /** VA number, or the payment code for retail methods. */
   vaNumber: optionalText,
-  /** QRIS payload. The field name is read from a PrestaShop module (reference 2.3, unverified). */
+  /** QRIS payload. The field name is read from a PrestaShop module (docs/providers/bdpay.md §3.2, unverified). */
   qrString: optionalText,
   productDetail: optionalText,
 });
 export type PayInResponse = z.infer<typeof PayInResponseSchema>;
 
-/** Answer to `/gateway/cash` (reference 2.3, the fields a vnpay sample prints). */
+/** Answer to `/gateway/cash` (docs/providers/bdpay.md §3.3, the fields a vnpay sample prints). */
 export const CashResponseSchema = z.object({
   ...responseBase,
   platOrderNum: optionalText,
@@ -276,12 +295,18 @@ export type BalanceResponse = z.infer<typeof BalanceResponseSchema>;
  * trade digits, so mapping.ts takes callbacks that carry money only as hints (see `toParsedCallback`).
  */
 
-/** An optional callback field: sent empty, it is absent (empty values are not signed either, reference 2.5). */
+/**
+ * An optional callback field: sent empty, it is absent (empty values are not signed either,
+ * docs/providers/bdpay.md §2.1).
+ */
 function optionalField<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 }
 
-/** Whole rupiah as BDPay writes it (seed: a positive integer): digits, no sign, no leading zero, no fraction. */
+/**
+ * Whole rupiah as BDPay writes it (a positive integer, docs/providers/bdpay.md §7.1): digits, no sign, no leading
+ * zero, no fraction.
+ */
 const callbackRupiah = z
   .string()
   .regex(/^[1-9]\d*$/, 'must be a positive whole number of rupiah without leading zeros')
@@ -301,7 +326,10 @@ const callbackOrderNum = z.string().refine((v) => kindOfId(v) !== undefined, 'mu
 const platOrderNum = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a letter, then up to 63 letters, digits or _');
-/** Pay-in callback `code`: BDPay documents `00` (success) and sends callbacks on success only (seed). */
+/**
+ * Pay-in callback `code`: BDPay documents `00` (success) and calls back on success only
+ * (docs/providers/bdpay.md §5).
+ */
 export const PayInCallbackCodeSchema = z.enum(['00']);
 /** A VA number or payment code: letters and digits. (inferred bound) */
 const vaNumber = z.string().regex(/^[A-Za-z0-9]{1,64}$/, 'must be 1-64 letters or digits');
@@ -311,7 +339,7 @@ const providerMessage = z
   .max(256, 'must be at most 256 characters')
   .regex(/^\P{Cc}*$/u, 'must be one line without control characters');
 
-/** Pay-in callback (reference 2.6): sent when the order succeeds, `code` 00. */
+/** Pay-in callback (docs/providers/bdpay.md §5): sent when the order succeeds, `code` 00. */
 export const PayInCallbackSchema = z.strictObject({
   code: PayInCallbackCodeSchema,
   /** Echoes of what Kasir sent, held to the same rules. */
@@ -328,7 +356,7 @@ export const PayInCallbackSchema = z.strictObject({
 });
 export type PayInCallback = z.infer<typeof PayInCallbackSchema>;
 
-/** Payout callback (reference 2.6): `status` 2 success, 4 failure, from the CASH_QUERY enumeration. */
+/** Payout callback (docs/providers/bdpay.md §5): `status` 2 success, 4 failure, from the CASH_QUERY enumeration. */
 export const PayoutCallbackSchema = z.strictObject({
   /** Echoes of what Kasir sent, held to the same rules. */
   bankCode: optionalField(bankCode),
@@ -346,5 +374,5 @@ export const PayoutCallbackSchema = z.strictObject({
 });
 export type PayoutCallback = z.infer<typeof PayoutCallbackSchema>;
 
-/** The body Kasir must answer, exactly, or BDPay notifies again (seed "Whether to retry the callback"). */
+/** The body Kasir must answer, exactly, or BDPay notifies again (docs/providers/bdpay.md §5). */
 export const CALLBACK_ACKNOWLEDGEMENT = 'SUCCESS';

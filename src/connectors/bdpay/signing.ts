@@ -1,5 +1,5 @@
 /**
- * BDPay "Message Encryption Rules" (reference 2.5). This is not SHA256withRSA: the sender RSA-"encrypts"
+ * BDPay "Message Encryption Rules" (docs/providers/bdpay.md §2). This is not SHA256withRSA: the sender RSA-"encrypts"
  * the plain field string with its PRIVATE key (PKCS#1 v1.5 type-1 padding, no hash), and the receiver
  * recovers the string with the sender's public key and compares it with its own.
  *
@@ -16,6 +16,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { constantTimeEqual } from '../../constant-time';
+import { ProviderAuthError } from '../../domain/errors';
 
 /** Fields that carry signatures and are therefore never part of what is signed. */
 const SIGNATURE_FIELDS = new Set(['sign', 'platSign']);
@@ -41,7 +42,9 @@ function stringifyValue(value: unknown): string {
 
 function modulusBytes(key: KeyObject): number {
   const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (key.asymmetricKeyType !== 'rsa' || bits === undefined) throw new TypeError('BDPay keys must be RSA keys');
+  if (key.asymmetricKeyType !== 'rsa' || bits === undefined) {
+    throw new ProviderAuthError('BDPay keys must be RSA keys', { provider: 'bdpay' });
+  }
   return bits / 8;
 }
 
@@ -109,7 +112,7 @@ export function verifyFieldSignature(
 
 /**
  * Reads a private key given as PEM, or as the bare base64 PKCS#8 DER (`MIICd...`) that BDPay's merchant
- * dashboard and demos hand out (reference 2.5, key formats).
+ * dashboard and demos hand out (docs/providers/bdpay.md §2.3).
  */
 export function toPrivateKey(material: string): KeyObject {
   const text = material.trim();

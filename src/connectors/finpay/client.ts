@@ -1,46 +1,110 @@
 /**
- * One function per Finpay PG endpoint: check the request against its schema, send it with Basic auth,
- * and parse the answer. Transport failures, 5xx and 401 throw the taxonomy; any other answer comes back
- * as either the parsed success body or Finpay's error envelope, for the connector to interpret.
+ * The Finpay PG client: one method per endpoint Kasir calls. Each checks the request against its schema,
+ * sends it with Basic auth, and parses the answer. Transport failures, 5xx, 429 and 401 throw the
+ * taxonomy; any other answer comes back as the parsed success body or Finpay's error envelope, for the
+ * connector to interpret.
  */
 import type { ZodType } from 'zod';
 import { ProviderAuthError, ProviderRequestRejectedError, ProviderResponseInvalidError } from '../../domain/errors';
-import type { HttpClient, HttpRequest, HttpResponse } from '../http';
-import { parseJsonBody, throwOnTransportStatus } from '../http';
+import type { HttpRequest, HttpResponse, ProviderAnswer } from '../http';
+import { createHttpClient, parseJsonBody, throwOnTransportStatus, tryParseJsonBody } from '../http';
+import type { FinpayConfig } from './config';
 import { instructionKindOf } from './mapping';
 import {
   AfterPaymentResponse,
+  FINPAY_PATHS,
   FINPAY_SUCCESS_CODE,
   FinpayCodeInitiateResponse,
   FinpayEnvelope,
   InitiateRequest,
   InitiateResponse,
-  OpenPaymentCheckResponse,
-  OpenPaymentRegisterRequest,
-  OpenPaymentRegisterResponse,
   PaymentCodeInitiateResponse,
   RefundRequest,
   StatusCheckResponse,
 } from './schemas';
-import type { VaSourceOfFundsType } from './schemas';
-
-export interface FinpayCredentials {
-  merchantId: string;
-  merchantKey: string;
-}
-
-export interface FinpayApi {
-  http: HttpClient;
-  credentials: FinpayCredentials;
-}
+import { basicAuthorization } from './signing';
 
 /** Finpay's answer: the parsed success body, or its error envelope with the HTTP status it came with. */
-export type FinpayResult<T> =
-  { ok: true; httpStatus: number; body: T } | { ok: false; httpStatus: number; error: FinpayEnvelope };
+export type FinpayAnswer<T> = ProviderAnswer<T, FinpayEnvelope>;
 
-/** `Authorization: Basic base64(merchantId:merchantKey)` (reference §1.1). */
-export function basicAuthorization(credentials: FinpayCredentials): string {
-  return `Basic ${Buffer.from(`${credentials.merchantId}:${credentials.merchantKey}`).toString('base64')}`;
+export interface FinpayClient {
+  /**
+   * `POST /pg/payment/card/initiate`. The answer is held to its channel's shape (docs/providers/finpay.md §3.3):
+   * the Finpay Payment Code table for `finpaycode`, a mandatory `paymentCode` for VA and retail.
+   */
+  initiate(request: InitiateRequest): Promise<FinpayAnswer<InitiateResponse>>;
+  /** `GET /pg/payment/card/check/{orderId}`. */
+  checkStatus(orderId: string): Promise<FinpayAnswer<StatusCheckResponse>>;
+  /** `GET /pg/payment/card/cancel/{orderId}`: unpaid orders only (docs/providers/finpay.md §3.5). */
+  cancel(orderId: string): Promise<FinpayAnswer<AfterPaymentResponse>>;
+  /** `POST /pg/payment/card/refund` with `{ order: { id, amount } }` (docs/providers/finpay.md §3.5). */
+  refund(request: RefundRequest): Promise<FinpayAnswer<AfterPaymentResponse>>;
+}
+
+export function createFinpayClient(config: FinpayConfig): FinpayClient {
+  const http = createHttpClient({ provider: 'finpay', baseUrl: config.baseUrl, timeoutMs: config.timeoutMs });
+  const authorization = basicAuthorization(config);
+
+  async function call<T>(
+    request: Omit<HttpRequest, 'headers'>,
+    schema: ZodType<T>,
+    what: string
+  ): Promise<FinpayAnswer<T>> {
+    const response = await http.send({
+      ...request,
+      headers: {
+        Authorization: authorization,
+        Accept: 'application/json',
+        ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+    });
+    if (response.status === 401) throw authError(response, what);
+    if (response.status >= 500 || response.status === 429) throwOnTransportStatus('finpay', request, response);
+    const envelope = parseJsonBody('finpay', FinpayEnvelope, response, what);
+    if (response.status >= 200 && response.status < 300 && envelope.responseCode === FINPAY_SUCCESS_CODE) {
+      return { ok: true, httpStatus: response.status, body: parseJsonBody('finpay', schema, response, what) };
+    }
+    if (response.status >= 300 && response.status < 400) {
+      throw new ProviderResponseInvalidError(`finpay answered ${what} with a redirect (HTTP ${response.status})`, {
+        provider: 'finpay',
+        httpStatus: response.status,
+      });
+    }
+    return { ok: false, httpStatus: response.status, refusal: envelope };
+  }
+
+  return {
+    initiate(request) {
+      const body = checkOutgoing(InitiateRequest, request, 'initiate request');
+      const type = body.sourceOfFunds.type;
+      const kind = instructionKindOf(type);
+      const schema: ZodType<InitiateResponse> =
+        type === 'finpaycode'
+          ? FinpayCodeInitiateResponse
+          : kind === 'virtual-account' || kind === 'payment-code'
+            ? PaymentCodeInitiateResponse
+            : InitiateResponse;
+      const path = FINPAY_PATHS.initiate;
+      return call({ method: 'POST', path, body: JSON.stringify(body), effect: 'mutating' }, schema, 'initiate');
+    },
+    checkStatus(orderId) {
+      const path = `${FINPAY_PATHS.check}/${encodeURIComponent(orderId)}`;
+      return call({ method: 'GET', path, effect: 'read' }, StatusCheckResponse, 'status check');
+    },
+    cancel(orderId) {
+      const path = `${FINPAY_PATHS.cancel}/${encodeURIComponent(orderId)}`;
+      return call({ method: 'GET', path, effect: 'mutating' }, AfterPaymentResponse, 'cancel');
+    },
+    refund(request) {
+      const body = checkOutgoing(RefundRequest, request, 'refund request');
+      const path = FINPAY_PATHS.refund;
+      return call(
+        { method: 'POST', path, body: JSON.stringify(body), effect: 'mutating' },
+        AfterPaymentResponse,
+        'refund'
+      );
+    },
+  };
 }
 
 function checkOutgoing<T>(schema: ZodType<T>, body: unknown, what: string): T {
@@ -54,133 +118,11 @@ function checkOutgoing<T>(schema: ZodType<T>, body: unknown, what: string): T {
   });
 }
 
-async function call<T>(
-  api: FinpayApi,
-  request: Omit<HttpRequest, 'headers'>,
-  schema: ZodType<T>,
-  what: string
-): Promise<FinpayResult<T>> {
-  const response = await api.http.send({
-    ...request,
-    headers: {
-      Authorization: basicAuthorization(api.credentials),
-      Accept: 'application/json',
-      ...(request.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-  });
-  if (response.status === 401) throw authError(response, what);
-  if (response.status >= 500 || response.status === 429) throwOnTransportStatus('finpay', request, response);
-  const envelope = parseJsonBody('finpay', FinpayEnvelope, response, what);
-  if (response.status >= 200 && response.status < 300 && envelope.responseCode === FINPAY_SUCCESS_CODE) {
-    return { ok: true, httpStatus: response.status, body: parseJsonBody('finpay', schema, response, what) };
-  }
-  if (response.status >= 300 && response.status < 400) {
-    throw new ProviderResponseInvalidError(`finpay answered ${what} with a redirect (HTTP ${response.status})`, {
-      provider: 'finpay',
-      httpStatus: response.status,
-    });
-  }
-  return { ok: false, httpStatus: response.status, error: envelope };
-}
-
 function authError(response: HttpResponse, what: string): ProviderAuthError {
-  const envelope = FinpayEnvelope.safeParse(safeJson(response.text));
+  const envelope = tryParseJsonBody(FinpayEnvelope, response);
   return new ProviderAuthError(`finpay refused our merchant id or key for ${what} (HTTP 401)`, {
     provider: 'finpay',
     httpStatus: 401,
-    ...(envelope.success ? { providerCode: envelope.data.responseCode } : {}),
+    ...(envelope ? { providerCode: envelope.responseCode } : {}),
   });
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * `POST /pg/payment/card/initiate`. The answer is held to its channel's shape: seed 001's table for
- * `finpaycode`, a mandatory `paymentCode` for VA and retail.
- */
-export async function initiate(api: FinpayApi, request: InitiateRequest): Promise<FinpayResult<InitiateResponse>> {
-  const body = checkOutgoing(InitiateRequest, request, 'initiate request');
-  const type = body.sourceOfFunds.type;
-  const kind = instructionKindOf(type);
-  const schema: ZodType<InitiateResponse> =
-    type === 'finpaycode'
-      ? FinpayCodeInitiateResponse
-      : kind === 'virtual-account' || kind === 'payment-code'
-        ? PaymentCodeInitiateResponse
-        : InitiateResponse;
-  return call(
-    api,
-    { method: 'POST', path: '/pg/payment/card/initiate', body: JSON.stringify(body), effect: 'mutating' },
-    schema,
-    'initiate'
-  );
-}
-
-/** `GET /pg/payment/card/check/{orderId}`. */
-export async function checkStatus(api: FinpayApi, orderId: string): Promise<FinpayResult<StatusCheckResponse>> {
-  return call(
-    api,
-    { method: 'GET', path: `/pg/payment/card/check/${encodeURIComponent(orderId)}`, effect: 'read' },
-    StatusCheckResponse,
-    'status check'
-  );
-}
-
-/** `GET /pg/payment/card/cancel/{orderId}`: unpaid orders only (reference §1.8). */
-export async function cancel(api: FinpayApi, orderId: string): Promise<FinpayResult<AfterPaymentResponse>> {
-  return call(
-    api,
-    { method: 'GET', path: `/pg/payment/card/cancel/${encodeURIComponent(orderId)}`, effect: 'mutating' },
-    AfterPaymentResponse,
-    'cancel'
-  );
-}
-
-/** `POST /pg/payment/card/refund` with `{ order: { id, amount } }` (reference §1.2). */
-export async function refund(api: FinpayApi, request: RefundRequest): Promise<FinpayResult<AfterPaymentResponse>> {
-  const body = checkOutgoing(RefundRequest, request, 'refund request');
-  return call(
-    api,
-    { method: 'POST', path: '/pg/payment/card/refund', body: JSON.stringify(body), effect: 'mutating' },
-    AfterPaymentResponse,
-    'refund'
-  );
-}
-
-/** `POST /pg/payment/card/openpayment/register` (seed 000): registers an open (static) VA number. */
-export async function registerOpenPayment(
-  api: FinpayApi,
-  request: OpenPaymentRegisterRequest
-): Promise<FinpayResult<OpenPaymentRegisterResponse>> {
-  const body = checkOutgoing(OpenPaymentRegisterRequest, request, 'open-payment register request');
-  return call(
-    api,
-    { method: 'POST', path: '/pg/payment/card/openpayment/register', body: JSON.stringify(body), effect: 'mutating' },
-    OpenPaymentRegisterResponse,
-    'open-payment register'
-  );
-}
-
-/** `GET /pg/payment/card/openpayment/check/{sofId}/{paymentCode}`, e.g. `/vabca/8804483313131312`. */
-export async function checkOpenPayment(
-  api: FinpayApi,
-  type: VaSourceOfFundsType,
-  paymentCode: string
-): Promise<FinpayResult<OpenPaymentCheckResponse>> {
-  return call(
-    api,
-    {
-      method: 'GET',
-      path: `/pg/payment/card/openpayment/check/${encodeURIComponent(type)}/${encodeURIComponent(paymentCode)}`,
-      effect: 'read',
-    },
-    OpenPaymentCheckResponse,
-    'open-payment check'
-  );
 }

@@ -1,92 +1,50 @@
 /**
  * Finpay (Finnet) Payment Gateway connector: Finpay Payment Code, virtual accounts, QRIS, retail and
  * e-wallets through `POST /pg/payment/card/initiate`, with status check, cancel and refund, and
- * HMAC-SHA512-signed notification callbacks. Contract: seeds 000/001 and reference Part 1.
+ * HMAC-SHA512-signed notification callbacks. Contract: docs/providers/finpay.md.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { z } from 'zod';
 import {
   CallbackPayloadError,
   CallbackSignatureError,
   OperationNotSupportedError,
   OutcomeUnknownError,
-  ProviderAuthError,
-  ProviderRequestRejectedError,
-  ProviderResponseInvalidError,
 } from '../../domain/errors';
-import type { KasirError } from '../../domain/errors';
 import { MAX_RUPIAH, toRupiahString } from '../../domain/money';
-import type { CreatePaymentInput, PaymentMethod, PaymentOutcome, PaymentRef, PaymentRegistration } from '../../domain/payment';
+import type {
+  CreatePaymentInput,
+  PaymentMethod,
+  PaymentOutcome,
+  PaymentRef,
+  PaymentRegistration,
+} from '../../domain/payment';
 import { logger } from '../../logger';
-import type { CallbackAnswer, Connector, PaymentsCapability } from '../connector';
-import { createHttpClient } from '../http';
-import { dryRunRequest } from '../validation';
+import { jsonCallbackAnswer, parseCallbackJson } from '../callbacks';
+import type { CallbackAnswer, CallbacksCapability, Connector, PaymentsCapability } from '../connector';
 import type { ConnectorModule } from '../module';
-import * as client from './client';
-import type { FinpayApi, FinpayResult } from './client';
+import { dryRunRequest } from '../validation';
+import { createFinpayClient } from './client';
+import type { FinpayClient } from './client';
+import { finpayConfigSchema } from './config';
+import type { FinpayConfig } from './config';
 import {
   FINPAY_METHODS,
+  FinpayCode,
   SOURCE_OF_FUNDS_BY_METHOD,
-  fieldFromFinpayMessage,
   instructionKindOf,
   isFinpayMethod,
+  isTransactionNotFound,
   toInitiateRequest,
   toParsedCallback,
   toPaymentInstructions,
   toPaymentOutcome,
+  toRefusalError,
 } from './mapping';
 import { FINPAY_SUCCESS_CODE, FinpayCallback, InitiateRequest } from './schemas';
 import type { SourceOfFundsType } from './schemas';
 import { verifyFinpayCallbackSignature } from './signing';
-import { createFinpaySimulator } from './simulator';
 
-/** Finpay's development host (reference §1.1); production is `https://live.finnet.co.id`. */
-export const FINPAY_SANDBOX_URL = 'https://devo.finnet.co.id';
-
-export const FinpayCredentialsSchema = z.object({
-  /** Basic-auth user name, e.g. `FINPAY770`. */
-  merchantId: z.string().min(1),
-  /** Basic-auth password and the HMAC key of callbacks. */
-  merchantKey: z.string().min(1),
-});
-
-export const FinpayConfigSchema = FinpayCredentialsSchema.extend({
-  baseUrl: z.url().default(FINPAY_SANDBOX_URL),
-  timeoutMs: z.number().int().positive().default(10_000),
-});
-export type FinpayConfig = z.infer<typeof FinpayConfigSchema>;
-
-/** Codes with a meaning the connector acts on (reference §1.9). */
-const FinpayCode = {
-  featureNotAllowed: '4030001',
-  transactionNotPermitted: '4030015',
-  invalidTransactionStatus: '4040100',
-} as const;
-
-/** SNAP `404xx01` (Finpay `4040001`): the transaction does not exist at Finpay. */
-function isTransactionNotFound(responseCode: string): boolean {
-  return /^404\d{2}01$/.test(responseCode);
-}
-
-function rejectionError(what: string, result: Extract<FinpayResult<unknown>, { ok: false }>): KasirError {
-  const { responseCode, responseMessage } = result.error;
-  const message = `finpay rejected ${what}: ${responseCode} ${responseMessage}`;
-  const details = { provider: 'finpay' as const, providerCode: responseCode, httpStatus: result.httpStatus };
-  // 401: credentials; 403: the merchant's setup (channel not enabled, address not allowed), except
-  // "Transaction Not Permitted", which is about the order's state.
-  if (
-    responseCode.startsWith('401') ||
-    (responseCode.startsWith('403') && responseCode !== FinpayCode.transactionNotPermitted)
-  ) {
-    return new ProviderAuthError(message, details);
-  }
-  if (result.httpStatus >= 400 && result.httpStatus < 500) {
-    const field = fieldFromFinpayMessage(responseMessage);
-    return new ProviderRequestRejectedError(message, { ...details, ...(field ? { field } : {}) });
-  }
-  // A 2xx with a failure code is outside the SNAP convention (code prefix = HTTP status) Finpay follows.
-  return new ProviderResponseInvalidError(message, details);
-}
+export { SANDBOX_BASE_URL, finpayConfigSchema } from './config';
+export type { FinpayConfig } from './config';
 
 /** Finpay's request fields in Kasir's vocabulary, for refusals the API names. */
 const FINPAY_FIELDS: Readonly<Record<string, string>> = {
@@ -111,14 +69,14 @@ const FINPAY_FIELDS: Readonly<Record<string, string>> = {
  * an upper bound, and the workflow confirms by inquiry at expiry anyway.
  */
 async function recoverRegistration(
-  api: FinpayApi,
+  client: FinpayClient,
   input: CreatePaymentInput,
   type: SourceOfFundsType,
   startedAt: number
 ): Promise<PaymentRegistration | undefined> {
   const kind = instructionKindOf(type);
   if (kind !== 'virtual-account' && kind !== 'payment-code') return undefined;
-  const existing = await client.checkStatus(api, input.reference);
+  const existing = await client.checkStatus(input.reference);
   if (!existing.ok) return undefined;
   const { data } = existing.body;
   const outcome = toPaymentOutcome(data);
@@ -132,24 +90,24 @@ async function recoverRegistration(
   };
 }
 
-function createPayments(api: FinpayApi): PaymentsCapability {
+function createPayments(client: FinpayClient): PaymentsCapability {
   const inquire = async (ref: PaymentRef): Promise<PaymentOutcome> => {
-    const result = await client.checkStatus(api, ref.reference);
-    if (result.ok) return toPaymentOutcome(result.body.data);
-    const code = result.error.responseCode;
+    const answer = await client.checkStatus(ref.reference);
+    if (answer.ok) return toPaymentOutcome(answer.body.data);
+    const code = answer.refusal.responseCode;
     // 4040001 "Transaction Not Found" (SNAP 404xx01): Finpay does not know this order (yet), e.g. an
     // initiate that timed out before Finpay stored it. Evidence, never grounds to fail.
-    if (result.httpStatus === 404 && isTransactionNotFound(code)) return { status: 'not_found', providerStatus: code };
+    if (answer.httpStatus === 404 && isTransactionNotFound(code)) return { status: 'not_found', providerStatus: code };
     // Any other 404 on a status check is undocumented: pending, since only Finpay's explicit word ends
     // a payment, and the workflow's own expiry settles the rest.
-    if (result.httpStatus === 404) return { status: 'pending', providerStatus: code };
-    throw rejectionError('status check', result);
+    if (answer.httpStatus === 404) return { status: 'pending', providerStatus: code };
+    throw toRefusalError('status check', answer.httpStatus, answer.refusal);
   };
 
   return {
     methods: FINPAY_METHODS,
     amountLimits(method: PaymentMethod) {
-      // Finpay publishes no per-channel limits, only the 14-digit amount field (reference §1.3);
+      // Finpay publishes no per-channel limits, only the 14-digit amount field (docs/providers/finpay.md §7.1);
       // these are Bank Indonesia's rail caps (QRIS Rp 10 million, registered e-wallets Rp 20 million).
       if (method === 'QRIS') return { min: 1, max: 10_000_000 };
       if (method.startsWith('EWALLET_')) return { min: 1, max: 20_000_000 };
@@ -169,124 +127,100 @@ function createPayments(api: FinpayApi): PaymentsCapability {
         throw new OperationNotSupportedError(`Finpay does not take ${method}`, { provider: 'finpay' });
       }
       const type = SOURCE_OF_FUNDS_BY_METHOD[method];
-      const result = await client.initiate(api, toInitiateRequest({ ...input, method }));
-      if (result.ok) {
+      const answer = await client.initiate(toInitiateRequest({ ...input, method }));
+      if (answer.ok) {
         return {
           result: 'registered',
-          instructions: toPaymentInstructions(type, result.body),
+          instructions: toPaymentInstructions(type, answer.body),
           outcome: { status: 'pending', providerStatus: 'REQUEST_INITIATED' },
         };
       }
-      const code = result.error.responseCode;
-      if (result.httpStatus === 409 || code.startsWith('409')) {
+      const code = answer.refusal.responseCode;
+      if (answer.httpStatus === 409 || code.startsWith('409')) {
         // The order id is taken, so an earlier attempt reached Finpay and its answer was lost. Where the
         // status check gives the code back (VA, payment code, retail), that earlier order is this payment.
-        const recovered = await recoverRegistration(api, input, type, startedAt);
+        const recovered = await recoverRegistration(client, input, type, startedAt);
         if (recovered) return recovered;
         throw new OutcomeUnknownError(`Finpay already has order ${input.reference}; resolve it by status check`, {
           provider: 'finpay',
           providerCode: code,
-          httpStatus: result.httpStatus,
+          httpStatus: answer.httpStatus,
         });
       }
       if (code === FinpayCode.featureNotAllowed) {
-        return { result: 'declined', failure: { code, message: result.error.responseMessage } };
+        return { result: 'declined', failure: { code, message: answer.refusal.responseMessage } };
       }
-      throw rejectionError('initiate', result);
+      throw toRefusalError('initiate', answer.httpStatus, answer.refusal);
     },
 
     inquire,
 
     async cancel(ref) {
-      const result = await client.cancel(api, ref.reference);
+      const answer = await client.cancel(ref.reference);
       // "Invalid Transaction Status": already paid, expired or cancelled, or a QRIS/e-wallet order Finpay
-      // won't cancel (reference §1.8). Either way the answer is Finpay's current view.
-      if (result.ok || result.error.responseCode === FinpayCode.invalidTransactionStatus) return inquire(ref);
-      throw rejectionError('cancel', result);
+      // won't cancel (docs/providers/finpay.md §3.5). Either way the answer is Finpay's current view.
+      if (answer.ok || answer.refusal.responseCode === FinpayCode.invalidTransactionStatus) return inquire(ref);
+      throw toRefusalError('cancel', answer.httpStatus, answer.refusal);
     },
 
     async refund(ref, input) {
       // Finpay's refund takes no refund id of ours, so a repeated refund is not recognised as one.
-      const result = await client.refund(api, { order: { id: ref.reference, amount: toRupiahString(input.amount) } });
-      if (result.ok) return inquire(ref);
-      const code = result.error.responseCode;
+      const answer = await client.refund({ order: { id: ref.reference, amount: toRupiahString(input.amount) } });
+      if (answer.ok) return inquire(ref);
+      const code = answer.refusal.responseCode;
       if (code === FinpayCode.invalidTransactionStatus || code === FinpayCode.transactionNotPermitted) {
         const current = await inquire(ref);
         if (current.status === 'refunded') return current;
       }
-      throw rejectionError('refund', result);
+      throw toRefusalError('refund', answer.httpStatus, answer.refusal);
     },
   };
 }
 
 function finpayAnswer(status: number, responseCode: string, responseMessage: string): CallbackAnswer {
-  return { status, contentType: 'application/json', body: JSON.stringify({ responseCode, responseMessage }) };
+  return jsonCallbackAnswer(status, { responseCode, responseMessage });
+}
+
+function createCallbacks(config: FinpayConfig): CallbacksCapability {
+  const log = logger.child({ provider: 'finpay' });
+  return {
+    async verifyAndParse(callback) {
+      const check = verifyFinpayCallbackSignature(callback.rawBody, config.merchantKey);
+      if (!check.valid) {
+        log.warn({ reason: check.reason }, 'finpay callback failed verification');
+        if (check.reason === 'not-json' || check.reason === 'not-an-object') {
+          throw new CallbackPayloadError('finpay callback is not a JSON object', { provider: 'finpay' });
+        }
+        throw new CallbackSignatureError(`finpay callback signature ${check.reason}`, { provider: 'finpay' });
+      }
+      return toParsedCallback(parseCallbackJson('finpay', callback.rawBody, FinpayCallback, 'finpay callback'));
+    },
+    answer() {
+      // Finpay's documented acknowledgement (docs/providers/finpay.md §5); retries stop on HTTP 200.
+      return finpayAnswer(200, FINPAY_SUCCESS_CODE, 'Success');
+    },
+    reject(reason) {
+      return reason === 'signature'
+        ? finpayAnswer(401, '4010000', 'Unauthorized. Invalid Signature')
+        : finpayAnswer(400, '4000001', 'Invalid Field Format');
+    },
+    unknownReferencePolicy:
+      'Finpay retries a callback until it gets HTTP 200 (its real schedule is undocumented); an order id ' +
+      'Kasir does not know cannot become known by retrying, so it is acknowledged like an accepted one.',
+  };
 }
 
 export function createFinpayConnector(config: FinpayConfig): Connector {
-  const http = createHttpClient({ provider: 'finpay', baseUrl: config.baseUrl, timeoutMs: config.timeoutMs });
-  const api: FinpayApi = { http, credentials: { merchantId: config.merchantId, merchantKey: config.merchantKey } };
-  const log = logger.child({ provider: 'finpay' });
-
   return {
     id: 'finpay',
     displayName: 'Finpay (Finnet) Payment Gateway',
-    payments: createPayments(api),
-    callbacks: {
-      async verifyAndParse(callback) {
-        const check = verifyFinpayCallbackSignature(callback.rawBody, config.merchantKey);
-        if (!check.valid) {
-          log.warn({ reason: check.reason }, 'finpay callback failed verification');
-          if (check.reason === 'not-json' || check.reason === 'not-an-object') {
-            throw new CallbackPayloadError('finpay callback is not a JSON object', { provider: 'finpay' });
-          }
-          throw new CallbackSignatureError(`finpay callback signature ${check.reason}`, { provider: 'finpay' });
-        }
-        const parsed = FinpayCallback.safeParse(JSON.parse(callback.rawBody.toString('utf8')));
-        if (!parsed.success) {
-          throw new CallbackPayloadError('finpay callback does not match the callback schema', {
-            provider: 'finpay',
-            cause: parsed.error,
-          });
-        }
-        return toParsedCallback(parsed.data);
-      },
-      answer() {
-        // Finpay's documented acknowledgement (reference §1.7); retries stop on HTTP 200.
-        return finpayAnswer(200, FINPAY_SUCCESS_CODE, 'Success');
-      },
-      reject(reason) {
-        return reason === 'signature'
-          ? finpayAnswer(401, '4010000', 'Unauthorized. Invalid Signature')
-          : finpayAnswer(400, '4000001', 'Invalid Field Format');
-      },
-      unknownReferencePolicy:
-        'Finpay retries a callback until it gets HTTP 200 (its real schedule is undocumented); an order id ' +
-        'Kasir does not know cannot become known by retrying, so it is acknowledged like an accepted one.',
-    },
+    payments: createPayments(createFinpayClient(config)),
+    callbacks: createCallbacks(config),
   };
 }
 
 export const finpayModule: ConnectorModule<FinpayConfig> = {
   id: 'finpay',
-  configSchema: FinpayConfigSchema,
+  configSchema: finpayConfigSchema,
   createConnector: createFinpayConnector,
-  simulatorSetup(saved) {
-    const credentials =
-      saved === undefined
-        ? {
-            merchantId: `FINPAYSIM${randomInt(100_000, 1_000_000)}`,
-            merchantKey: randomBytes(32).toString('hex'),
-          }
-        : FinpayCredentialsSchema.parse(saved);
-    return {
-      credentials,
-      connectorConfig: (baseUrl) => ({ baseUrl, timeoutMs: 10_000, ...credentials }),
-      createSimulator: (options) => createFinpaySimulator({ ...options, credentials }),
-    };
-  },
 };
-
-export { createFinpaySimulator } from './simulator';
-export type { FinpaySimulatorOptions } from './simulator';
-export * as finpayClient from './client';

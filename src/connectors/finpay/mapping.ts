@@ -3,7 +3,9 @@
  * Amounts and times are converted here and nowhere else.
  */
 import type { ParsedCallback } from '../../domain/callback';
-import { ProviderRequestRejectedError } from '../../domain/errors';
+import { ProviderAuthError, ProviderRequestRejectedError, ProviderResponseInvalidError } from '../../domain/errors';
+import type { KasirError } from '../../domain/errors';
+import { fromJakartaWallClock, toJakartaWallClock } from '../../domain/jakarta-time';
 import { fromRupiahString, toRupiahString } from '../../domain/money';
 import type { Rupiah } from '../../domain/money';
 import type {
@@ -16,13 +18,14 @@ import type {
 import { FinpayPaymentStatus } from './schemas';
 import type {
   FinpayCallback,
+  FinpayEnvelope,
   InitiateRequest,
   InitiateResponse,
   SourceOfFundsType,
   StatusCheckResponse,
 } from './schemas';
 
-/** Kasir methods Finpay takes, and the `sourceOfFunds.type` each one is (reference §1.3). */
+/** Kasir methods Finpay takes, and the `sourceOfFunds.type` each one is (docs/providers/finpay.md §3.2). */
 export const SOURCE_OF_FUNDS_BY_METHOD = {
   FINPAY_CODE: 'finpaycode',
   VA_BCA: 'vabca',
@@ -63,22 +66,25 @@ export function instructionKindOf(type: SourceOfFundsType): InstructionKind {
   return 'payment-code';
 }
 
-const WIB_OFFSET_MS = 7 * 60 * 60 * 1000;
-
-/** Finpay's `YYYY-MM-DD HH:MM:SS` (WIB, UTC+7, no zone on the wire) to an ISO-8601 instant. */
+/**
+ * Finpay's `YYYY-MM-DD HH:MM:SS` (WIB, no zone on the wire) to an ISO-8601 instant.
+ *
+ * @throws ProviderResponseInvalidError when it is not such a time.
+ */
 export function wibToIso(value: string): string {
-  const match = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
-  if (!match) throw new RangeError(`not a Finpay datetime: ${value}`);
-  const [, y, mo, d, h, mi, s] = match.map(Number) as [number, number, number, number, number, number, number];
-  return new Date(Date.UTC(y, mo - 1, d, h, mi, s) - WIB_OFFSET_MS).toISOString();
+  const instant = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value)
+    ? fromJakartaWallClock(value.replace(' ', 'T'))
+    : undefined;
+  if (!instant) throw new ProviderResponseInvalidError(`not a Finpay datetime: ${value}`, { provider: 'finpay' });
+  return instant.toISOString();
 }
 
 /** An instant as Finpay writes it: `YYYY-MM-DD HH:MM:SS` in WIB. */
 export function toWib(instant: Date): string {
-  return new Date(instant.getTime() + WIB_OFFSET_MS).toISOString().slice(0, 19).replace('T', ' ');
+  return toJakartaWallClock(instant).replace('T', ' ');
 }
 
-/** `+62…` from `08…`, `62…` or `+62…` (Finpay wants E.164, reference §1.3). */
+/** `+62…` from `08…`, `62…` or `+62…` (Finpay wants E.164, docs/providers/finpay.md §7.3). */
 export function toE164Phone(phone: string): string {
   const digits = phone.replace(/[\s().-]/g, '');
   if (digits.startsWith('+')) return digits;
@@ -86,7 +92,7 @@ export function toE164Phone(phone: string): string {
   return `+${digits}`;
 }
 
-/** `08…` from any of the forms above: OVO's `sourceOfFunds.accountId` is local (reference §1.3). */
+/** `08…` from any of the forms above: OVO's `sourceOfFunds.accountId` is local (docs/providers/finpay.md §7.3). */
 export function toLocalPhone(phone: string): string {
   const e164 = toE164Phone(phone);
   return e164.startsWith('+62') ? `0${e164.slice(3)}` : e164.replace(/^\+/, '');
@@ -104,7 +110,7 @@ function splitName(name: string): { firstName?: string; lastName?: string } {
 export function toInitiateRequest(input: CreatePaymentInput & { method: FinpayMethod }): InitiateRequest {
   const type = SOURCE_OF_FUNDS_BY_METHOD[input.method];
   if (input.customer.phone === undefined) {
-    // The live sandbox refuses orders without it (reference §1.3), so don't send one.
+    // The live sandbox refuses orders without it (docs/providers/finpay.md §7.3), so don't send one.
     throw new ProviderRequestRejectedError("Finpay requires the customer's mobile phone (customer.mobilePhone)", {
       provider: 'finpay',
       field: 'customer.mobilePhone',
@@ -113,7 +119,7 @@ export function toInitiateRequest(input: CreatePaymentInput & { method: FinpayMe
   const phone = toE164Phone(input.customer.phone);
   const description = input.description.trim().slice(0, 127);
   const amount = toRupiahString(input.amount);
-  // DANA and LinkAja refuse orders without items, and DANA wants each item's category (reference §1.3).
+  // DANA and LinkAja refuse orders without items, and DANA wants each item's category (docs/providers/finpay.md §7.3).
   const needsItems = type === 'dana' || type === 'linkaja';
   const url: InitiateRequest['url'] = { callbackUrl: input.callbackUrl };
   if (input.returnUrl !== undefined) {
@@ -165,14 +171,14 @@ export function toPaymentInstructions(type: SourceOfFundsType, response: Initiat
 
 /**
  * Finpay status to Kasir's provider status. Only an explicit success or failure counts as one; an
- * unknown word is pending (reference §1.6 lists the known ones).
+ * unknown word is pending (docs/providers/finpay.md §4.2 lists the known ones).
  */
 export function toProviderPaymentStatus(status: string): ProviderPaymentStatus {
   const known = FinpayPaymentStatus.safeParse(status);
   if (!known.success) return 'pending';
   const finpayStatus = known.data;
   switch (finpayStatus) {
-    // PAID for VA, QRIS, e-wallet, retail and paycode; CAPTURED for cards (reference §1.6).
+    // PAID for VA, QRIS, e-wallet, retail and paycode; CAPTURED for cards (docs/providers/finpay.md §4.2).
     case 'PAID':
     case 'CAPTURED':
       return 'succeeded';
@@ -246,6 +252,39 @@ export function toParsedCallback(callback: FinpayCallback): ParsedCallback {
     trust: 'verified',
     outcome: toPaymentOutcome(callback),
   };
+}
+
+/** Codes with a meaning the connector acts on (docs/providers/finpay.md §4.1). */
+export const FinpayCode = {
+  featureNotAllowed: '4030001',
+  transactionNotPermitted: '4030015',
+  invalidTransactionStatus: '4040100',
+} as const;
+
+/** SNAP `404xx01` (Finpay `4040001`): the transaction does not exist at Finpay. */
+export function isTransactionNotFound(responseCode: string): boolean {
+  return /^404\d{2}01$/.test(responseCode);
+}
+
+/** The taxonomy error for a refusal the connector has no business meaning for. */
+export function toRefusalError(what: string, httpStatus: number, refusal: FinpayEnvelope): KasirError {
+  const { responseCode, responseMessage } = refusal;
+  const message = `finpay rejected ${what}: ${responseCode} ${responseMessage}`;
+  const details = { provider: 'finpay' as const, providerCode: responseCode, httpStatus };
+  // 401: credentials; 403: the merchant's setup (channel not enabled, address not allowed), except
+  // "Transaction Not Permitted", which is about the order's state.
+  if (
+    responseCode.startsWith('401') ||
+    (responseCode.startsWith('403') && responseCode !== FinpayCode.transactionNotPermitted)
+  ) {
+    return new ProviderAuthError(message, details);
+  }
+  if (httpStatus >= 400 && httpStatus < 500) {
+    const field = fieldFromFinpayMessage(responseMessage);
+    return new ProviderRequestRejectedError(message, { ...details, ...(field ? { field } : {}) });
+  }
+  // A 2xx with a failure code is outside the SNAP convention (code prefix = HTTP status) Finpay follows.
+  return new ProviderResponseInvalidError(message, details);
 }
 
 /**

@@ -1,18 +1,30 @@
 /**
  * Finpay PG wire shapes, named as Finpay's docs name them.
  *
- * Request objects follow the seed tables (seed 000 "Pendaftaran Virtual Account", seed 001 "Finpay
- * Payment Code"): mandatory and optional objects, and each object's member count (the tables' "Min
- * Length"/"Max Length" for an Object). Field rules come from reference Part 1 §1.3. Objects are loose:
+ * Request objects follow Finpay's request tables (docs/providers/finpay.md §3.2): mandatory and optional
+ * objects, and each object's member count (the tables' "Min Length"/"Max Length" for an Object). Field
+ * rules come from docs/providers/finpay.md §7. Objects are loose:
  * members Finpay adds later pass through, and they count towards the member limits, as they would at
  * Finpay. The simulator validates incoming requests with these same schemas.
  */
 import { z } from 'zod';
 
-/** `responseCode` for success on every endpoint (reference §1.9). */
+/**
+ * The PG paths Kasir calls (docs/providers/finpay.md §3.1). Status check, cancel and the GET form of void
+ * take the order id as a last segment.
+ */
+export const FINPAY_PATHS = {
+  initiate: '/pg/payment/card/initiate',
+  check: '/pg/payment/card/check',
+  cancel: '/pg/payment/card/cancel',
+  refund: '/pg/payment/card/refund',
+  void: '/pg/payment/card/void',
+} as const;
+
+/** `responseCode` for success on every endpoint (docs/providers/finpay.md §4.1). */
 export const FINPAY_SUCCESS_CODE = '2000000';
 
-/** Known `sourceOfFunds.type` values (reference §1.3: union of the PHP SDK list, Buayar and the docs). */
+/** Known `sourceOfFunds.type` values (docs/providers/finpay.md §3.2: the PHP SDK's list, Buayar's and the docs'). */
 export const SOURCE_OF_FUNDS_TYPES = [
   'alfamart',
   'cc',
@@ -56,30 +68,8 @@ export const SOURCE_OF_FUNDS_TYPES = [
 export const SourceOfFundsType = z.enum(SOURCE_OF_FUNDS_TYPES);
 export type SourceOfFundsType = z.infer<typeof SourceOfFundsType>;
 
-/** The virtual-account types, the only ones the open-payment register takes. */
-export const VA_SOURCE_OF_FUNDS_TYPES = [
-  'vabca',
-  'vabjb',
-  'vabnc',
-  'vabni',
-  'vabri',
-  'vabsi',
-  'vabtn',
-  'vacimb',
-  'vadanamon',
-  'vadki',
-  'vamandiri',
-  'vamaybank',
-  'vamega',
-  'vamuamalat',
-  'vanagari',
-  'vapermata',
-] as const satisfies readonly SourceOfFundsType[];
-export const VaSourceOfFundsType = z.enum(VA_SOURCE_OF_FUNDS_TYPES);
-export type VaSourceOfFundsType = z.infer<typeof VaSourceOfFundsType>;
-
 /**
- * `result.payment.status` values. The docs' status list (reference §1.6) was cut off after 13 rows;
+ * `result.payment.status` values. The docs' status list (docs/providers/finpay.md §4.2) was cut off after 13 rows;
  * `EXPIRED` is used by third-party status maps and `VOIDED` follows from the void endpoint.
  */
 export const FINPAY_PAYMENT_STATUSES = [
@@ -102,7 +92,10 @@ export const FINPAY_PAYMENT_STATUSES = [
 export const FinpayPaymentStatus = z.enum(FINPAY_PAYMENT_STATUSES);
 export type FinpayPaymentStatus = z.infer<typeof FinpayPaymentStatus>;
 
-/** An object with a member count between `min` and `max`, as the seed tables give for each Object. */
+/**
+ * An object with a member count between `min` and `max`, as Finpay's request tables give for each Object
+ * (docs/providers/finpay.md §3.2).
+ */
 function objectWithMembers<Shape extends z.ZodRawShape>(shape: Shape, min: number, max: number) {
   return z.looseObject(shape).refine((value) => Object.keys(value).length >= min && Object.keys(value).length <= max, {
     message: `must have between ${min} and ${max} members`,
@@ -118,10 +111,10 @@ export const FinpayAmount = z.union([
   z.number().int().nonnegative().max(99_999_999_999_999),
 ]);
 
-/** `YYYY-MM-DD HH:MM:SS`, no zone; Finpay means WIB (UTC+7). */
+/** `YYYY-MM-DD HH:MM:SS`, no zone; Finpay means WIB, Jakarta time (see `src/domain/jakarta-time.ts`). */
 export const FinpayDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
 
-/** E.164 (`+62…`): Finpay's sandbox rejects local `08…` numbers (reference §1.3, Buayar live notes). */
+/** E.164 (`+62…`): Finpay's sandbox rejects local `08…` numbers (docs/providers/finpay.md §7.3, Buayar live notes). */
 export const E164Phone = z
   .string()
   .max(20)
@@ -139,7 +132,7 @@ export const OrderItem = z.looseObject({
   sku: z.string().max(127).optional(),
 });
 
-/** Order object: up to 12 members (seed tables). `amount` is required for every direct channel. */
+/** Order object: up to 12 members (docs/providers/finpay.md §3.2). `amount` is required for every direct channel. */
 export const OrderObject = objectWithMembers(
   {
     id: FinpayOrderId,
@@ -208,7 +201,7 @@ export const SourceOfFundsObject = objectWithMembers(
   11
 );
 
-/** `POST /pg/payment/card/initiate` (seed 001): order, customer, url and sourceOfFunds mandatory. */
+/** `POST /pg/payment/card/initiate` (docs/providers/finpay.md §3.2): order, customer, url, sourceOfFunds mandatory. */
 export const InitiateRequest = z.looseObject({
   order: OrderObject,
   customer: CustomerObject,
@@ -224,24 +217,9 @@ export const InitiateRequest = z.looseObject({
 export type InitiateRequest = z.infer<typeof InitiateRequest>;
 
 /**
- * `POST /pg/payment/card/openpayment/register` (seed 000): customer and sourceOfFunds mandatory;
- * sourceOfFunds names the VA type and the requested number (reference §1.4).
+ * `POST /pg/payment/card/refund`: `{ order: { id, amount } }` (docs/providers/finpay.md §3.5; shape from
+ * client code).
  */
-export const OpenPaymentRegisterRequest = z.looseObject({
-  order: objectWithMembers({ id: FinpayOrderId.optional(), amount: FinpayAmount.optional() }, 1, 12).optional(),
-  customer: CustomerObject,
-  url: UrlObject.optional(),
-  billing: BillingObject.optional(),
-  shipping: ShippingObject.optional(),
-  meta: MetaObject.optional(),
-  card: CardObject.optional(),
-  recurring: RecurringObject.optional(),
-  sourceOfFunds: objectWithMembers({ type: VaSourceOfFundsType, paymentCode: z.string().regex(/^\d{1,30}$/) }, 1, 11),
-  device: DeviceObject.optional(),
-});
-export type OpenPaymentRegisterRequest = z.infer<typeof OpenPaymentRegisterRequest>;
-
-/** `POST /pg/payment/card/refund`: `{ order: { id, amount } }` (reference §1.2; body shape from client code). */
 export const RefundRequest = z.looseObject({
   order: z.looseObject({ id: FinpayOrderId, amount: FinpayAmount.optional() }),
 });
@@ -266,7 +244,7 @@ export const FinpayEnvelope = z.looseObject({
 export type FinpayEnvelope = z.infer<typeof FinpayEnvelope>;
 
 /**
- * Initiate answer for any channel (reference §1.4): `paymentCode` for VA, paycode and retail;
+ * Initiate answer for any channel (docs/providers/finpay.md §3.3): `paymentCode` for VA, paycode and retail;
  * `appurl` for e-wallets; `imageurl` for QRIS. Note the lowercase `redirecturl`.
  */
 export const InitiateResponse = z.looseObject({
@@ -283,7 +261,7 @@ export const InitiateResponse = z.looseObject({
 });
 export type InitiateResponse = z.infer<typeof InitiateResponse>;
 
-/** Finpay Payment Code answer, exactly seed 001's table: paymentCode, redirecturl, expiryLink mandatory. */
+/** Finpay Payment Code answer (docs/providers/finpay.md §3.3): paymentCode, redirecturl, expiryLink mandatory. */
 export const FinpayCodeInitiateResponse = InitiateResponse.extend({
   paymentCode: z.string().min(1).max(30),
   redirecturl: ResponseUrl,
@@ -293,32 +271,6 @@ export const FinpayCodeInitiateResponse = InitiateResponse.extend({
 export const PaymentCodeInitiateResponse = InitiateResponse.extend({
   paymentCode: z.string().min(1).max(30),
 });
-
-/** Open-payment register answer, seed 000's table. The number may differ from the one requested. */
-export const OpenPaymentRegisterResponse = z.looseObject({
-  responseCode: ResponseCode,
-  responseMessage: ResponseMessage,
-  paymentCode: z.string().min(1).max(30),
-  redirecturl: ResponseUrl.optional(),
-  expiryLink: FinpayDateTime.optional(),
-  processingTime: ProcessingTime,
-  appurl: ResponseUrl.optional(),
-  imageurl: ResponseUrl.optional(),
-  accountList: z.array(z.unknown()).min(1).max(4).optional(),
-});
-export type OpenPaymentRegisterResponse = z.infer<typeof OpenPaymentRegisterResponse>;
-
-/** `GET /pg/payment/card/openpayment/check/{sofId}/{paymentCode}`: `data{customer, sourceOfFunds}`. */
-export const OpenPaymentCheckResponse = z.looseObject({
-  responseCode: ResponseCode,
-  responseMessage: ResponseMessage,
-  data: z.looseObject({
-    customer: z.looseObject({}),
-    sourceOfFunds: z.looseObject({ type: z.string().min(1), paymentCode: z.string().min(1).max(30) }),
-  }),
-  processingTime: ProcessingTime,
-});
-export type OpenPaymentCheckResponse = z.infer<typeof OpenPaymentCheckResponse>;
 
 /**
  * `result.payment`: `status` is read as any string so an unknown one reaches the status map (and maps
@@ -348,7 +300,7 @@ const ReportedSourceOfFunds = z.looseObject({
   paymentCode: z.string().nullable().optional(),
 });
 
-/** `GET /pg/payment/card/check/{orderId}` (reference §1.5). */
+/** `GET /pg/payment/card/check/{orderId}` (docs/providers/finpay.md §3.4). */
 export const StatusCheckResponse = z.looseObject({
   responseCode: ResponseCode,
   responseMessage: ResponseMessage,
@@ -365,7 +317,7 @@ export const StatusCheckResponse = z.looseObject({
 });
 export type StatusCheckResponse = z.infer<typeof StatusCheckResponse>;
 
-/** Cancel, refund and void answers: the envelope only (cancel sample in reference §1.8). */
+/** Cancel, refund and void answers: the envelope only (docs/providers/finpay.md §3.5). */
 export const AfterPaymentResponse = z.looseObject({
   responseCode: ResponseCode,
   responseMessage: ResponseMessage,
@@ -375,7 +327,7 @@ export const AfterPaymentResponse = z.looseObject({
 export type AfterPaymentResponse = z.infer<typeof AfterPaymentResponse>;
 
 /**
- * Notification callback (reference §1.7): order and customer mandatory, result optional, signature
+ * Notification callback (docs/providers/finpay.md §5): order and customer mandatory, result optional, signature
  * mandatory (128 hex characters).
  */
 export const FinpayCallback = z.looseObject({
@@ -390,7 +342,7 @@ export const FinpayCallback = z.looseObject({
 });
 export type FinpayCallback = z.infer<typeof FinpayCallback>;
 
-/** What the merchant answers to a callback (reference §1.7). */
+/** What the merchant answers to a callback (docs/providers/finpay.md §5). */
 export const CallbackAcknowledgement = z.object({
   responseCode: ResponseCode,
   responseMessage: ResponseMessage,

@@ -1,7 +1,11 @@
 /**
- * Finpay callback signatures: lowercase hex HMAC-SHA512, keyed with the Merchant Key, over PHP
+ * Finpay request authentication and callback signatures.
+ *
+ * Requests carry Basic auth with the merchant id and key (docs/providers/finpay.md §2.1).
+ *
+ * Callback signatures: lowercase hex HMAC-SHA512, keyed with the Merchant Key, over PHP
  * `json_encode($fields)` where `$fields` is the callback without its `signature` member
- * (reference Part 1 §1.7).
+ * (docs/providers/finpay.md §2.2).
  *
  * Because the signed text is PHP's re-encoding of the decoded body, not the bytes on the wire, this file
  * carries a small JSON parser that keeps what PHP's `json_decode` keeps (member order, integer versus
@@ -12,6 +16,11 @@
  */
 import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from '../../constant-time';
+
+/** `Authorization: Basic base64(merchantId:merchantKey)` (docs/providers/finpay.md §2.1). */
+export function basicAuthorization(credentials: { merchantId: string; merchantKey: string }): string {
+  return `Basic ${Buffer.from(`${credentials.merchantId}:${credentials.merchantKey}`).toString('base64')}`;
+}
 
 /** A decoded JSON value as PHP's `json_decode` sees it (objects keep member order; ints are not floats). */
 export type PhpJsonValue =
@@ -342,7 +351,7 @@ export type CallbackSignatureCheck =
  * Verifies a Finpay callback over its raw bytes.
  *
  * The primary form is PHP's default `json_encode` (Finpay's own sample verifier). Public verifiers also
- * use `JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE` (reference §1.7 canonicalisation caveat); since
+ * use `JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE` (docs/providers/finpay.md §2.3); since
  * both are the same HMAC over the same decoded fields, accepting either trusts nothing more.
  */
 export function verifyFinpayCallbackSignature(rawBody: Buffer, merchantKey: string): CallbackSignatureCheck {

@@ -1,25 +1,22 @@
 /**
- * One function per NICEPAY SNAP endpoint: build headers, sign, send, parse with the schemas. The access
- * token lives in a per-connector cache shared by every call the process makes (reference §1.2, §1.3).
+ * The NICEPAY SNAP client: one method per endpoint Kasir calls. Each builds the headers, signs, sends and
+ * parses with the schemas; transport failures, 5xx, 429 and refused credentials throw the taxonomy, and
+ * any other answer comes back as the success body or NICEPAY's refusal, classified. The access token
+ * lives in a per-connector cache shared by every call the process makes (docs/providers/nicepay.md §2.1, §2.2).
  */
 import type { ZodType } from 'zod';
-import {
-  OutcomeUnknownError,
-  ProviderAuthError,
-  ProviderRequestRejectedError,
-  ProviderResponseInvalidError,
-  ProviderUnavailableError,
-} from '../../domain/errors';
-import { createHttpClient, parseJsonBody, throwOnTransportStatus } from '../http';
-import type { HttpClient, HttpRequest, HttpResponse } from '../http';
-import { classifyResponseCode, fieldFromResponseMessage } from './mapping';
-import type { SnapCodeMeaning } from './mapping';
+import { ProviderAuthError } from '../../domain/errors';
+import { createHttpClient, parseJsonBody, throwOnTransportStatus, tryParseJsonBody } from '../http';
+import type { HttpClient, HttpRequest, HttpResponse, ProviderAnswer } from '../http';
+import type { NicepayConfig } from './config';
+import { classifyResponseCode, toRefusalError } from './mapping';
+import type { SnapRefusal } from './mapping';
 import {
   AccessTokenResponseSchema,
   DebitPaymentResponseSchema,
   DebitRefundResponseSchema,
   DebitStatusResponseSchema,
-  NicepayPath,
+  NICEPAY_PATHS,
   SnapResponseEnvelopeSchema,
 } from './schemas';
 import type {
@@ -36,18 +33,19 @@ import { newExternalId, signClientTimestamp, signTransaction, toSnapTimestamp } 
 
 const provider = 'nicepay';
 
-export interface NicepayClientOptions {
-  /** Ends in `/nicepay`; every path below is relative to it, and that relative path is what gets signed. */
-  baseUrl: string;
-  timeoutMs: number;
+export interface NicepayClientDeps {
+  /** Clock (epoch ms) for token expiry and request timestamps. Defaults to `Date.now`. */
+  now?: () => number;
+}
+
+/** What signing a call takes: the config's keys with its defaults applied. */
+interface SigningContext {
   clientId: string;
   clientSecret: string;
   /** Merchant private key (PEM) registered with NICEPAY, for the access-token signature. */
   privateKeyPem: string;
   /** `CHANNEL-ID`; NICEPAY's SDKs send client id + `01`. */
   channelId: string;
-  /** Renew the token this long before NICEPAY says it expires. */
-  tokenRenewalMarginMs: number;
   now: () => number;
 }
 
@@ -95,29 +93,32 @@ export class AccessTokenCache {
   }
 }
 
-/** A SNAP answer that is not a success: classified, for the connector to decide what it means here. */
-export interface SnapRefusal {
-  ok: false;
-  envelope: SnapResponseEnvelope;
-  meaning: SnapCodeMeaning;
-  httpStatus: number;
-}
-
-export type SnapResult<T> = { ok: true; data: T } | SnapRefusal;
+/** NICEPAY's answer: the parsed success body, or its refusal classified, for the connector to read. */
+export type NicepayAnswer<T> = ProviderAnswer<T, SnapRefusal>;
 
 export interface NicepayClient {
   readonly tokens: AccessTokenCache;
-  debitPayment(body: DebitPaymentRequest): Promise<SnapResult<DebitPaymentResponse>>;
-  debitStatus(body: DebitStatusRequest): Promise<SnapResult<DebitStatusResponse>>;
-  debitRefund(body: DebitRefundRequest): Promise<SnapResult<DebitRefundResponse>>;
+  /** Service 54, `POST /api/v1.0/debit/payment-host-to-host`: registers a debit. */
+  debitPayment(body: DebitPaymentRequest): Promise<NicepayAnswer<DebitPaymentResponse>>;
+  /** Service 55, `POST /api/v1.0/debit/status`. */
+  debitStatus(body: DebitStatusRequest): Promise<NicepayAnswer<DebitStatusResponse>>;
+  /** Service 58, `POST /api/v1.0/debit/refund`. */
+  debitRefund(body: DebitRefundRequest): Promise<NicepayAnswer<DebitRefundResponse>>;
 }
 
-export function createNicepayClient(options: NicepayClientOptions): NicepayClient {
-  const http = createHttpClient({ provider, baseUrl: options.baseUrl, timeoutMs: options.timeoutMs });
+export function createNicepayClient(config: NicepayConfig, deps: NicepayClientDeps = {}): NicepayClient {
+  const http = createHttpClient({ provider, baseUrl: config.baseUrl, timeoutMs: config.timeoutMs });
+  const signing: SigningContext = {
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    privateKeyPem: config.privateKeyPem,
+    channelId: config.channelId ?? `${config.clientId}01`,
+    now: deps.now ?? Date.now,
+  };
   const tokens = new AccessTokenCache(
-    () => requestAccessToken(http, options),
-    options.tokenRenewalMarginMs,
-    options.now
+    () => requestAccessToken(http, signing),
+    config.tokenRenewalMarginSeconds * 1000,
+    signing.now
   );
 
   async function send<T>(
@@ -125,23 +126,23 @@ export function createNicepayClient(options: NicepayClientOptions): NicepayClien
     body: unknown,
     schema: ZodType<T>,
     effect: HttpRequest['effect']
-  ): Promise<SnapResult<T>> {
+  ): Promise<NicepayAnswer<T>> {
     const text = JSON.stringify(body);
     const accessToken = await tokens.get();
-    const first = await sendSigned(http, options, { path, text, accessToken, effect });
+    const first = await sendSigned(http, signing, { path, text, accessToken, effect });
     let result = readSnapAnswer(first, schema, { path, effect });
-    if (!result.ok && result.meaning === 'token-invalid') {
+    if (!result.ok && result.refusal.meaning === 'token-invalid') {
       // 401xx01: NICEPAY no longer knows the token (expired early, revoked). It was refused before any
       // processing, so one resend with a fresh token (and fresh X-EXTERNAL-ID) is safe even for a debit.
       tokens.invalidate(accessToken);
       const renewed = await tokens.get();
-      const second = await sendSigned(http, options, { path, text, accessToken: renewed, effect });
+      const second = await sendSigned(http, signing, { path, text, accessToken: renewed, effect });
       result = readSnapAnswer(second, schema, { path, effect });
-      if (!result.ok && result.meaning === 'token-invalid') {
+      if (!result.ok && result.refusal.meaning === 'token-invalid') {
         tokens.invalidate(renewed);
         throw new ProviderAuthError(`NICEPAY rejected a freshly issued access token for ${path}`, {
           provider,
-          providerCode: result.envelope.responseCode,
+          providerCode: result.refusal.responseCode,
           httpStatus: result.httpStatus,
         });
       }
@@ -151,17 +152,17 @@ export function createNicepayClient(options: NicepayClientOptions): NicepayClien
 
   return {
     tokens,
-    debitPayment: (body) => send(NicepayPath.debitPayment, body, DebitPaymentResponseSchema, 'mutating'),
-    debitStatus: (body) => send(NicepayPath.debitStatus, body, DebitStatusResponseSchema, 'read'),
-    debitRefund: (body) => send(NicepayPath.debitRefund, body, DebitRefundResponseSchema, 'mutating'),
+    debitPayment: (body) => send(NICEPAY_PATHS.debitPayment, body, DebitPaymentResponseSchema, 'mutating'),
+    debitStatus: (body) => send(NICEPAY_PATHS.debitStatus, body, DebitStatusResponseSchema, 'read'),
+    debitRefund: (body) => send(NICEPAY_PATHS.debitRefund, body, DebitRefundResponseSchema, 'mutating'),
   };
 }
 
-/** `POST /v1.0/access-token/b2b`, signed SHA256withRSA over `clientId|timestamp` (reference §1.2). */
-async function requestAccessToken(http: HttpClient, options: NicepayClientOptions): Promise<IssuedToken> {
+/** `POST /v1.0/access-token/b2b`, signed SHA256withRSA over `clientId|timestamp` (docs/providers/nicepay.md §2.1). */
+async function requestAccessToken(http: HttpClient, options: SigningContext): Promise<IssuedToken> {
   const timestamp = toSnapTimestamp(new Date(options.now()));
   const body: AccessTokenRequest = { grantType: 'client_credentials', additionalInfo: {} };
-  const request = { method: 'POST', path: NicepayPath.accessToken, effect: 'read' } as const;
+  const request = { method: 'POST', path: NICEPAY_PATHS.accessToken, effect: 'read' } as const;
   const response = await http.send({
     ...request,
     headers: {
@@ -174,16 +175,17 @@ async function requestAccessToken(http: HttpClient, options: NicepayClientOption
   });
   const result = readSnapAnswer(response, AccessTokenResponseSchema, request);
   if (!result.ok) {
-    if (result.meaning === 'unauthorized' || result.meaning === 'token-invalid') {
-      throw new ProviderAuthError(`NICEPAY refused our access-token request: ${result.envelope.responseMessage}`, {
+    const { refusal } = result;
+    if (refusal.meaning === 'unauthorized' || refusal.meaning === 'token-invalid') {
+      throw new ProviderAuthError(`NICEPAY refused our access-token request: ${refusal.responseMessage}`, {
         provider,
-        providerCode: result.envelope.responseCode,
+        providerCode: refusal.responseCode,
         httpStatus: result.httpStatus,
       });
     }
-    throw toIntegrationError(result, request);
+    throw toRefusalError(request, result.httpStatus, refusal);
   }
-  return { accessToken: result.data.accessToken, expiresInSeconds: Number(result.data.expiresIn) };
+  return { accessToken: result.body.accessToken, expiresInSeconds: Number(result.body.expiresIn) };
 }
 
 interface SignedSend {
@@ -193,7 +195,7 @@ interface SignedSend {
   effect: HttpRequest['effect'];
 }
 
-async function sendSigned(http: HttpClient, options: NicepayClientOptions, call: SignedSend): Promise<HttpResponse> {
+async function sendSigned(http: HttpClient, options: SigningContext, call: SignedSend): Promise<HttpResponse> {
   const timestamp = toSnapTimestamp(new Date(options.now()));
   const signature = signTransaction(options.clientSecret, {
     method: 'POST',
@@ -227,17 +229,12 @@ function readSnapAnswer<T>(
   response: HttpResponse,
   schema: ZodType<T>,
   request: Pick<HttpRequest, 'path' | 'effect'>
-): SnapResult<T> {
+): NicepayAnswer<T> {
   const what = `POST ${request.path}`;
   if (response.status >= 500) {
     // Keep NICEPAY's own code (5005400, 5045400) when the failure came in SNAP form.
-    const envelope = SnapResponseEnvelopeSchema.safeParse(safeJson(response.text));
-    if (envelope.success) {
-      throw toIntegrationError(
-        { ok: false, envelope: envelope.data, meaning: 'provider-error', httpStatus: response.status },
-        request
-      );
-    }
+    const envelope = tryParseJsonBody(SnapResponseEnvelopeSchema, response);
+    if (envelope) throw toRefusalError(request, response.status, { ...envelope, meaning: 'provider-error' });
   }
   if (response.status >= 500 || response.status === 429)
     throwOnTransportStatus(provider, { method: 'POST', ...request }, response);
@@ -250,48 +247,6 @@ function readSnapAnswer<T>(
     throw err;
   }
   const meaning = classifyResponseCode(envelope.responseCode);
-  if (meaning !== 'success') return { ok: false, envelope, meaning, httpStatus: response.status };
-  return { ok: true, data: parseJsonBody(provider, schema, response, what) };
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The taxonomy error for a refusal the caller has no business meaning for. `in-progress`, provider errors
- * and unknown codes on a call that moves money leave its outcome unknown; the workflow resolves it by inquiry.
- */
-export function toIntegrationError(refusal: SnapRefusal, request: Pick<HttpRequest, 'path' | 'effect'>): Error {
-  const { responseCode, responseMessage } = refusal.envelope;
-  const details = { provider, providerCode: responseCode, httpStatus: refusal.httpStatus } as const;
-  const said = `NICEPAY answered ${responseCode} "${responseMessage}" to POST ${request.path}`;
-  switch (refusal.meaning) {
-    case 'invalid-field-format':
-    case 'invalid-mandatory-field':
-    case 'bad-request':
-    case 'conflict':
-    case 'duplicate-reference':
-    case 'not-found':
-    case 'declined': {
-      const field = fieldFromResponseMessage(responseMessage);
-      return new ProviderRequestRejectedError(said, field ? { ...details, field } : details);
-    }
-    case 'token-invalid':
-    case 'unauthorized':
-      return new ProviderAuthError(said, details);
-    case 'in-progress':
-    case 'provider-error':
-    case 'unknown':
-      if (request.effect === 'mutating') return new OutcomeUnknownError(`${said}; it may have taken effect`, details);
-      return refusal.meaning === 'unknown'
-        ? new ProviderResponseInvalidError(said, details)
-        : new ProviderUnavailableError(said, details);
-    case 'success':
-      return new ProviderResponseInvalidError(`${said}, yet it was read as a refusal`, details);
-  }
+  if (meaning !== 'success') return { ok: false, httpStatus: response.status, refusal: { ...envelope, meaning } };
+  return { ok: true, httpStatus: response.status, body: parseJsonBody(provider, schema, response, what) };
 }

@@ -1,10 +1,8 @@
 /**
  * NICEPAY SNAP BI e-wallet direct debit (OVO, DANA, LinkAja, ShopeePay): payments (create, inquire,
- * refund) and the service-56 notification. Seed 002; contract in reference Part 1.
+ * refund) and the service-56 notification. Contract: docs/providers/nicepay.md.
  */
-import { generateKeyPairSync, randomBytes, randomInt } from 'node:crypto';
 import { constantTimeEqual } from '../../constant-time';
-import { z } from 'zod';
 import {
   CallbackPayloadError,
   CallbackSignatureError,
@@ -14,57 +12,42 @@ import {
   isKasirError,
 } from '../../domain/errors';
 import type { CreatePaymentInput, PaymentOutcome, PaymentRef, PaymentRegistration } from '../../domain/payment';
-import type { CallbackAnswer, Connector, PaymentsCapability, RawCallback } from '../connector';
-import type { ConnectorModule, SimulatorSetup } from '../module';
-import { createNicepayClient, toIntegrationError } from './client';
+import { DEFAULT_TOLERANCE_SECONDS } from '../../webhooks/signature';
+import { jsonCallbackAnswer, parseCallbackJson } from '../callbacks';
+import type { Connector, PaymentsCapability, RawCallback } from '../connector';
+import type { ConnectorModule } from '../module';
+import { dryRunRequest } from '../validation';
+import { createNicepayClient } from './client';
 import type { NicepayClient } from './client';
+import { nicepayConfigSchema } from './config';
+import type { NicepayConfig } from './config';
 import {
   EWALLET_AMOUNT_LIMITS,
   NICEPAY_METHODS,
+  isNicepayMethod,
+  parseResponseCode,
   toDebitPaymentRequest,
   toDebitRefundRequest,
   toDebitStatusRequest,
-  isNicepayMethod,
-  parseResponseCode,
   toParsedCallback,
   toPaymentOutcome,
   toPaymentRegistration,
   toRefundOutcome,
+  toRefusalError,
 } from './mapping';
 import type { RefundRequestInput } from './mapping';
-import { DebitNotificationSchema, DebitPaymentRequestSchema, NicepayPath, NotificationHeadersSchema } from './schemas';
-import { dryRunRequest } from '../validation';
-import { DEFAULT_TOLERANCE_SECONDS } from '../../webhooks/signature';
+import {
+  DebitNotificationSchema,
+  DebitPaymentRequestSchema,
+  NICEPAY_PATHS,
+  NotificationHeadersSchema,
+} from './schemas';
 import { parseSnapTimestamp, verifyClientTimestamp } from './signing';
-import { NicepaySimulatorCredentialsSchema, createNicepaySimulator } from './simulator';
-import type { NicepaySimulatorCredentials } from './simulator';
 
-export const NICEPAY_SANDBOX_URL = 'https://dev.nicepay.co.id/nicepay';
+export { SANDBOX_BASE_URL, nicepayConfigSchema } from './config';
+export type { NicepayConfig } from './config';
 
-export const NicepayConfigSchema = z.object({
-  /** Ends in `/nicepay` (reference §1.1); production is `https://www.nicepay.co.id/nicepay`. */
-  baseUrl: z.url().default(NICEPAY_SANDBOX_URL),
-  timeoutMs: z.coerce.number().int().positive().default(10_000),
-  /** NICEPAY client id (iMid), sent as X-CLIENT-KEY / X-PARTNER-ID. */
-  clientId: z.string().min(1).max(20),
-  /** `merchantId` in bodies; NICEPAY's SDKs send the client id. */
-  merchantId: z.string().min(1).max(10).optional(),
-  /** `CHANNEL-ID`; defaults to client id + `01` as the seed's example shows. */
-  channelId: z.string().min(1).optional(),
-  /** HMAC-SHA512 key for transactional calls, used as-is (not base64-decoded). */
-  clientSecret: z.string().min(1),
-  /** Merchant private key (PEM) whose public half is registered with NICEPAY. */
-  privateKeyPem: z.string().includes('PRIVATE KEY'),
-  /** NICEPAY's notification public key (PEM), emailed by NICEPAY; not the transaction-API key. */
-  nicepayPublicKeyPem: z.string().includes('PUBLIC KEY'),
-  /** Renew the 900 s access token this many seconds before it expires. */
-  tokenRenewalMarginSeconds: z.coerce.number().int().min(0).default(60),
-  /** Browser return URL for payments that name none (NICEPAY requires one). */
-  defaultReturnUrl: z.url().optional(),
-});
-export type NicepayConfig = z.infer<typeof NicepayConfigSchema>;
-
-const NOTIFICATION_ACK = JSON.stringify({ responseCode: '2005600', responseMessage: 'Successful' });
+const NOTIFICATION_ACK = { responseCode: '2005600', responseMessage: 'Successful' };
 
 /**
  * How far a notification's `X-TIMESTAMP` may be from Kasir's clock, either way: the same ±5 minutes as
@@ -84,16 +67,7 @@ export interface NicepayConnectorDeps {
 export function createNicepayConnector(config: NicepayConfig, deps: NicepayConnectorDeps = {}): Connector {
   const now = deps.now ?? Date.now;
   const merchantId = config.merchantId ?? config.clientId;
-  const client = createNicepayClient({
-    baseUrl: config.baseUrl,
-    timeoutMs: config.timeoutMs,
-    clientId: config.clientId,
-    clientSecret: config.clientSecret,
-    privateKeyPem: config.privateKeyPem,
-    channelId: config.channelId ?? `${config.clientId}01`,
-    tokenRenewalMarginMs: config.tokenRenewalMarginSeconds * 1000,
-    now,
-  });
+  const client = createNicepayClient(config, { now });
 
   const payments: PaymentsCapability = {
     methods: NICEPAY_METHODS,
@@ -124,11 +98,11 @@ export function createNicepayConnector(config: NicepayConfig, deps: NicepayConne
     payments,
     callbacks: {
       verifyAndParse: async (callback) => verifyAndParseNotification(config, callback, now),
-      answer: (): CallbackAnswer => ({ status: 200, contentType: 'application/json', body: NOTIFICATION_ACK }),
-      reject: (reason): CallbackAnswer =>
+      answer: () => jsonCallbackAnswer(200, NOTIFICATION_ACK),
+      reject: (reason) =>
         reason === 'signature'
-          ? snapAnswer(401, { responseCode: '4015600', responseMessage: 'Unauthorized Signature' })
-          : snapAnswer(400, { responseCode: '4005600', responseMessage: 'Bad Request' }),
+          ? jsonCallbackAnswer(401, { responseCode: '4015600', responseMessage: 'Unauthorized Signature' })
+          : jsonCallbackAnswer(400, { responseCode: '4005600', responseMessage: 'Bad Request' }),
       unknownReferencePolicy:
         'NICEPAY resends a notification until it is answered 2005600; retrying one for a reference Kasir does not ' +
         'know cannot succeed, so it is acknowledged with 2005600 like any other.',
@@ -148,10 +122,6 @@ const NICEPAY_FIELDS: Readonly<Record<string, string>> = {
   'urlParam.0.url': 'returnUrl',
 };
 
-function snapAnswer(status: number, body: { responseCode: string; responseMessage: string }): CallbackAnswer {
-  return { status, contentType: 'application/json', body: JSON.stringify(body) };
-}
-
 async function createPayment(
   client: NicepayClient,
   input: CreatePaymentInput,
@@ -160,37 +130,35 @@ async function createPayment(
   const body = toDebitPaymentRequest(input, { ...context, now: new Date(context.now()) });
   const validUpTo =
     parseSnapTimestamp(body.validUpTo ?? '') ?? new Date(context.now() + input.expiresInMinutes * 60_000);
-  const result = await client.debitPayment(body);
-  if (result.ok) return toPaymentRegistration(result.data, validUpTo);
-  if (result.meaning === 'declined') {
-    return {
-      result: 'declined',
-      failure: { code: result.envelope.responseCode, message: result.envelope.responseMessage },
-    };
+  const answer = await client.debitPayment(body);
+  if (answer.ok) return toPaymentRegistration(answer.body, validUpTo);
+  const { refusal } = answer;
+  if (refusal.meaning === 'declined') {
+    return { result: 'declined', failure: { code: refusal.responseCode, message: refusal.responseMessage } };
   }
-  if (result.meaning === 'duplicate-reference') {
+  if (refusal.meaning === 'duplicate-reference') {
     // 409xx01: NICEPAY already holds this partnerReferenceNo, i.e. an earlier attempt of ours got through
     // and its answer (with the redirect URLs) was lost. Evidence the debit exists, never a decline: the
     // outcome is unknown, resolved by status inquiry, never by registering again.
-    const { responseCode, responseMessage } = result.envelope;
+    const { responseCode, responseMessage } = refusal;
     throw new OutcomeUnknownError(
       `NICEPAY already holds partnerReferenceNo ${input.reference} (${responseCode} "${responseMessage}"); resolve it by status inquiry`,
-      { provider: 'nicepay', providerCode: responseCode, httpStatus: result.httpStatus }
+      { provider: 'nicepay', providerCode: responseCode, httpStatus: answer.httpStatus }
     );
   }
-  throw toIntegrationError(result, { path: NicepayPath.debitPayment, effect: 'mutating' });
+  throw toRefusalError({ path: NICEPAY_PATHS.debitPayment, effect: 'mutating' }, answer.httpStatus, refusal);
 }
 
 async function inquirePayment(client: NicepayClient, ref: PaymentRef, merchantId: string): Promise<PaymentOutcome> {
-  const result = await client.debitStatus(toDebitStatusRequest(ref, merchantId));
-  if (result.ok) return toPaymentOutcome(result.data);
+  const answer = await client.debitStatus(toDebitStatusRequest(ref, merchantId));
+  if (answer.ok) return toPaymentOutcome(answer.body);
   // 404xx01 "Transaction Not Found": NICEPAY does not know this reference (yet), e.g. a create that never
   // reached it. Evidence, never grounds to fail. Other 404s (invalid merchant, cancelled...) stay errors.
-  const { responseCode } = result.envelope;
-  if (result.meaning === 'not-found' && parseResponseCode(responseCode).caseCode === '01') {
-    return { status: 'not_found', providerStatus: responseCode };
+  const { refusal } = answer;
+  if (refusal.meaning === 'not-found' && parseResponseCode(refusal.responseCode).caseCode === '01') {
+    return { status: 'not_found', providerStatus: refusal.responseCode };
   }
-  throw toIntegrationError(result, { path: NicepayPath.debitStatus, effect: 'read' });
+  throw toRefusalError({ path: NICEPAY_PATHS.debitStatus, effect: 'read' }, answer.httpStatus, refusal);
 }
 
 async function refundPayment(
@@ -206,28 +174,28 @@ async function refundPayment(
       field: 'originalReferenceNo',
     });
   }
-  const result = await client.debitRefund(toDebitRefundRequest(ref, providerReference, input, merchantId));
-  if (result.ok) {
+  const answer = await client.debitRefund(toDebitRefundRequest(ref, providerReference, input, merchantId));
+  if (answer.ok) {
     // The refund answer carries no status, and partial refunds add up: ask NICEPAY where the payment now
     // stands, and fall back to what this refund alone implies if that inquiry fails.
     try {
       return await inquirePayment(client, { ...ref, providerReference }, merchantId);
     } catch {
-      return toRefundOutcome(result.data, ref, providerReference, input.amount);
+      return toRefundOutcome(answer.body, ref, providerReference, input.amount);
     }
   }
-  if (result.meaning === 'duplicate-reference') {
+  if (answer.refusal.meaning === 'duplicate-reference') {
     // 409xx01 on a refund: this partnerRefundNo was already accepted, so report the payment as it now stands.
     return inquirePayment(client, { ...ref, providerReference }, merchantId);
   }
   // Refusals (not paid, already refunded, amount above what remains) mean the refund request itself was wrong.
-  throw toIntegrationError(result, { path: NicepayPath.debitRefund, effect: 'mutating' });
+  throw toRefusalError({ path: NICEPAY_PATHS.debitRefund, effect: 'mutating' }, answer.httpStatus, answer.refusal);
 }
 
 /**
- * Service 56 (reference §1.7): NICEPAY signs `X-CLIENT-KEY|X-TIMESTAMP` with its notification key, not the
- * body, so a verified notification is still only a hint to be confirmed by status inquiry. Since the
- * signature never changes for a given timestamp, an `X-TIMESTAMP` more than
+ * Service 56 (docs/providers/nicepay.md §2.4, §5): NICEPAY signs `X-CLIENT-KEY|X-TIMESTAMP` with its
+ * notification key, not the body, so a verified notification is still only a hint to be confirmed by status
+ * inquiry. Since the signature never changes for a given timestamp, an `X-TIMESTAMP` more than
  * {@link NOTIFICATION_TIMESTAMP_TOLERANCE_MS} from `now` is refused like a bad signature: a captured set
  * of headers is good for minutes, not forever. NICEPAY stamps each attempt afresh (as the simulator does),
  * so its retries pass.
@@ -257,65 +225,17 @@ function verifyAndParseNotification(config: NicepayConfig, callback: RawCallback
   ) {
     throw new CallbackSignatureError('NICEPAY notification signature does not verify', { provider: 'nicepay' });
   }
-  let json: unknown;
+  const notification = parseCallbackJson('nicepay', callback.rawBody, DebitNotificationSchema, 'NICEPAY notification');
   try {
-    json = JSON.parse(callback.rawBody.toString('utf8'));
-  } catch (cause) {
-    throw new CallbackPayloadError('NICEPAY notification body is not JSON', { provider: 'nicepay', cause });
-  }
-  const parsed = DebitNotificationSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new CallbackPayloadError(`NICEPAY notification does not match its schema: ${parsed.error.message}`, {
-      provider: 'nicepay',
-    });
-  }
-  try {
-    return toParsedCallback(parsed.data);
+    return toParsedCallback(notification);
   } catch (cause) {
     if (isKasirError(cause)) throw new CallbackPayloadError(cause.message, { provider: 'nicepay', cause });
     throw cause;
   }
 }
 
-function generateTestCredentials(): NicepaySimulatorCredentials {
-  const rsa = () =>
-    generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    });
-  const merchant = rsa();
-  const nicepay = rsa();
-  return {
-    // NICEPAY client ids are 10 characters (merchantId is String(10)), e.g. IONPAYTEST.
-    clientId: `KSRTST${String(randomInt(0, 10_000)).padStart(4, '0')}`,
-    clientSecret: randomBytes(48).toString('base64'),
-    merchantPrivateKeyPem: merchant.privateKey,
-    merchantPublicKeyPem: merchant.publicKey,
-    nicepayPrivateKeyPem: nicepay.privateKey,
-    nicepayPublicKeyPem: nicepay.publicKey,
-  };
-}
-
 export const nicepayModule: ConnectorModule<NicepayConfig> = {
   id: 'nicepay',
-  configSchema: NicepayConfigSchema,
+  configSchema: nicepayConfigSchema,
   createConnector: (config) => createNicepayConnector(config),
-  simulatorSetup(saved?: unknown): SimulatorSetup<NicepayConfig> {
-    const credentials =
-      saved === undefined ? generateTestCredentials() : NicepaySimulatorCredentialsSchema.parse(saved);
-    return {
-      credentials,
-      connectorConfig: (baseUrl) =>
-        NicepayConfigSchema.parse({
-          baseUrl: `${baseUrl.replace(/\/$/, '')}/nicepay`,
-          timeoutMs: 10_000,
-          clientId: credentials.clientId,
-          clientSecret: credentials.clientSecret,
-          privateKeyPem: credentials.merchantPrivateKeyPem,
-          nicepayPublicKeyPem: credentials.nicepayPublicKeyPem,
-        }),
-      createSimulator: (options) => createNicepaySimulator({ ...options, credentials }),
-    };
-  },
 };

@@ -4,9 +4,13 @@
 import type { ParsedCallback } from '../../domain/callback';
 import {
   OperationNotSupportedError,
+  OutcomeUnknownError,
+  ProviderAuthError,
   ProviderRequestRejectedError,
   ProviderResponseInvalidError,
+  ProviderUnavailableError,
 } from '../../domain/errors';
+import type { KasirError } from '../../domain/errors';
 import { fromSnapAmountValue, toSnapAmountValue } from '../../domain/money';
 import type { Rupiah } from '../../domain/money';
 import type {
@@ -29,7 +33,9 @@ import type {
   LatestTransactionStatus,
   MitraCd,
   SnapAmount,
+  SnapResponseEnvelope,
 } from './schemas';
+import type { HttpRequest } from '../http';
 import { toSnapTimestamp } from './signing';
 
 export const NICEPAY_METHODS = [
@@ -61,9 +67,9 @@ export function toMitraCd(method: PaymentMethod): MitraCd {
 }
 
 /**
- * Per-debit limits in rupiah. NICEPAY's pages give none for e-wallets; the seed's amount value is at most
- * 12 characters, and (inferred) Bank Indonesia's Rp 20 million cap on a registered e-money balance bounds
- * any single wallet debit. NICEPAY's SDK tests pay `"1.00"`, so one rupiah is accepted.
+ * Per-debit limits in rupiah (docs/providers/nicepay.md §7). NICEPAY's pages give none for e-wallets; the
+ * amount value is at most 12 characters, and (inferred) Bank Indonesia's Rp 20 million cap on a registered
+ * e-money balance bounds any single wallet debit. NICEPAY's SDK tests pay `"1.00"`, so one rupiah is accepted.
  */
 export const EWALLET_AMOUNT_LIMITS = { min: 1, max: 20_000_000 } as const;
 
@@ -137,7 +143,7 @@ export function toDebitPaymentRequest(input: CreatePaymentInput, context: DebitP
     validUpTo,
     pointOfInitiation: 'Mobile App',
     amount: toSnapAmount(input.amount),
-    // NICEPAY's own Magento plugin sends the notify URL both here and as dbProcessUrl (reference §1.4).
+    // NICEPAY's own Magento plugin sends the notify URL both here and as dbProcessUrl (docs/providers/nicepay.md §3.2).
     urlParam: [
       { url: input.callbackUrl, type: 'PAY_NOTIFY', isDeeplink: 'Y' },
       { url: returnUrl, type: 'PAY_RETURN', isDeeplink: 'Y' },
@@ -189,8 +195,8 @@ export function toDebitStatusRequest(ref: PaymentRef, merchantId: string): Debit
 }
 
 /**
- * `latestTransactionStatus` for e-wallets (reference §1.9). Anything NICEPAY adds later is pending: only an
- * explicit success or failure may settle a payment.
+ * `latestTransactionStatus` for e-wallets (docs/providers/nicepay.md §4.2). Anything NICEPAY adds later is
+ * pending: only an explicit success or failure may settle a payment.
  */
 export function toProviderPaymentStatus(latestTransactionStatus: string): ProviderPaymentStatus {
   const known = LatestTransactionStatusSchema.safeParse(latestTransactionStatus);
@@ -334,11 +340,11 @@ export type SnapCodeMeaning =
   | 'unknown';
 
 /**
- * Classifies a code by NICEPAY's general list (reference §1.8): `200xx00` success, `202xx00` in progress,
- * `400xx01`/`400xx02` field format/mandatory, `401xx01` token invalid, other `401` unauthorized, `403xx01`
- * feature not allowed (merchant configuration), other `403` and the account cases of `404` declines,
- * `404xx08` invalid merchant, other `404` not found, `409xx01` duplicate reference, other `409` conflicts
- * (a reused X-EXTERNAL-ID), `5xx` provider errors.
+ * Classifies a code by NICEPAY's general list (docs/providers/nicepay.md §4.1): `200xx00` success, `202xx00`
+ * in progress, `400xx01`/`400xx02` field format/mandatory, `401xx01` token invalid, other `401` unauthorized,
+ * `403xx01` feature not allowed (merchant configuration), other `403` and the account cases of `404`
+ * declines, `404xx08` invalid merchant, other `404` not found, `409xx01` duplicate reference, other `409`
+ * conflicts (a reused X-EXTERNAL-ID), `5xx` provider errors.
  */
 export function classifyResponseCode(responseCode: string): SnapCodeMeaning {
   const { httpStatus, caseCode } = parseResponseCode(responseCode);
@@ -368,4 +374,45 @@ export function classifyResponseCode(responseCode: string): SnapCodeMeaning {
 export function fieldFromResponseMessage(message: string): string | undefined {
   const match = /Invalid (?:Mandatory )?Field(?: Format)?\s*[{[]?\s*([\w.\-[\]]+?)\s*[}\]]?\s*$/i.exec(message);
   return match?.[1];
+}
+
+/** A SNAP answer that is not a success, with what its code means. */
+export type SnapRefusal = SnapResponseEnvelope & { meaning: SnapCodeMeaning };
+
+/**
+ * The taxonomy error for a refusal the connector has no business meaning for. `in-progress`, provider errors
+ * and unknown codes on a call that moves money leave its outcome unknown; the workflow resolves it by inquiry.
+ */
+export function toRefusalError(
+  request: Pick<HttpRequest, 'path' | 'effect'>,
+  httpStatus: number,
+  refusal: SnapRefusal
+): KasirError {
+  const { responseCode, responseMessage } = refusal;
+  const details = { provider: 'nicepay', providerCode: responseCode, httpStatus } as const;
+  const said = `NICEPAY answered ${responseCode} "${responseMessage}" to POST ${request.path}`;
+  switch (refusal.meaning) {
+    case 'invalid-field-format':
+    case 'invalid-mandatory-field':
+    case 'bad-request':
+    case 'conflict':
+    case 'duplicate-reference':
+    case 'not-found':
+    case 'declined': {
+      const field = fieldFromResponseMessage(responseMessage);
+      return new ProviderRequestRejectedError(said, field ? { ...details, field } : details);
+    }
+    case 'token-invalid':
+    case 'unauthorized':
+      return new ProviderAuthError(said, details);
+    case 'in-progress':
+    case 'provider-error':
+    case 'unknown':
+      if (request.effect === 'mutating') return new OutcomeUnknownError(`${said}; it may have taken effect`, details);
+      return refusal.meaning === 'unknown'
+        ? new ProviderResponseInvalidError(said, details)
+        : new ProviderUnavailableError(said, details);
+    case 'success':
+      return new ProviderResponseInvalidError(`${said}, yet it was read as a refusal`, details);
+  }
 }

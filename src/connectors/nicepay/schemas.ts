@@ -1,12 +1,13 @@
 /**
  * NICEPAY SNAP BI e-wallet direct debit wire shapes, named after NICEPAY's docs. Lengths and mandatory
- * fields follow the seed ("Registration - API E-Wallet (Direct Debit) SNAP") and reference Part 1, §1.2–§1.7.
+ * fields follow docs/providers/nicepay.md §2, §3 and §5.
  * The simulator validates incoming requests with these same schemas.
  */
 import { z } from 'zod';
-import { SNAP_TIMESTAMP_PATTERN } from './signing';
+import { JAKARTA_UTC_OFFSET } from '../../domain/jakarta-time';
+import { parseSnapTimestamp } from './signing';
 
-/** SNAP service codes, the middle two digits of every `responseCode` (reference §1.1). */
+/** SNAP service codes, the middle two digits of every `responseCode` (docs/providers/nicepay.md §3.1). */
 export const SnapServiceCode = {
   AccessToken: '73',
   DebitPayment: '54',
@@ -16,35 +17,43 @@ export const SnapServiceCode = {
 } as const;
 export type SnapServiceCode = (typeof SnapServiceCode)[keyof typeof SnapServiceCode];
 
-/** Paths relative to the `/nicepay` base; the transaction signature signs exactly these (reference §1.1). */
-export const NicepayPath = {
+/**
+ * Paths relative to the `/nicepay` base; the transaction signature signs exactly these
+ * (docs/providers/nicepay.md §1.2).
+ */
+export const NICEPAY_PATHS = {
   accessToken: '/v1.0/access-token/b2b',
   debitPayment: '/api/v1.0/debit/payment-host-to-host',
   debitStatus: '/api/v1.0/debit/status',
   debitRefund: '/api/v1.0/debit/refund',
 } as const;
 
-const snapTimestamp = z.string().regex(SNAP_TIMESTAMP_PATTERN, 'expected yyyy-MM-ddTHH:mm:ss+07:00');
+const snapTimestamp = z
+  .string()
+  .refine((value) => parseSnapTimestamp(value) !== undefined, `expected yyyy-MM-ddTHH:mm:ss${JAKARTA_UTC_OFFSET}`);
 /** Mandatory strings: present and non-empty. */
 const mandatory = (max: number) => z.string().min(1).max(max);
 const optional = (max: number) => z.string().max(max).optional();
 
-/** `{ "value": "12345678.00", "currency": "IDR" }`: value String(12) with two decimals, ISO currency (seed). */
+/**
+ * `{ "value": "12345678.00", "currency": "IDR" }`: value String(12) with two decimals, ISO currency
+ * (docs/providers/nicepay.md §7).
+ */
 export const SnapAmountSchema = z.object({
   value: mandatory(12).regex(/^\d+\.\d{2}$/, 'expected digits with two decimals, e.g. 12345.00'),
   currency: z.literal('IDR'),
 });
 export type SnapAmount = z.infer<typeof SnapAmountSchema>;
 
-/** Wallet codes from the seed: OVO `OVOE`, LinkAja `LINK`, DANA `DANA`, ShopeePay `ESHP`. */
+/** Wallet codes (docs/providers/nicepay.md §3.2): OVO `OVOE`, LinkAja `LINK`, DANA `DANA`, ShopeePay `ESHP`. */
 export const MitraCdSchema = z.enum(['OVOE', 'DANA', 'LINK', 'ESHP']);
 export type MitraCd = z.infer<typeof MitraCdSchema>;
 
 export const UrlParamSchema = z.object({
   url: mandatory(512),
-  /** Seed: "Only accepts 'PAY_RETURN' and 'PAY_NOTIFY' value". */
+  /** Only `PAY_RETURN` and `PAY_NOTIFY` are accepted (docs/providers/nicepay.md §3.2). */
   type: z.enum(['PAY_RETURN', 'PAY_NOTIFY']),
-  /** Seed: "only accepts 'Y' value". */
+  /** Only `Y` is accepted (docs/providers/nicepay.md §3.2). */
   isDeeplink: z.literal('Y'),
 });
 export type UrlParam = z.infer<typeof UrlParamSchema>;
@@ -60,8 +69,9 @@ const jsonText = (max: number) =>
   }, 'expected a JSON document in a string');
 
 /**
- * Seed: `additionalInfo` is Optional, but its `mitraCd` ... `cartData` are Mandatory, and without `mitraCd`
- * NICEPAY cannot tell which wallet to debit; so for e-wallet it is required here.
+ * NICEPAY marks `additionalInfo` optional but its `mitraCd` ... `cartData` mandatory
+ * (docs/providers/nicepay.md §3.2), and without `mitraCd` NICEPAY cannot tell which wallet to debit; so for
+ * e-wallet it is required here.
  */
 export const DebitPaymentAdditionalInfoSchema = z.object({
   mitraCd: MitraCdSchema,
@@ -72,7 +82,7 @@ export const DebitPaymentAdditionalInfoSchema = z.object({
   callBackUrl: mandatory(500),
   /** Server-to-server notification URL (service 56). */
   dbProcessUrl: mandatory(500),
-  /** NICEPAY's cart document as a JSON string (seed: `{JSON_Format}`). */
+  /** NICEPAY's cart document as a JSON string (docs/providers/nicepay.md §3.2, §7). */
   cartData: jsonText(4000),
   msId: optional(20),
   msFee: optional(7),
@@ -81,7 +91,7 @@ export const DebitPaymentAdditionalInfoSchema = z.object({
   mbFeeType: optional(2),
 });
 
-/** Service 54 request, `POST /api/v1.0/debit/payment-host-to-host` (seed body table). */
+/** Service 54 request, `POST /api/v1.0/debit/payment-host-to-host` (docs/providers/nicepay.md §3.2). */
 export const DebitPaymentRequestSchema = z.object({
   partnerReferenceNo: mandatory(40),
   merchantId: mandatory(10),
@@ -103,7 +113,7 @@ export const SnapResponseEnvelopeSchema = z.object({
 });
 export type SnapResponseEnvelope = z.infer<typeof SnapResponseEnvelopeSchema>;
 
-/** Service 54 success (seed response table). */
+/** Service 54 success (docs/providers/nicepay.md §3.2). */
 export const DebitPaymentResponseSchema = SnapResponseEnvelopeSchema.extend({
   partnerReferenceNo: mandatory(40),
   referenceNo: mandatory(40),
@@ -115,7 +125,7 @@ export const DebitPaymentResponseSchema = SnapResponseEnvelopeSchema.extend({
 export type DebitPaymentResponse = z.infer<typeof DebitPaymentResponseSchema>;
 
 /**
- * Service 55 request (reference §1.5). The SNAP BI standard makes `originalReferenceNo` and
+ * Service 55 request (docs/providers/nicepay.md §3.3). The SNAP BI standard makes `originalReferenceNo` and
  * `originalPartnerReferenceNo` conditional (at least one); Kasir always has the partner reference but may
  * not yet have NICEPAY's `referenceNo` (when the create answer was lost), so the former is required here.
  */
@@ -133,11 +143,11 @@ export const DebitStatusRequestSchema = z.object({
 });
 export type DebitStatusRequest = z.infer<typeof DebitStatusRequestSchema>;
 
-/** The e-wallet `latestTransactionStatus` codes NICEPAY documents (reference §1.9). */
+/** The e-wallet `latestTransactionStatus` codes NICEPAY documents (docs/providers/nicepay.md §4.2). */
 export const LatestTransactionStatusSchema = z.enum(['00', '01', '03', '04', '05', '06']);
 export type LatestTransactionStatus = z.infer<typeof LatestTransactionStatusSchema>;
 
-/** Service 55 success. Amount may arrive as `amount` or as SNAP's `transAmount` (reference §1.5). */
+/** Service 55 success. Amount may arrive as `amount` or as SNAP's `transAmount` (docs/providers/nicepay.md §3.3). */
 export const DebitStatusResponseSchema = SnapResponseEnvelopeSchema.extend({
   originalReferenceNo: z.string().max(40).optional(),
   originalPartnerReferenceNo: z.string().max(40).optional(),
@@ -153,7 +163,7 @@ export const DebitStatusResponseSchema = SnapResponseEnvelopeSchema.extend({
 });
 export type DebitStatusResponse = z.infer<typeof DebitStatusResponseSchema>;
 
-/** Service 58 request (reference §1.6). */
+/** Service 58 request (docs/providers/nicepay.md §3.4). */
 export const DebitRefundRequestSchema = z.object({
   merchantId: mandatory(10),
   subMerchantId: optional(32),
@@ -167,7 +177,7 @@ export const DebitRefundRequestSchema = z.object({
 });
 export type DebitRefundRequest = z.infer<typeof DebitRefundRequestSchema>;
 
-/** Service 58 success (java-sdk `NICEPayResponse` fields, reference §1.6). */
+/** Service 58 success (java-sdk `NICEPayResponse` fields, docs/providers/nicepay.md §3.4). */
 export const DebitRefundResponseSchema = SnapResponseEnvelopeSchema.extend({
   originalPartnerReferenceNo: z.string().max(40).optional(),
   originalReferenceNo: z.string().max(40).optional(),
@@ -179,8 +189,9 @@ export const DebitRefundResponseSchema = SnapResponseEnvelopeSchema.extend({
 export type DebitRefundResponse = z.infer<typeof DebitRefundResponseSchema>;
 
 /**
- * Service 73 request body (reference §1.2). `additionalInfo` is optional: the docs and the Node, Java and
- * PHP SDKs send `{}`, the Python SDK's builder sends `""` (`setAdditionalInfo("")`); both mean "nothing".
+ * Service 73 request body (docs/providers/nicepay.md §2.1). `additionalInfo` is optional: the docs and the
+ * Node, Java and PHP SDKs send `{}`, the Python SDK's builder sends `""` (`setAdditionalInfo("")`); both
+ * mean "nothing".
  */
 export const AccessTokenRequestSchema = z.object({
   grantType: z.literal('client_credentials'),
@@ -188,7 +199,7 @@ export const AccessTokenRequestSchema = z.object({
 });
 export type AccessTokenRequest = z.infer<typeof AccessTokenRequestSchema>;
 
-/** Service 73 success: `expiresIn` is a string of seconds, `"900"` (reference §1.2). */
+/** Service 73 success: `expiresIn` is a string of seconds, `"900"` (docs/providers/nicepay.md §2.1). */
 export const AccessTokenResponseSchema = SnapResponseEnvelopeSchema.extend({
   accessToken: mandatory(2048),
   tokenType: z.literal('Bearer'),
@@ -197,7 +208,7 @@ export const AccessTokenResponseSchema = SnapResponseEnvelopeSchema.extend({
 export type AccessTokenResponse = z.infer<typeof AccessTokenResponseSchema>;
 
 /**
- * Service 56 notification body, NICEPAY → merchant (reference §1.7). Fields beyond the documented first
+ * Service 56 notification body, NICEPAY → merchant (docs/providers/nicepay.md §5). Fields beyond the documented first
  * ones are kept loose; `externalStoreID` is spelled with a capital `ID` in NICEPAY's docs.
  */
 export const DebitNotificationSchema = z.looseObject({
@@ -211,7 +222,7 @@ export const DebitNotificationSchema = z.looseObject({
 });
 export type DebitNotification = z.infer<typeof DebitNotificationSchema>;
 
-/** Headers NICEPAY sends with a notification (reference §1.7). */
+/** Headers NICEPAY sends with a notification (docs/providers/nicepay.md §2.4, §5). */
 export const NotificationHeadersSchema = z.object({
   'x-timestamp': snapTimestamp,
   'x-client-key': mandatory(20),

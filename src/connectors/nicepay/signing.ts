@@ -1,5 +1,5 @@
 /**
- * NICEPAY SNAP BI signatures (reference Part 1, §1.2, §1.3, §1.7).
+ * NICEPAY SNAP BI signatures (docs/providers/nicepay.md §2).
  *
  * - Access token and notification: base64 SHA256withRSA (RSASSA-PKCS1-v1_5) over `clientId|X-TIMESTAMP`.
  *   The merchant signs token requests with its own key; NICEPAY signs notifications with a different key
@@ -10,29 +10,20 @@
  */
 import { createHash, createHmac, createSign, createVerify, randomInt } from 'node:crypto';
 import { constantTimeEqual } from '../../constant-time';
+import { JAKARTA_UTC_OFFSET, fromJakartaWallClock, toJakartaWallClock } from '../../domain/jakarta-time';
 
-const JAKARTA_OFFSET_MS = 7 * 60 * 60 * 1000;
-
-/** `yyyy-MM-ddTHH:mm:ss+07:00`, the only timestamp shape SNAP accepts from NICEPAY merchants (seed: "Time must be in GMT+7"). */
-export const SNAP_TIMESTAMP_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\+07:00$/;
-
-/** Formats an instant as Jakarta wall-clock time with a literal `+07:00`, whatever the host's time zone. */
+/**
+ * Jakarta wall-clock time `yyyy-MM-ddTHH:mm:ss` followed by Jakarta's offset, the only timestamp shape SNAP
+ * accepts from NICEPAY merchants (docs/providers/nicepay.md §2.3).
+ */
 export function toSnapTimestamp(instant: Date): string {
-  const jakarta = new Date(instant.getTime() + JAKARTA_OFFSET_MS);
-  return `${jakarta.toISOString().slice(0, 19)}+07:00`;
+  return `${toJakartaWallClock(instant)}${JAKARTA_UTC_OFFSET}`;
 }
 
 /** Parses a SNAP timestamp back to an instant; `undefined` when it is not one (including impossible dates). */
 export function parseSnapTimestamp(value: string): Date | undefined {
-  if (!SNAP_TIMESTAMP_PATTERN.test(value)) return undefined;
-  const instant = new Date(value);
-  if (Number.isNaN(instant.getTime()) || toSnapTimestamp(instant) !== value) return undefined;
-  return instant;
-}
-
-/** The Jakarta calendar day of an instant, `yyyy-MM-dd`: the scope in which `X-EXTERNAL-ID` must be unique. */
-export function jakartaDay(instant: Date): string {
-  return toSnapTimestamp(instant).slice(0, 10);
+  if (!value.endsWith(JAKARTA_UTC_OFFSET)) return undefined;
+  return fromJakartaWallClock(value.slice(0, -JAKARTA_UTC_OFFSET.length));
 }
 
 /** What the token request and the notification sign: `clientId|timestamp`. */
@@ -106,9 +97,9 @@ export function verifyTransactionSignature(
 let externalIdSequence = 0;
 
 /**
- * A fresh numeric `X-EXTERNAL-ID` (seed: "Numeric String ... unique in every transaction", at most 40 chars;
- * SNAP: unique per day). Milliseconds since epoch, a per-process sequence and random digits, so requests in
- * the same millisecond, in other worker processes, and on later days never collide in practice.
+ * A fresh numeric `X-EXTERNAL-ID` (numeric, unique for every request, at most 40 chars; SNAP: unique per day;
+ * docs/providers/nicepay.md §2.3). Milliseconds since epoch, a per-process sequence and random digits, so
+ * requests in the same millisecond, in other worker processes, and on later days never collide in practice.
  */
 export function newExternalId(now: Date = new Date()): string {
   externalIdSequence = (externalIdSequence + 1) % 10_000;

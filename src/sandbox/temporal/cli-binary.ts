@@ -47,7 +47,8 @@ export function findTemporalCli(lookup: CliLookup = {}): string | undefined {
   const env = lookup.env ?? process.env;
   const fromEnv = env.TEMPORAL_CLI;
   if (fromEnv) {
-    if (!isExecutable(fromEnv)) throw new TemporalCliUnavailableError(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
+    if (!isExecutable(fromEnv))
+      throw new TemporalCliUnavailableError(`TEMPORAL_CLI=${fromEnv} is not an executable file`);
     return fromEnv;
   }
   const fromPath = onPath('temporal', env);
@@ -80,7 +81,9 @@ export async function ensureTemporalCli(
 
   const target = lookup.toolsDir ?? toolsDir();
   mkdirSync(target, { recursive: true });
-  progress.write(`Building the Temporal CLI ${version} with ${go} into ${path.relative(process.cwd(), target) || target}.\n`);
+  progress.write(
+    `Building the Temporal CLI ${version} with ${go} into ${path.relative(process.cwd(), target) || target}.\n`
+  );
   progress.write('This happens once per machine and takes a few minutes; later runs reuse the binary.\n');
   const goVersion = spawnSync(go, ['version'], { encoding: 'utf8' }).stdout.trim();
   progress.write(`${goVersion}\n`);

@@ -76,10 +76,13 @@ export function devServerArgs(options: {
   if (uiPort !== null && uiCodecEndpoint) args.push('--ui-codec-endpoint', uiCodecEndpoint);
   if (dbFilename) {
     args.push('--db-filename', dbFilename);
-    for (const [pragma, value] of Object.entries(settings.server.sqlitePragmas)) args.push('--sqlite-pragma', `${pragma}=${value}`);
+    for (const [pragma, value] of Object.entries(settings.server.sqlitePragmas))
+      args.push('--sqlite-pragma', `${pragma}=${value}`);
   }
-  for (const [name, type] of Object.entries(settings.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
-  for (const [key, value] of Object.entries(settings.dynamicConfig)) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [name, type] of Object.entries(settings.searchAttributes))
+    args.push('--search-attribute', `${name}=${type}`);
+  for (const [key, value] of Object.entries(settings.dynamicConfig))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   return args;
 }
 
@@ -89,9 +92,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiPort = options.uiPort === undefined ? settings.server.uiPort : options.uiPort;
   if (options.dbFilename) mkdirSync(path.dirname(options.dbFilename), { recursive: true });
 
-  const child = spawn(options.binary, devServerArgs({ settings, port, uiPort, dbFilename: options.dbFilename, uiCodecEndpoint: options.uiCodecEndpoint }), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    options.binary,
+    devServerArgs({ settings, port, uiPort, dbFilename: options.dbFilename, uiCodecEndpoint: options.uiCodecEndpoint }),
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }
+  );
   if (options.logFile) {
     mkdirSync(path.dirname(options.logFile), { recursive: true });
     const log = createWriteStream(options.logFile, { flags: 'a' });
@@ -105,7 +112,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
   const address = `${settings.server.ip}:${port}`;
   try {
-    await waitUntilReady(address, settings.server.namespace, Object.keys(settings.searchAttributes), exited, options.readyTimeoutMs ?? 60_000);
+    await waitUntilReady(
+      address,
+      settings.server.namespace,
+      Object.keys(settings.searchAttributes),
+      exited,
+      options.readyTimeoutMs ?? 60_000
+    );
     await applyNamespaceRetention(address, settings.server.namespace, settings.server.retention.seconds);
   } catch (err) {
     child.kill('SIGKILL');
@@ -165,7 +178,9 @@ async function waitUntilReady(
         const info = await connection.operatorService.listSearchAttributes({ namespace });
         const known = Object.keys(info.customAttributes ?? {});
         if (searchAttributes.every((name) => known.includes(name))) return;
-        lastError = new Error(`search attributes not registered yet: ${searchAttributes.filter((n) => !known.includes(n)).join(', ')}`);
+        lastError = new Error(
+          `search attributes not registered yet: ${searchAttributes.filter((n) => !known.includes(n)).join(', ')}`
+        );
       } finally {
         await connection.close();
       }
