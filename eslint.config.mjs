@@ -33,7 +33,10 @@ export default tseslint.config(
           patterns: [
             { group: ['**/src/connectors', '**/src/connectors/**'], message: 'Workflows never import connectors.' },
             { group: ['**/src/api', '**/src/api/**'], message: 'Workflows never import the API.' },
-            { group: ['ky', 'express', 'pino', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'Not allowed in workflow code.' },
+            {
+              group: ['ky', 'express', 'pino', '@temporalio/activity', '@temporalio/worker', '@temporalio/client'],
+              message: 'Not allowed in workflow code.',
+            },
             {
               group: ['**/activities', '**/activities/**'],
               allowTypeImports: true,

@@ -11,7 +11,9 @@ export async function translateErrors<T>(call: () => Promise<T>): Promise<T> {
         type: err.name,
         message: err.message,
         nonRetryable: NON_RETRYABLE_ERROR_TYPES.includes(err.name),
-        details: [{ provider: err.provider, providerCode: err.providerCode, httpStatus: err.httpStatus, field: err.field }],
+        details: [
+          { provider: err.provider, providerCode: err.providerCode, httpStatus: err.httpStatus, field: err.field },
+        ],
         cause: err,
       });
     }

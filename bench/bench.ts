@@ -33,7 +33,6 @@ import { startStack } from '../test/helpers/stack';
 import type { TestStack } from '../test/helpers/stack';
 import { KasirProcess } from '../test/helpers/processes';
 
-
 function envInt(name: string, fallback: number): number {
   const raw = process.env[name];
   const value = raw === undefined ? NaN : Number(raw);
@@ -58,7 +57,12 @@ export function percentile(samples: readonly number[], p: number): number {
 }
 
 function summary(samples: readonly number[]): { p50: number; p95: number; p99: number; n: number } {
-  return { p50: percentile(samples, 50), p95: percentile(samples, 95), p99: percentile(samples, 99), n: samples.length };
+  return {
+    p50: percentile(samples, 50),
+    p95: percentile(samples, 95),
+    p99: percentile(samples, 99),
+    n: samples.length,
+  };
 }
 
 const ms = (value: number) => `${value.toFixed(1)} ms`;
@@ -66,7 +70,9 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 function printLatency(label: string, samples: readonly number[]): void {
   const s = summary(samples);
-  console.log(`  ${label.padEnd(44)} p50 ${ms(s.p50).padStart(10)}  p95 ${ms(s.p95).padStart(10)}  p99 ${ms(s.p99).padStart(10)}  (n=${s.n})`);
+  console.log(
+    `  ${label.padEnd(44)} p50 ${ms(s.p50).padStart(10)}  p95 ${ms(s.p95).padStart(10)}  p99 ${ms(s.p99).padStart(10)}  (n=${s.n})`
+  );
 }
 
 /** Resident set size of another process, from /proc (Linux). */
@@ -92,7 +98,12 @@ function cpuSecondsOf(pid: number | undefined): number {
 }
 
 /** Runs `task` for indexes 0..count-1 with at most `concurrency` in flight. */
-async function pool(count: number, concurrency: number, task: (index: number) => Promise<void>, deadline = Infinity): Promise<number> {
+async function pool(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+  deadline = Infinity
+): Promise<number> {
   let next = 0;
   const runners = Array.from({ length: Math.min(concurrency, count) }, async () => {
     while (next < count && performance.now() < deadline) await task(next++);
@@ -109,13 +120,21 @@ function paidCallback(state: PaymentState): Extract<ProviderCallbackEvent, { kin
     eventId: `PAID:${state.id}`,
     trust: 'verified',
     receivedAt: new Date().toISOString(),
-    outcome: { status: 'succeeded', providerStatus: 'PAID', paidAmount: state.amount, paidAt: new Date().toISOString() },
+    outcome: {
+      status: 'succeeded',
+      providerStatus: 'PAID',
+      paidAmount: state.amount,
+      paidAt: new Date().toISOString(),
+    },
   };
 }
 
 /** The worker in its own process, so its memory is measured alone. */
 async function startWorkerProcess(stack: TestStack, dir: string): Promise<KasirProcess> {
-  const worker = new KasirProcess('src/main-worker.ts', KasirProcess.writeConfig(path.join(dir, 'kasir.config.json'), stack.config));
+  const worker = new KasirProcess(
+    'src/main-worker.ts',
+    KasirProcess.writeConfig(path.join(dir, 'kasir.config.json'), stack.config)
+  );
   worker.start();
   await worker.workerReady(stack.client, stack.config);
   return worker;
@@ -126,7 +145,9 @@ type Handle = WorkflowHandle<typeof paymentWorkflow>;
 export async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kasir-bench-'));
   console.log('Kasir benchmark');
-  console.log(`  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${mib(os.totalmem())} RAM, node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(
+    `  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), ${mib(os.totalmem())} RAM, node ${process.version}, ${os.platform()} ${os.release()}`
+  );
   console.log(`  settings: ${JSON.stringify(SETTINGS)}`);
 
   // Polls far apart: callbacks (signals) settle payments, as they do in production; the simulators run in
@@ -135,7 +156,11 @@ export async function main(): Promise<void> {
     startWorker: false,
     timeScale: 1,
     timings: {
-      payment: { poll: { initialMs: 600_000, maxMs: 600_000, factor: 1 }, lateWindowMs: 0, latePoll: { initialMs: 600_000, maxMs: 600_000, factor: 1 } },
+      payment: {
+        poll: { initialMs: 600_000, maxMs: 600_000, factor: 1 },
+        lateWindowMs: 0,
+        latePoll: { initialMs: 600_000, maxMs: 600_000, factor: 1 },
+      },
     },
   });
   // startStack runs the server in memory; the targets are for SQLite, so swap in a persistent server.
@@ -162,7 +187,8 @@ export async function main(): Promise<void> {
   }
   const worker = await startWorkerProcess(stack, dir);
   const finpay = stack.simulators.finpay.url;
-  const create = (reference?: string) => startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', ...(reference ? { reference } : {}) });
+  const create = (reference?: string) =>
+    startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', ...(reference ? { reference } : {}) });
 
   try {
     // Warm-up: the worker's workflow cache, connections and the JIT.
@@ -211,17 +237,22 @@ export async function main(): Promise<void> {
     const workerCpu0 = cpuSecondsOf(worker.pid);
     const serverCpu0 = cpuSecondsOf(serverPid);
     const throughputStarted = performance.now();
-    const settledCount = await pool(SETTINGS.payments, SETTINGS.concurrency, async () => {
-      const started = performance.now();
-      const { state, handle } = await create();
-      loadedCreate.push(performance.now() - started);
-      await simControl(finpay, `/_sim/orders/${state.id}/pay`);
-      const paid = performance.now();
-      await handle.signal(providerCallbackSignal, paidCallback(state));
-      const final = await handle.result();
-      loadedSettle.push(performance.now() - paid);
-      if (final.status !== 'SUCCEEDED') throw new Error(`payment ${state.id} ended ${final.status}`);
-    }, throughputStarted + SETTINGS.seconds * 1000);
+    const settledCount = await pool(
+      SETTINGS.payments,
+      SETTINGS.concurrency,
+      async () => {
+        const started = performance.now();
+        const { state, handle } = await create();
+        loadedCreate.push(performance.now() - started);
+        await simControl(finpay, `/_sim/orders/${state.id}/pay`);
+        const paid = performance.now();
+        await handle.signal(providerCallbackSignal, paidCallback(state));
+        const final = await handle.result();
+        loadedSettle.push(performance.now() - paid);
+        if (final.status !== 'SUCCEEDED') throw new Error(`payment ${state.id} ended ${final.status}`);
+      },
+      throughputStarted + SETTINGS.seconds * 1000
+    );
     const throughputSeconds = (performance.now() - throughputStarted) / 1000;
     const workerCpu = cpuSecondsOf(worker.pid) - workerCpu0;
     const serverCpu = cpuSecondsOf(serverPid) - serverCpu0;
@@ -234,18 +265,29 @@ export async function main(): Promise<void> {
     let stepStarted = performance.now();
     let created = 0;
     const openStarted = performance.now();
-    await pool(SETTINGS.open, SETTINGS.concurrency, async () => {
-      const { handle } = await create(uniqueReference('open'));
-      openHandles.push(handle);
-      created++;
-      if (created % step === 0) {
-        const now = performance.now();
-        samples.push({ open: created, workerRss: rssOf(worker.pid), serverRss: rssOf(serverPid), createsPerSecond: step / ((now - stepStarted) / 1000) });
-        stepStarted = now;
-      }
-    }, openStarted + SETTINGS.seconds * 1000);
+    await pool(
+      SETTINGS.open,
+      SETTINGS.concurrency,
+      async () => {
+        const { handle } = await create(uniqueReference('open'));
+        openHandles.push(handle);
+        created++;
+        if (created % step === 0) {
+          const now = performance.now();
+          samples.push({
+            open: created,
+            workerRss: rssOf(worker.pid),
+            serverRss: rssOf(serverPid),
+            createsPerSecond: step / ((now - stepStarted) / 1000),
+          });
+          stepStarted = now;
+        }
+      },
+      openStarted + SETTINGS.seconds * 1000
+    );
     const openSeconds = (performance.now() - openStarted) / 1000;
-    if (created % step !== 0) samples.push({ open: created, workerRss: rssOf(worker.pid), serverRss: rssOf(serverPid), createsPerSecond: NaN });
+    if (created % step !== 0)
+      samples.push({ open: created, workerRss: rssOf(worker.pid), serverRss: rssOf(serverPid), createsPerSecond: NaN });
     await new Promise((r) => setTimeout(r, 2_000));
     const settledRss = rssOf(worker.pid);
 
@@ -257,13 +299,23 @@ export async function main(): Promise<void> {
     printLatency('create until instructions (update-with-start)', createLatency);
     printLatency('callback until SUCCEEDED', settleLatency);
     const overhead = percentile(createLatency, 50) / percentile(direct, 50);
-    console.log(`  orchestration overhead, create p50 / direct p50: ${overhead.toFixed(1)}x (+${ms(percentile(createLatency, 50) - percentile(direct, 50))})`);
-    console.log(`  throughput (${settledCount} of ${SETTINGS.payments} payments settled in the time box, ${SETTINGS.concurrency} concurrent clients):`);
-    console.log(`  settled payments/s end to end: ${(settledCount / throughputSeconds).toFixed(1)} (${throughputSeconds.toFixed(1)} s)`);
+    console.log(
+      `  orchestration overhead, create p50 / direct p50: ${overhead.toFixed(1)}x (+${ms(percentile(createLatency, 50) - percentile(direct, 50))})`
+    );
+    console.log(
+      `  throughput (${settledCount} of ${SETTINGS.payments} payments settled in the time box, ${SETTINGS.concurrency} concurrent clients):`
+    );
+    console.log(
+      `  settled payments/s end to end: ${(settledCount / throughputSeconds).toFixed(1)} (${throughputSeconds.toFixed(1)} s)`
+    );
     printLatency('create until instructions, under load', loadedCreate);
     printLatency('callback until SUCCEEDED, under load', loadedSettle);
-    console.log(`  CPU during the run: worker ${workerCpu.toFixed(1)} s, Temporal server ${serverCpu.toFixed(1)} s, of ${(throughputSeconds * os.cpus().length).toFixed(1)} s available`);
-    console.log(`  open payments (awaiting payment): ${created} of ${SETTINGS.open} created in ${openSeconds.toFixed(1)} s (${(created / openSeconds).toFixed(1)}/s); worker and Temporal server RSS:`);
+    console.log(
+      `  CPU during the run: worker ${workerCpu.toFixed(1)} s, Temporal server ${serverCpu.toFixed(1)} s, of ${(throughputSeconds * os.cpus().length).toFixed(1)} s available`
+    );
+    console.log(
+      `  open payments (awaiting payment): ${created} of ${SETTINGS.open} created in ${openSeconds.toFixed(1)} s (${(created / openSeconds).toFixed(1)}/s); worker and Temporal server RSS:`
+    );
     for (const s of samples) {
       console.log(
         `    open ${String(s.open).padStart(6)}  worker RSS ${mib(s.workerRss).padStart(9)}  server RSS ${mib(s.serverRss).padStart(9)}${Number.isNaN(s.createsPerSecond) ? '' : `  creates/s ${s.createsPerSecond.toFixed(1)}`}`
@@ -277,7 +329,15 @@ export async function main(): Promise<void> {
         create: summary(createLatency),
         settle: summary(settleLatency),
         overhead,
-        throughput: { settled: settledCount, perSecond: settledCount / throughputSeconds, seconds: throughputSeconds, create: summary(loadedCreate), settle: summary(loadedSettle), workerCpu, serverCpu },
+        throughput: {
+          settled: settledCount,
+          perSecond: settledCount / throughputSeconds,
+          seconds: throughputSeconds,
+          create: summary(loadedCreate),
+          settle: summary(loadedSettle),
+          workerCpu,
+          serverCpu,
+        },
         open: samples,
       })}`
     );

@@ -75,10 +75,18 @@ function writeConfig(
   for (const id of PROVIDER_IDS) providers[id] = setups[id].connectorConfig(`http://127.0.0.1:${SIMULATOR_PORTS[id]}`);
   const config = {
     temporal: { address: temporalAddress, namespace, taskQueue: 'kasir' },
-    api: { host: '127.0.0.1', port: API_PORT, publicUrl: `http://127.0.0.1:${API_PORT}`, operatorKeySha256: [sha256Hex(secrets.operatorKey)] },
+    api: {
+      host: '127.0.0.1',
+      port: API_PORT,
+      publicUrl: `http://127.0.0.1:${API_PORT}`,
+      operatorKeySha256: [sha256Hex(secrets.operatorKey)],
+    },
     encryption: { keys: [secrets.encryptionKey] },
     // The local Temporal UI decodes through the API's codec server; it cannot send a key (sandbox only).
-    codec: { allowedOrigins: [uiOrigin, uiOrigin.replace('127.0.0.1', 'localhost')], trustAllowedOriginsWithoutAuth: true },
+    codec: {
+      allowedOrigins: [uiOrigin, uiOrigin.replace('127.0.0.1', 'localhost')],
+      trustAllowedOriginsWithoutAuth: true,
+    },
     merchants: [
       {
         id: secrets.merchant.id,
@@ -197,7 +205,9 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ autoSettlePayoutsAfterMs: 10_000 }),
   });
-  const simulatorLines = PROVIDER_IDS.map((id) => `  ${id.padEnd(8)} simulator  http://127.0.0.1:${SIMULATOR_PORTS[id]}   (controls under /_sim)`);
+  const simulatorLines = PROVIDER_IDS.map(
+    (id) => `  ${id.padEnd(8)} simulator  http://127.0.0.1:${SIMULATOR_PORTS[id]}   (controls under /_sim)`
+  );
   console.log(
     [
       '',

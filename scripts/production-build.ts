@@ -10,7 +10,9 @@ export const PRODUCTION_ENTRY_POINTS: Record<string, string> = {
 
 export function productionBuildOptions(root: string, outdir: string): BuildOptions & { metafile: true } {
   return {
-    entryPoints: Object.fromEntries(Object.entries(PRODUCTION_ENTRY_POINTS).map(([name, file]) => [name, path.join(root, file)])),
+    entryPoints: Object.fromEntries(
+      Object.entries(PRODUCTION_ENTRY_POINTS).map(([name, file]) => [name, path.join(root, file)])
+    ),
     outdir,
     bundle: true,
     platform: 'node',

@@ -38,17 +38,16 @@ export type TemporalConfig = z.infer<typeof TemporalConfigSchema>;
 
 export const KasirConfigSchema = z.object({
   temporal: TemporalConfigSchema.default({ address: '127.0.0.1:7233', namespace: 'kasir', taskQueue: 'kasir' }),
-  api: z
-    .object({
-      host: z.string().default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(3000),
-      /** Base URL providers reach Kasir at; callback URLs are built from it. */
-      publicUrl: z.url(),
-      /** SHA-256 (hex) of operator keys, for operator-only endpoints. */
-      operatorKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
-      /** SHA-256 (hex) of metrics scraper keys: they open `/metrics` only (the operator key does too). */
-      metricsKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
-    }),
+  api: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(3000),
+    /** Base URL providers reach Kasir at; callback URLs are built from it. */
+    publicUrl: z.url(),
+    /** SHA-256 (hex) of operator keys, for operator-only endpoints. */
+    operatorKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
+    /** SHA-256 (hex) of metrics scraper keys: they open `/metrics` only (the operator key does too). */
+    metricsKeySha256: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
+  }),
   worker: z
     .object({
       /**
@@ -89,7 +88,8 @@ function mergeTimings(overrides: Record<string, unknown> | undefined): WorkflowT
   const merged = structuredClone(DEFAULT_TIMINGS) as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(overrides)) {
     const base = merged[key];
-    merged[key] = base && typeof base === 'object' && value && typeof value === 'object' ? { ...base, ...value } : value;
+    merged[key] =
+      base && typeof base === 'object' && value && typeof value === 'object' ? { ...base, ...value } : value;
   }
   return merged as unknown as WorkflowTimings;
 }
@@ -102,8 +102,14 @@ export function parseConfig(input: unknown): KasirConfig {
 /** Reads `KASIR_CONFIG` and applies environment overrides. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
   const file = env.KASIR_CONFIG;
-  if (!file) throw new Error('KASIR_CONFIG is not set: point it at a Kasir config JSON file (npm start writes .data/kasir.config.json)');
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & { temporal?: Record<string, unknown>; api?: Record<string, unknown> };
+  if (!file)
+    throw new Error(
+      'KASIR_CONFIG is not set: point it at a Kasir config JSON file (npm start writes .data/kasir.config.json)'
+    );
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+    temporal?: Record<string, unknown>;
+    api?: Record<string, unknown>;
+  };
   const temporal = { ...(raw.temporal ?? {}) };
   if (env.TEMPORAL_ADDRESS) temporal.address = env.TEMPORAL_ADDRESS;
   if (env.TEMPORAL_NAMESPACE) temporal.namespace = env.TEMPORAL_NAMESPACE;
@@ -122,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
   if (env.KASIR_PUBLIC_URL) api.publicUrl = env.KASIR_PUBLIC_URL;
   const worker = { ...((raw.worker as Record<string, unknown> | undefined) ?? {}) };
   if (env.KASIR_MAX_CACHED_WORKFLOWS) worker.maxCachedWorkflows = Number(env.KASIR_MAX_CACHED_WORKFLOWS);
-  const encryption = encryptionFromEnv(env.KASIR_ENCRYPTION_KEYS, env.KASIR_ENCRYPTION_CURRENT_KEY_ID) ?? raw.encryption;
+  const encryption =
+    encryptionFromEnv(env.KASIR_ENCRYPTION_KEYS, env.KASIR_ENCRYPTION_CURRENT_KEY_ID) ?? raw.encryption;
   return parseConfig({ ...raw, temporal, api, worker, encryption });
 }

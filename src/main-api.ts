@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   const log = logger.child({ component: 'api' });
   const config = loadConfig();
   if (!config.encryption) {
-    logger.warn('payload encryption is not configured (encryption.keys or KASIR_ENCRYPTION_KEYS): payloads, customer data included, are stored in Temporal in plaintext');
+    logger.warn(
+      'payload encryption is not configured (encryption.keys or KASIR_ENCRYPTION_KEYS): payloads, customer data included, are stored in Temporal in plaintext'
+    );
   }
   const client = await connectClient(config);
   const connectors = createConnectors(config.providers);

@@ -24,7 +24,10 @@ function writeAtomically(file: string, content: string): void {
 }
 
 async function main(): Promise<void> {
-  const credentials = JSON.parse(readFileSync(required('KASIR_SIM_CREDENTIALS'), 'utf8')) as Record<ProviderId, unknown>;
+  const credentials = JSON.parse(readFileSync(required('KASIR_SIM_CREDENTIALS'), 'utf8')) as Record<
+    ProviderId,
+    unknown
+  >;
   const ports = JSON.parse(required('KASIR_SIM_PORTS')) as Record<ProviderId, number>;
   const stateDir = required('KASIR_SIM_STATE_DIR');
   const host = process.env.KASIR_SIM_HOST ?? '127.0.0.1';
@@ -42,7 +45,8 @@ async function main(): Promise<void> {
   }
 
   const save = () => {
-    for (const { id, simulator } of running) writeAtomically(path.join(stateDir, `${id}.json`), JSON.stringify(simulator.exportState()));
+    for (const { id, simulator } of running)
+      writeAtomically(path.join(stateDir, `${id}.json`), JSON.stringify(simulator.exportState()));
   };
   const saver = setInterval(save, 2_000);
 

@@ -7,11 +7,16 @@ import { createKasirWorker } from './worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.encryption) {
-    logger.warn('payload encryption is not configured (encryption.keys or KASIR_ENCRYPTION_KEYS): payloads, customer data included, are stored in Temporal in plaintext');
+    logger.warn(
+      'payload encryption is not configured (encryption.keys or KASIR_ENCRYPTION_KEYS): payloads, customer data included, are stored in Temporal in plaintext'
+    );
   }
   const connection = await connectWorker(config.temporal);
   const worker = await createKasirWorker({ connection, config, identity: process.env.KASIR_WORKER_IDENTITY });
-  logger.info({ address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue }, 'worker started');
+  logger.info(
+    { address: config.temporal.address, namespace: config.temporal.namespace, taskQueue: config.temporal.taskQueue },
+    'worker started'
+  );
   // Worker.run() installs its own SIGINT/SIGTERM handlers and drains in-flight tasks before resolving.
   await worker.run();
   await connection.close();

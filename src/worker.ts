@@ -22,7 +22,9 @@ export interface KasirWorkerOptions {
  * The workflow code: a bundle the caller built (tests), else the one `npm run build` prebuilt next to
  * the compiled worker (`dist/workflow-bundle.js`), else `workflows/` bundled at start (development).
  */
-function workflowCode(bundle: WorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+function workflowCode(
+  bundle: WorkerOptions['workflowBundle']
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (bundle) return { workflowBundle: bundle };
   const prebuilt = path.join(__dirname, 'workflow-bundle.js');
   if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };

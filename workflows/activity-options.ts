@@ -59,7 +59,11 @@ export const localProviderCall = {
 export function localWebhookDelivery(timings: WebhookTimings): LocalActivityOptions {
   return {
     startToCloseTimeout: '15 seconds',
-    retry: { initialInterval: timings.initialIntervalMs, backoffCoefficient: 2, maximumInterval: timings.maxIntervalMs },
+    retry: {
+      initialInterval: timings.initialIntervalMs,
+      backoffCoefficient: 2,
+      maximumInterval: timings.maxIntervalMs,
+    },
     localRetryThreshold: '1 minute',
   };
 }

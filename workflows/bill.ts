@@ -67,7 +67,11 @@ class Bill implements CallbackReader {
   constructor(input: BillWorkflowInput) {
     this.input = input;
     this.state = input.resume?.state ?? initialState(input);
-    this.movement = new Movement({ kind: 'bill', rank: billStatusRank, timings: input.timings }, this.state, input.resume);
+    this.movement = new Movement(
+      { kind: 'bill', rank: billStatusRank, timings: input.timings },
+      this.state,
+      input.resume
+    );
     this.inquired = input.resume !== undefined;
     this.attempt = input.resume?.attempt ?? 0;
 
@@ -81,9 +85,12 @@ class Bill implements CallbackReader {
     });
     // A confirmation is answered by the payment step itself; this serves one that can no longer pay.
     this.movement.servesRequests(
-      () => this.confirmation?.answer === undefined && this.confirmation !== undefined && this.state.status !== 'INQUIRED',
+      () =>
+        this.confirmation?.answer === undefined && this.confirmation !== undefined && this.state.status !== 'INQUIRED',
       async () => {
-        this.confirmation!.answer = this.state.paymentSubmitted ? {} : { error: `bill ${this.state.id} is ${this.state.status}` };
+        this.confirmation!.answer = this.state.paymentSubmitted
+          ? {}
+          : { error: `bill ${this.state.id} is ${this.state.status}` };
       }
     );
   }
@@ -91,7 +98,8 @@ class Bill implements CallbackReader {
   async run(): Promise<BillState> {
     if (!this.input.resume) await this.inquire();
     if (this.state.status === 'INQUIRED' && !this.state.paymentSubmitted) await this.awaitConfirmation();
-    if (this.confirmation !== undefined && !this.state.paymentSubmitted && this.state.status === 'INQUIRED') await this.payOnce();
+    if (this.confirmation !== undefined && !this.state.paymentSubmitted && this.state.status === 'INQUIRED')
+      await this.payOnce();
     if (this.confirmation) this.confirmation.answer ??= {};
     if (this.state.status === 'PROCESSING' || this.state.status === 'PAYING') await this.awaitFinalStatus();
     if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
@@ -152,7 +160,9 @@ class Bill implements CallbackReader {
       throw new Error(`expectedTotal ${request.expectedTotal} does not match the inquiry total ${total}`);
     }
     if (Date.parse(this.state.inquiry.expiresAt) <= Date.now()) {
-      throw new Error(`the inquiry for bill ${this.state.id} expired at ${this.state.inquiry.expiresAt}; inquire again`);
+      throw new Error(
+        `the inquiry for bill ${this.state.id} expired at ${this.state.inquiry.expiresAt}; inquire again`
+      );
     }
   }
 
@@ -161,7 +171,11 @@ class Bill implements CallbackReader {
     this.confirmation = pending;
     await condition(() => pending.answer !== undefined && this.state.status !== 'PAYING');
     if (pending.answer?.error !== undefined) {
-      throw ApplicationFailure.create({ type: 'ConfirmationRefused', message: pending.answer.error, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'ConfirmationRefused',
+        message: pending.answer.error,
+        nonRetryable: true,
+      });
     }
     return this.state;
   }
@@ -178,7 +192,8 @@ class Bill implements CallbackReader {
       await this.movement.readCallbacks(this);
       await this.continueAsNewIfDue();
     }
-    if (this.confirmation === undefined) this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+    if (this.confirmation === undefined)
+      this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
   }
 
   // ---- payment -----------------------------------------------------------------------------------
@@ -201,7 +216,8 @@ class Bill implements CallbackReader {
     const checkInPayment = patched(CHECK_AND_PAY_TOGETHER);
     if (!checkInPayment) {
       const existing = await this.status();
-      if (existing && (existing.status !== 'processing' || existing.transactionId !== undefined)) return this.adoptHeld(existing);
+      if (existing && (existing.status !== 'processing' || existing.transactionId !== undefined))
+        return this.adoptHeld(existing);
     }
     this.state.paymentSubmitted = true;
     this.movement.transition('PAYING', 'payment');
@@ -223,7 +239,10 @@ class Bill implements CallbackReader {
   /** The provider already holds a payment under this reference (a reset, a re-created workflow): adopt it. */
   private adoptHeld(existing: BillPaymentOutcome): void {
     this.state.paymentSubmitted = true;
-    this.movement.recordMoneyEvent('payment', `the provider already holds this payment (${existing.providerCode}); not paid again`);
+    this.movement.recordMoneyEvent(
+      'payment',
+      `the provider already holds this payment (${existing.providerCode}); not paid again`
+    );
     this.movement.transition('PAYING', 'payment');
     this.apply(existing, 'payment');
   }
@@ -238,7 +257,8 @@ class Bill implements CallbackReader {
   private async awaitFinalStatus(): Promise<void> {
     const timings = this.input.timings.bill;
     const attentionAt = this.paidSince() + timings.attentionAfterMs;
-    let checkAt = Date.now() + (this.attempt === 0 ? timings.firstStatusCheckMs : nextDelay(timings.statusPoll, this.attempt));
+    let checkAt =
+      Date.now() + (this.attempt === 0 ? timings.firstStatusCheckMs : nextDelay(timings.statusPoll, this.attempt));
     while (!billIsFinal(this.state.status)) {
       const wakeAt = this.state.needsAttention ? checkAt : Math.min(checkAt, attentionAt);
       await this.movement.waitForWork(wakeAt);
@@ -252,7 +272,11 @@ class Bill implements CallbackReader {
         checkAt = Date.now() + nextDelay(timings.statusPoll, this.attempt);
       }
       if (!this.state.needsAttention && !billIsFinal(this.state.status) && Date.now() >= attentionAt) {
-        this.movement.flag('UNRESOLVED: payment still processing at the provider; check with the provider', 'poll', 'bill.needs_attention');
+        this.movement.flag(
+          'UNRESOLVED: payment still processing at the provider; check with the provider',
+          'poll',
+          'bill.needs_attention'
+        );
       }
       if (!billIsFinal(this.state.status)) await this.continueAsNewIfDue();
     }
@@ -295,10 +319,17 @@ class Bill implements CallbackReader {
     }
     this.movement.transition(next, source, outcome.providerCode);
     if (next === 'AMOUNT_MISMATCH') {
-      this.movement.flag(`AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`, source);
+      this.movement.flag(
+        `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`,
+        source
+      );
     }
     if (failedBefore && billStatusRank(next) > billStatusRank('FAILED')) {
-      this.movement.flag('PAID_AFTER_FAILURE: the provider reports a success after a failure', source, 'bill.paid_after_failure');
+      this.movement.flag(
+        'PAID_AFTER_FAILURE: the provider reports a success after a failure',
+        source,
+        'bill.paid_after_failure'
+      );
     }
   }
 
@@ -331,7 +362,9 @@ class Bill implements CallbackReader {
   // ---- history --------------------------------------------------------------------------------------
 
   private async continueAsNewIfDue(): Promise<void> {
-    await this.movement.continueAsNewIfDue(this.checksThisRun, (carried) => this.nextRun(carried), { attempt: this.attempt });
+    await this.movement.continueAsNewIfDue(this.checksThisRun, (carried) => this.nextRun(carried), {
+      attempt: this.attempt,
+    });
   }
 
   private nextRun(carried: Carried<BillState>): [BillWorkflowInput] {

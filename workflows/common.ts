@@ -53,7 +53,10 @@ export function nowIso(): string {
 
 /** Keeps the timeline bounded so long-lived workflows stay small across continue-as-new. */
 const TIMELINE_LIMIT = 50;
-export function recordTimeline(state: { timeline: TimelineEntry[]; updatedAt: string }, entry: Omit<TimelineEntry, 'at'>): void {
+export function recordTimeline(
+  state: { timeline: TimelineEntry[]; updatedAt: string },
+  entry: Omit<TimelineEntry, 'at'>
+): void {
   const at = nowIso();
   state.timeline.push({ at, ...entry });
   if (state.timeline.length > TIMELINE_LIMIT) state.timeline.splice(0, state.timeline.length - TIMELINE_LIMIT);
@@ -80,7 +83,11 @@ export function publishStatus(state: {
     .map((t) => `- ${t.at} ${t.status} (${t.source}${t.note ? `: ${t.note}` : ''})`)
     .join('\n');
   setCurrentDetails(
-    [`**${state.status}**`, state.needsAttention ? `Needs attention: ${state.attentionReason ?? 'see timeline'}` : '', recent]
+    [
+      `**${state.status}**`,
+      state.needsAttention ? `Needs attention: ${state.attentionReason ?? 'see timeline'}` : '',
+      recent,
+    ]
       .filter(Boolean)
       .join('\n\n')
   );

@@ -11,7 +11,14 @@
  * merchant one event carrying the corrected status (SUCCEEDED, or AMOUNT_MISMATCH) and amount; the API
  * shows the same correction on the movement's GET.
  */
-import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { Rupiah } from '../src/domain/money';
@@ -38,7 +45,8 @@ export interface LateCallbackInput {
  * `KasirStatus` of a record: confirmed money; a report still being checked; a report the provider's
  * final word denies; or one the provider never answered for within the window (flagged for operators).
  */
-export type LateCallbackStatus = 'LATE_CALLBACK' | 'LATE_CALLBACK_UNCONFIRMED' | 'LATE_CALLBACK_DENIED' | 'LATE_CALLBACK_UNRESOLVED';
+export type LateCallbackStatus =
+  'LATE_CALLBACK' | 'LATE_CALLBACK_UNCONFIRMED' | 'LATE_CALLBACK_DENIED' | 'LATE_CALLBACK_UNRESOLVED';
 
 export interface LateCallbackState {
   status: LateCallbackStatus;
@@ -124,7 +132,10 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
       ]);
       return state;
     }
-    await condition(() => inbox.length > 0, Math.max(1, Math.min(giveUpAt - Date.now(), nextDelay(input.timings.payment.latePoll, attempt))));
+    await condition(
+      () => inbox.length > 0,
+      Math.max(1, Math.min(giveUpAt - Date.now(), nextDelay(input.timings.payment.latePoll, attempt)))
+    );
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > 2_000) {
       await continueAsNew<typeof lateCallbackWorkflow>({ ...input, resume: { state, attempt: attempt + 1, giveUpAt } });

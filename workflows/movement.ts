@@ -180,7 +180,10 @@ export class Movement<S extends MoneyMovementState> {
         continue;
       }
       if (event.provider !== this.state.provider) {
-        this.note('callback', `ignored a callback from ${event.provider}; this ${this.rules.kind} is with ${this.state.provider}`);
+        this.note(
+          'callback',
+          `ignored a callback from ${event.provider}; this ${this.rules.kind} is with ${this.state.provider}`
+        );
         continue;
       }
       if (event.trust === 'verified') {
@@ -200,7 +203,11 @@ export class Movement<S extends MoneyMovementState> {
   continueAsNewDue(pollsThisRun: number): boolean {
     const info = workflowInfo();
     const eventsPerRun = this.rules.timings.historyEventsPerRun ?? DEFAULT_HISTORY_EVENTS_PER_RUN;
-    return pollsThisRun >= this.rules.timings.pollsPerRun || info.historyLength >= eventsPerRun || info.continueAsNewSuggested;
+    return (
+      pollsThisRun >= this.rules.timings.pollsPerRun ||
+      info.historyLength >= eventsPerRun ||
+      info.continueAsNewSuggested
+    );
   }
 
   /**

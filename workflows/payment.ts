@@ -3,7 +3,15 @@
  * instructions, then waits for the first of a verified callback, a status poll, a cancel request or
  * expiry. A payment that closed without money is watched for a late one, which is recorded, never lost.
  */
-import { ApplicationFailure, condition, patched, proxyActivities, proxyLocalActivities, setHandler, sleep } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PaymentOutcome, PaymentRef, PaymentRegistration, PaymentStatus } from '../src/domain/payment';
@@ -149,7 +157,8 @@ class Payment implements CallbackReader {
         return;
       }
       // A refusal after an unknown attempt may be the provider refusing our own earlier order.
-      if (unknownBefore) return this.resolveUnknownRegistration(`${registration.failure.code}: ${registration.failure.message}`);
+      if (unknownBefore)
+        return this.resolveUnknownRegistration(`${registration.failure.code}: ${registration.failure.message}`);
       this.state.failure = registration.failure;
       this.movement.transition('FAILED', 'registration', registration.failure.code);
       return;
@@ -176,13 +185,19 @@ class Payment implements CallbackReader {
       this.state.providerStatus = known.providerStatus;
       this.state.providerReference ??= known.providerReference;
       this.movement.transition('PENDING', 'registration', 'the provider holds the order; its answer was lost');
-      this.movement.flag('REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions', 'registration');
+      this.movement.flag(
+        'REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions',
+        'registration'
+      );
       return;
     }
     this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
     await calls.cancelPayment(this.state.provider, this.ref()).catch(() => undefined);
     this.movement.transition('FAILED', 'registration', this.state.failure.code);
-    this.movement.flag('REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment', 'registration');
+    this.movement.flag(
+      'REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment',
+      'registration'
+    );
   }
 
   // ---- waiting for the money ---------------------------------------------------------------------
@@ -249,7 +264,9 @@ class Payment implements CallbackReader {
     try {
       const outcome = await calls.cancelPayment(this.state.provider, this.ref());
       if (outcome.status === 'pending' || outcome.status === 'not_found') {
-        request.answer = { error: `${this.state.provider} did not close the order (it reports ${outcome.providerStatus}); it stays payable` };
+        request.answer = {
+          error: `${this.state.provider} did not close the order (it reports ${outcome.providerStatus}); it stays payable`,
+        };
         return;
       }
       // The provider may report the payment paid after all: the customer won the race, and the answer
@@ -309,8 +326,15 @@ class Payment implements CallbackReader {
   applyVerified(event: ProviderCallbackEvent): boolean {
     if (event.kind !== 'payment') return false;
     const outcome = event.outcome;
-    if (outcome.providerReference && this.state.providerReference && outcome.providerReference !== this.state.providerReference) {
-      this.movement.note('callback', `callback names provider reference ${outcome.providerReference}; confirming by inquiry`);
+    if (
+      outcome.providerReference &&
+      this.state.providerReference &&
+      outcome.providerReference !== this.state.providerReference
+    ) {
+      this.movement.note(
+        'callback',
+        `callback names provider reference ${outcome.providerReference}; confirming by inquiry`
+      );
       return false;
     }
     if (outcome.status === 'succeeded' && outcome.paidAmount === undefined) return false;

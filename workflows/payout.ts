@@ -38,7 +38,10 @@ function initialState(input: PayoutWorkflowInput): PayoutState {
     provider: input.provider,
     amount: input.amount,
     feeMode: input.feeMode,
-    beneficiary: { bankCode: input.beneficiary.bankCode, accountNumberMasked: maskAccount(input.beneficiary.accountNumber) },
+    beneficiary: {
+      bankCode: input.beneficiary.bankCode,
+      accountNumberMasked: maskAccount(input.beneficiary.accountNumber),
+    },
     status: 'SUBMITTING',
     requestFingerprint: input.requestFingerprint,
     submitted: false,
@@ -72,7 +75,11 @@ class Payout implements CallbackReader {
   constructor(input: PayoutWorkflowInput) {
     this.input = input;
     this.state = input.resume?.state ?? initialState(input);
-    this.movement = new Movement({ kind: 'payout', rank: payoutStatusRank, timings: input.timings }, this.state, input.resume);
+    this.movement = new Movement(
+      { kind: 'payout', rank: payoutStatusRank, timings: input.timings },
+      this.state,
+      input.resume
+    );
     this.attempt = input.resume?.attempt ?? 0;
     this.watchUntil = input.resume?.watchUntil;
 
@@ -140,18 +147,26 @@ class Payout implements CallbackReader {
       this.state.providerReference = submission.providerReference;
       this.state.providerStatus = submission.providerCode;
       if (submission.fee !== undefined) this.state.fee = submission.fee;
-      if (submission.result === 'accepted') this.movement.transition('PROCESSING', 'submission', submission.providerCode);
+      if (submission.result === 'accepted')
+        this.movement.transition('PROCESSING', 'submission', submission.providerCode);
       else if (submission.result === 'unknown') {
         this.movement.transition('UNKNOWN', 'submission', submission.message ?? submission.providerCode);
       } else {
         // FAIL says nothing was created, unless the refusal was for an id the provider already holds:
         // only the provider's own "not found" makes it final.
         this.state.declinedAtSubmission = true;
-        this.state.failure = { code: submission.providerCode, message: submission.message ?? 'the provider rejected the payout' };
-        this.movement.recordMoneyEvent('submission', `provider refused: ${submission.providerCode} ${submission.message ?? ''}`.trim());
+        this.state.failure = {
+          code: submission.providerCode,
+          message: submission.message ?? 'the provider rejected the payout',
+        };
+        this.movement.recordMoneyEvent(
+          'submission',
+          `provider refused: ${submission.providerCode} ${submission.message ?? ''}`.trim()
+        );
         const confirmed = await this.query();
         if (confirmed) this.apply(confirmed, 'query');
-        if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'submission', 'refusal not yet confirmed by query');
+        if (this.state.status === 'SUBMITTING')
+          this.movement.transition('UNKNOWN', 'submission', 'refusal not yet confirmed by query');
       }
     } catch (err) {
       const failure = activityFailureOf(err);
@@ -165,7 +180,10 @@ class Payout implements CallbackReader {
   private adoptHeld(existing: PayoutOutcome): void {
     this.state.submitted = true;
     this.state.submittedAt ??= nowIso();
-    this.movement.recordMoneyEvent('query', `the provider already holds this payout (${existing.providerStatus}); not submitted again`);
+    this.movement.recordMoneyEvent(
+      'query',
+      `the provider already holds this payout (${existing.providerStatus}); not submitted again`
+    );
     this.apply(existing, 'query');
     if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'query', existing.providerStatus);
   }
@@ -181,7 +199,11 @@ class Payout implements CallbackReader {
     while (!payoutIsFinal(this.state.status)) {
       if (!this.state.needsAttention && Date.now() >= this.attentionAt()) {
         const minutes = Math.round(this.input.timings.payout.attentionAfterMs / 60_000);
-        this.movement.flag(`UNRESOLVED: no final answer ${minutes} min after submission; resolve with evidence`, 'query', 'payout.needs_attention');
+        this.movement.flag(
+          `UNRESOLVED: no final answer ${minutes} min after submission; resolve with evidence`,
+          'query',
+          'payout.needs_attention'
+        );
       }
       const wakeAt = this.state.needsAttention ? queryAt : Math.min(queryAt, this.attentionAt());
       await this.movement.waitForWork(wakeAt);
@@ -211,10 +233,12 @@ class Payout implements CallbackReader {
    * the wrong outcome. A payment is promoted to SUCCEEDED and flagged; a failure is flagged.
    */
   private async watchAfterOperatorResolution(): Promise<void> {
-    const windowMs = this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!;
+    const windowMs =
+      this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!;
     this.watchUntil ??= Date.now() + windowMs;
     let queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
-    const watching = () => this.resolutionNeedsWatching() && !this.contradictedAfterwards() && Date.now() < this.watchUntil!;
+    const watching = () =>
+      this.resolutionNeedsWatching() && !this.contradictedAfterwards() && Date.now() < this.watchUntil!;
     while (watching()) {
       await this.movement.waitForWork(Math.min(queryAt, this.watchUntil));
       await this.movement.serveRequests();
@@ -238,19 +262,22 @@ class Payout implements CallbackReader {
   // ---- operator resolution -----------------------------------------------------------------------
 
   private validateResolution(request: ResolvePayoutRequest): void {
-    if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED') throw new Error('outcome must be SUCCEEDED or FAILED');
+    if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED')
+      throw new Error('outcome must be SUCCEEDED or FAILED');
     if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
       throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
     }
     if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
     if (payoutIsFinal(this.state.status)) throw new Error(`payout ${this.state.id} is already ${this.state.status}`);
-    if (!this.state.submitted || this.state.status === 'SUBMITTING') throw new Error(`payout ${this.state.id} has not been submitted yet`);
+    if (!this.state.submitted || this.state.status === 'SUBMITTING')
+      throw new Error(`payout ${this.state.id} has not been submitted yet`);
     if (this.state.status !== 'UNKNOWN' && !this.state.needsAttention) {
       throw new Error(
         `payout ${this.state.id} is ${this.state.status} at the provider; only a payout whose outcome is UNKNOWN or that needs attention can be resolved`
       );
     }
-    if (this.resolution !== undefined) throw new Error(`another resolution of payout ${this.state.id} is being applied`);
+    if (this.resolution !== undefined)
+      throw new Error(`another resolution of payout ${this.state.id} is being applied`);
   }
 
   private async requestResolution(request: ResolvePayoutRequest): Promise<PayoutState> {
@@ -274,7 +301,9 @@ class Payout implements CallbackReader {
     }
     const provider = await this.query();
     if (provider === undefined && !force) {
-      pending.answer = { error: 'provider could not be asked for its status; try again, or force the resolution with evidence' };
+      pending.answer = {
+        error: 'provider could not be asked for its status; try again, or force the resolution with evidence',
+      };
       return;
     }
     if (provider && resolutionContradicts(outcome, provider.status) && !force) {
@@ -284,8 +313,18 @@ class Payout implements CallbackReader {
       return;
     }
     const forced = provider === undefined || resolutionContradicts(outcome, provider.status);
-    this.state.resolution = { by: operator, outcome, evidence, at: nowIso(), providerStatus: provider?.providerStatus, forced: forced || undefined };
-    this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}${forced ? ' (forced)' : ''}: ${evidence}`);
+    this.state.resolution = {
+      by: operator,
+      outcome,
+      evidence,
+      at: nowIso(),
+      providerStatus: provider?.providerStatus,
+      forced: forced || undefined,
+    };
+    this.movement.recordMoneyEvent(
+      'operator',
+      `${operator} resolved ${outcome}${forced ? ' (forced)' : ''}: ${evidence}`
+    );
     if (!forced && provider && (provider.status === 'succeeded' || provider.status === 'failed')) {
       // The provider's own final word agrees: apply it, amount check included.
       this.apply(provider, 'operator');
@@ -303,8 +342,15 @@ class Payout implements CallbackReader {
   applyVerified(event: ProviderCallbackEvent): boolean {
     if (event.kind !== 'payout') return false;
     const outcome = event.outcome;
-    if (outcome.providerReference && this.state.providerReference && outcome.providerReference !== this.state.providerReference) {
-      this.movement.note('callback', `callback names provider reference ${outcome.providerReference}; confirming by query`);
+    if (
+      outcome.providerReference &&
+      this.state.providerReference &&
+      outcome.providerReference !== this.state.providerReference
+    ) {
+      this.movement.note(
+        'callback',
+        `callback names provider reference ${outcome.providerReference}; confirming by query`
+      );
       return false;
     }
     this.apply(outcome, 'callback');
@@ -322,25 +368,46 @@ class Payout implements CallbackReader {
     const forcedSuccess = this.state.resolution?.outcome === 'SUCCEEDED' && this.state.resolution.forced === true;
     if (outcome.status === 'failed' && forcedSuccess && !this.contradictedAfterwards()) {
       this.state.providerStatus = outcome.providerStatus;
-      this.movement.flag('FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a payout an operator forced to SUCCEEDED', source, 'payout.contradicted');
+      this.movement.flag(
+        'FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a payout an operator forced to SUCCEEDED',
+        source,
+        'payout.contradicted'
+      );
       return;
     }
-    if (next === undefined || next === this.state.status || payoutStatusRank(next) <= payoutStatusRank(this.state.status)) {
-      this.movement.note(source, outcome.status === 'not_found' ? 'provider does not know this payout (yet)' : `provider reports ${outcome.providerStatus}`);
+    if (
+      next === undefined ||
+      next === this.state.status ||
+      payoutStatusRank(next) <= payoutStatusRank(this.state.status)
+    ) {
+      this.movement.note(
+        source,
+        outcome.status === 'not_found'
+          ? 'provider does not know this payout (yet)'
+          : `provider reports ${outcome.providerStatus}`
+      );
       return;
     }
     const failedBefore = this.state.status === 'FAILED';
     this.state.providerStatus = outcome.providerStatus;
     this.state.providerReference ??= outcome.providerReference;
     if (next === 'FAILED') {
-      this.state.failure = outcome.failure ?? this.state.failure ?? { code: outcome.providerStatus, message: 'the provider reports the payout failed' };
+      this.state.failure = outcome.failure ??
+        this.state.failure ?? { code: outcome.providerStatus, message: 'the provider reports the payout failed' };
     }
     this.movement.transition(next, source, outcome.providerStatus);
     if (next === 'AMOUNT_MISMATCH') {
-      this.movement.flag(`AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`, source);
+      this.movement.flag(
+        `AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`,
+        source
+      );
     }
     if (failedBefore && payoutStatusRank(next) > payoutStatusRank('FAILED')) {
-      this.movement.flag('PAID_AFTER_FAILURE: the provider paid a payout that had been marked FAILED', source, 'payout.paid_after_failure');
+      this.movement.flag(
+        'PAID_AFTER_FAILURE: the provider paid a payout that had been marked FAILED',
+        source,
+        'payout.paid_after_failure'
+      );
     }
   }
 
@@ -360,7 +427,10 @@ class Payout implements CallbackReader {
 
   private async query(): Promise<PayoutOutcome | undefined> {
     try {
-      return await inquiries.inquirePayout(this.state.provider, { reference: this.state.id, providerReference: this.state.providerReference });
+      return await inquiries.inquirePayout(this.state.provider, {
+        reference: this.state.id,
+        providerReference: this.state.providerReference,
+      });
     } catch (err) {
       if (activityFailureOf(err)) return undefined;
       throw err;

@@ -1,7 +1,13 @@
 /** Inputs, states and merchant events of Kasir's workflows. Shared by workflows, activities and the API. */
 import type { BillDetailLine, BillStatus } from '../src/domain/bill';
 import type { Rupiah } from '../src/domain/money';
-import type { PaymentCustomer, PaymentInstructions, PaymentMethod, PaymentStatus, ProviderFailure } from '../src/domain/payment';
+import type {
+  PaymentCustomer,
+  PaymentInstructions,
+  PaymentMethod,
+  PaymentStatus,
+  ProviderFailure,
+} from '../src/domain/payment';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { MerchantView } from '../src/domain/merchant-view';
 import type { Beneficiary, PayoutFeeMode, PayoutStatus } from '../src/domain/payout';
@@ -12,7 +18,17 @@ import type { WorkflowTimings } from './timings';
 export interface TimelineEntry {
   at: string;
   status: string;
-  source: 'registration' | 'callback' | 'poll' | 'cancel' | 'expiry' | 'submission' | 'query' | 'operator' | 'inquiry' | 'payment';
+  source:
+    | 'registration'
+    | 'callback'
+    | 'poll'
+    | 'cancel'
+    | 'expiry'
+    | 'submission'
+    | 'query'
+    | 'operator'
+    | 'inquiry'
+    | 'payment';
   note?: string;
   /**
    * A money event (a status change, a submission, a provider answer that moved state, an operator's

@@ -59,7 +59,9 @@ function isOperator(req: Request, config: KasirConfig): boolean {
 
 function allowedOrigin(req: Request, config: KasirConfig): string | undefined {
   const origin = req.get('origin');
-  return origin !== undefined && config.codec.allowedOrigins.some((o) => new URL(o).origin === origin) ? origin : undefined;
+  return origin !== undefined && config.codec.allowedOrigins.some((o) => new URL(o).origin === origin)
+    ? origin
+    : undefined;
 }
 
 function cors(config: KasirConfig): RequestHandler {
@@ -79,7 +81,9 @@ function cors(config: KasirConfig): RequestHandler {
 }
 
 function refuse(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { type: status === 401 ? 'authentication_error' : 'invalid_request_error', code, message } });
+  res
+    .status(status)
+    .json({ error: { type: status === 401 ? 'authentication_error' : 'invalid_request_error', code, message } });
 }
 
 /** Mounted at `/codec` when encryption is configured. */
@@ -93,7 +97,12 @@ export function codecRouter(config: KasirConfig, log: Logger): express.Router | 
   const authorise: RequestHandler = (req, res, next) => {
     const trustedBrowser = config.codec.trustAllowedOriginsWithoutAuth && allowedOrigin(req, config) !== undefined;
     if (!trustedBrowser && !isOperator(req, config)) {
-      return refuse(res, 401, 'invalid_operator_key', `The codec server is for operators: send ${OPERATOR_KEY_HEADER} or Authorization: Bearer <operator key>.`);
+      return refuse(
+        res,
+        401,
+        'invalid_operator_key',
+        `The codec server is for operators: send ${OPERATOR_KEY_HEADER} or Authorization: Bearer <operator key>.`
+      );
     }
     next();
   };
@@ -101,12 +110,21 @@ export function codecRouter(config: KasirConfig, log: Logger): express.Router | 
     (direction: 'encode' | 'decode'): RequestHandler =>
     (req, res, next) => {
       const body = CodecBodySchema.safeParse(req.body);
-      if (!body.success) return refuse(res, 400, 'invalid_codec_request', 'The body must be { "payloads": [{ "metadata": {..base64}, "data": base64 }] }.');
+      if (!body.success)
+        return refuse(
+          res,
+          400,
+          'invalid_codec_request',
+          'The body must be { "payloads": [{ "metadata": {..base64}, "data": base64 }] }.'
+        );
       const payloads = body.data.payloads.map(toPayload);
       (direction === 'encode' ? codec.encode(payloads) : codec.decode(payloads))
         .then((out) => res.json({ payloads: out.map(toWire) }))
         .catch((err: unknown) => {
-          log.warn({ direction, namespace: req.get('x-namespace'), err: err instanceof Error ? err.message : String(err) }, 'codec request failed');
+          log.warn(
+            { direction, namespace: req.get('x-namespace'), err: err instanceof Error ? err.message : String(err) },
+            'codec request failed'
+          );
           refuse(res, 400, 'codec_failed', `Could not ${direction} the payloads (unknown key id or damaged payload).`);
         })
         .catch(next);

@@ -173,7 +173,12 @@ export function toApiError(err: unknown): ApiError {
   }
   if (err instanceof URIError) {
     // Express's router cannot decode a path parameter such as `%zz`: the client's URL is broken.
-    return new ApiError(400, 'invalid_request_error', 'invalid_path', 'The request path is not valid percent-encoding.');
+    return new ApiError(
+      400,
+      'invalid_request_error',
+      'invalid_path',
+      'The request path is not valid percent-encoding.'
+    );
   }
   if (err instanceof WorkflowNotFoundError) {
     return new ApiError(404, 'invalid_request_error', 'resource_missing', 'No such resource.');

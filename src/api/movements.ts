@@ -63,7 +63,8 @@ export async function createMovement<S extends MovementStateBase, I extends Move
   const legacy =
     (idempotencyKey !== undefined ? await keyDerivedMovement(deps, spec, input, idempotencyKey) : undefined) ??
     (await sameReferenceElsewhere(deps, spec, input));
-  if (legacy) return { ...legacy, state: await withLateCorrection(deps, workflowIdOf(spec.kind, legacy.state.id), legacy.state) };
+  if (legacy)
+    return { ...legacy, state: await withLateCorrection(deps, workflowIdOf(spec.kind, legacy.state.id), legacy.state) };
 
   const id = spec.idOf(input);
   const workflowId = workflowIdOf(spec.kind, id);
@@ -349,7 +350,10 @@ async function withLateCorrection<S extends { status: string; createdAt: string 
   try {
     record = await lateRecordOf(deps, workflowId);
   } catch (err) {
-    deps.log.warn({ workflowId, err: String(err) }, 'could not read the late-callback record; answering the movement as it is');
+    deps.log.warn(
+      { workflowId, err: String(err) },
+      'could not read the late-callback record; answering the movement as it is'
+    );
     return state;
   }
   if (record?.status !== 'LATE_CALLBACK' || record.correctedStatus === undefined) return state;

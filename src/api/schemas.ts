@@ -55,7 +55,9 @@ export const PayoutProviderSchema = z
   .enum(PAYOUT_PROVIDER_IDS)
   .meta({ description: 'A provider Kasir sends payouts through.' });
 /** A provider that can pay bills. */
-export const BillProviderSchema = z.enum(BILL_PROVIDER_IDS).meta({ description: 'A provider Kasir pays bills through.' });
+export const BillProviderSchema = z
+  .enum(BILL_PROVIDER_IDS)
+  .meta({ description: 'A provider Kasir pays bills through.' });
 export const PaymentMethodSchema = z.enum(PAYMENT_METHODS).meta({ description: 'How the customer pays.' });
 
 export const IdParamsSchema = z.object({
@@ -119,8 +121,15 @@ const TimelineEntrySchema = z.object({
   money: z
     .boolean()
     .optional()
-    .meta({ description: 'A money event (status change, submission, operator action, attention flag): never dropped.' }),
-  repeated: z.number().int().min(2).optional().meta({ description: 'A routine entry that happened this many times in a row.' }),
+    .meta({
+      description: 'A money event (status change, submission, operator action, attention flag): never dropped.',
+    }),
+  repeated: z
+    .number()
+    .int()
+    .min(2)
+    .optional()
+    .meta({ description: 'A routine entry that happened this many times in a row.' }),
   lastAt: z.string().optional().meta({ description: 'When a repeated routine entry last happened.' }),
 });
 

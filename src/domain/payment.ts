@@ -34,13 +34,7 @@ export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
  *   registration whose answer was lost may not have reached the provider, or not been stored yet.
  */
 export type ProviderPaymentStatus =
-  | 'pending'
-  | 'succeeded'
-  | 'failed'
-  | 'expired'
-  | 'cancelled'
-  | 'refunded'
-  | 'not_found';
+  'pending' | 'succeeded' | 'failed' | 'expired' | 'cancelled' | 'refunded' | 'not_found';
 
 /** The payment's lifecycle as Kasir reports it to merchants. */
 export const PAYMENT_STATUSES = [

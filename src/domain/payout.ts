@@ -13,7 +13,14 @@ export type PayoutSubmissionResult = 'accepted' | 'failed' | 'unknown';
 /** The provider's view of an existing payout. `not_found` is evidence for operators, never an auto-fail. */
 export type ProviderPayoutStatus = 'processing' | 'succeeded' | 'failed' | 'not_found';
 
-export const PAYOUT_STATUSES = ['SUBMITTING', 'PROCESSING', 'UNKNOWN', 'SUCCEEDED', 'FAILED', 'AMOUNT_MISMATCH'] as const;
+export const PAYOUT_STATUSES = [
+  'SUBMITTING',
+  'PROCESSING',
+  'UNKNOWN',
+  'SUCCEEDED',
+  'FAILED',
+  'AMOUNT_MISMATCH',
+] as const;
 export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
 
 /**

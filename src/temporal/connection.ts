@@ -14,14 +14,20 @@ function tlsOf(config: TemporalConfig): TLSConfig | boolean | undefined {
     serverNameOverride,
     serverRootCACertificate: serverRootCACertificatePath ? readFileSync(serverRootCACertificatePath) : undefined,
     clientCertPair:
-      clientCertPath && clientKeyPath ? { crt: readFileSync(clientCertPath), key: readFileSync(clientKeyPath) } : undefined,
+      clientCertPath && clientKeyPath
+        ? { crt: readFileSync(clientCertPath), key: readFileSync(clientKeyPath) }
+        : undefined,
   };
 }
 
 /** A client that encrypts what it sends and decrypts what it reads, with the config's keys. */
 export async function connectClient(config: Pick<KasirConfig, 'temporal' | 'encryption'>): Promise<Client> {
   const { temporal } = config;
-  const connection = await Connection.connect({ address: temporal.address, tls: tlsOf(temporal), apiKey: temporal.apiKey });
+  const connection = await Connection.connect({
+    address: temporal.address,
+    tls: tlsOf(temporal),
+    apiKey: temporal.apiKey,
+  });
   return new Client({ connection, namespace: temporal.namespace, dataConverter: dataConverterOf(config.encryption) });
 }
 

@@ -36,7 +36,10 @@ export const EncryptionConfigSchema = z
     message: 'currentKeyId must name one of keys',
     path: ['currentKeyId'],
   })
-  .refine((c) => new Set(c.keys.map((k) => k.id)).size === c.keys.length, { message: 'key ids must be unique', path: ['keys'] });
+  .refine((c) => new Set(c.keys.map((k) => k.id)).size === c.keys.length, {
+    message: 'key ids must be unique',
+    path: ['keys'],
+  });
 export type EncryptionConfig = z.infer<typeof EncryptionConfigSchema>;
 
 /**
@@ -103,7 +106,10 @@ export class EncryptionCodec implements PayloadCodec {
     if (sealed.length < IV_BYTES + TAG_BYTES) throw new Error('encrypted payload is truncated');
     const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES));
     decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+    const plain = Buffer.concat([
+      decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
     return temporal.api.common.v1.Payload.decode(plain);
   }
 }

@@ -40,7 +40,8 @@ export function verifyWebhookSignature(
   }
   const timestamp = Number(parts.get('t')?.[0]);
   const signatures = parts.get('v1') ?? [];
-  if (!Number.isInteger(timestamp) || signatures.length === 0) throw new WebhookSignatureError('malformed signature header');
+  if (!Number.isInteger(timestamp) || signatures.length === 0)
+    throw new WebhookSignatureError('malformed signature header');
 
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;

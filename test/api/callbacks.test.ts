@@ -232,17 +232,26 @@ describe('provider callbacks', function () {
       assert.equal(await metric('kasir_orphan_callbacks_total', { provider: 'finpay' }), before + 1);
 
       // Recorded durably, not only logged: a flagged record operators find, and the merchant is told.
-      const records = await eventually(async () => {
-        const found = [];
-        for await (const execution of stack.client.workflow.list({
-          query: `WorkflowType = 'lateCallbackWorkflow' AND KasirNeedsAttention = true AND KasirStatus = 'LATE_CALLBACK'`,
-        })) {
-          if (execution.workflowId === `${workflowIdOf('payment', id)}:late`) found.push(execution);
-        }
-        return found.length > 0 ? found : undefined;
-      }, 20_000, 'the late-callback record to be listed');
+      const records = await eventually(
+        async () => {
+          const found = [];
+          for await (const execution of stack.client.workflow.list({
+            query: `WorkflowType = 'lateCallbackWorkflow' AND KasirNeedsAttention = true AND KasirStatus = 'LATE_CALLBACK'`,
+          })) {
+            if (execution.workflowId === `${workflowIdOf('payment', id)}:late`) found.push(execution);
+          }
+          return found.length > 0 ? found : undefined;
+        },
+        20_000,
+        'the late-callback record to be listed'
+      );
       assert.equal(records.length, 1);
-      await recordHistory(stack, stack.client.workflow.getHandle(records[0]!.workflowId), 'late-callback', 'payment-paid-after-close');
+      await recordHistory(
+        stack,
+        stack.client.workflow.getHandle(records[0]!.workflowId),
+        'late-callback',
+        'payment-paid-after-close'
+      );
       const told = await eventually(
         async () => stack.webhooks.eventsFor(id).find((e) => e.type === 'payment.late_payment'),
         20_000,
@@ -261,7 +270,9 @@ describe('provider callbacks', function () {
       await sim('finpay', `/orders/${id}/callback`);
       await attemptsAnswered('finpay', id, 2);
       let count = 0;
-      for await (const execution of stack.client.workflow.list({ query: `WorkflowType = 'lateCallbackWorkflow' AND KasirMerchant = 'acme'` })) {
+      for await (const execution of stack.client.workflow.list({
+        query: `WorkflowType = 'lateCallbackWorkflow' AND KasirMerchant = 'acme'`,
+      })) {
         if (execution.workflowId.startsWith(workflowIdOf('payment', id))) count++;
       }
       assert.equal(count, 1);
@@ -488,7 +499,11 @@ describe('provider callbacks', function () {
           "another kind's id": await probe(deriveId('payment', acme.id, uniqueRef('P'))),
         };
         for (const [name, { answer, ms }] of Object.entries(probes)) {
-          assert.deepEqual(answer, known.answer, `${name}: the same answer, byte for byte, and the same Temporal calls`);
+          assert.deepEqual(
+            answer,
+            known.answer,
+            `${name}: the same answer, byte for byte, and the same Temporal calls`
+          );
           assert.ok(ms >= delayMs, `${name}: answered in ${ms} ms, without the Temporal round trip`);
         }
       } finally {

@@ -56,7 +56,10 @@ describe('operator resolution of a payout on the legacy code', function () {
       amount: 200_000,
       callbackUrl: callbackUrlOf(stack.config, 'bdpay'),
       requestFingerprint: requestFingerprint({ reference }),
-      timings: { ...stack.config.timings, payout: { ...stack.config.timings.payout, query: { initialMs: 600_000, maxMs: 600_000, factor: 1 } } },
+      timings: {
+        ...stack.config.timings,
+        payout: { ...stack.config.timings.payout, query: { initialMs: 600_000, maxMs: 600_000, factor: 1 } },
+      },
       feeMode: 'merchant',
       beneficiary: { bankCode: '014', accountNumber: '1234567890', accountName: 'Siti Aminah' },
       description: 'Legacy payout',
@@ -74,19 +77,31 @@ describe('operator resolution of a payout on the legacy code', function () {
       20_000,
       'the legacy payout to be UNKNOWN'
     );
-    assert.equal(unknown.timeline.some((t) => t.money), false, 'it runs the legacy code');
+    assert.equal(
+      unknown.timeline.some((t) => t.money),
+      false,
+      'it runs the legacy code'
+    );
     await fetch(`${bdpay}/_sim/response-faults`, { method: 'DELETE' });
 
     // BDPay holds the payout and reports it processing: FAILED would be a lie if it pays.
     const api = apiClient(stack);
     const operator = { 'Kasir-Operator-Key': stack.operatorKey };
-    const resolution = { outcome: 'FAILED', evidence: 'Bank statement shows nothing for this payout', operator: 'ops@kasir' };
+    const resolution = {
+      outcome: 'FAILED',
+      evidence: 'Bank statement shows nothing for this payout',
+      operator: 'ops@kasir',
+    };
     const refused = await api.post(`/v1/operator/payouts/${payoutId}/resolve`, resolution, { headers: operator });
     assert.equal(refused.status, 409, refused.text);
     assert.equal(refused.error.code, 'resolution_contradicted');
     assert.equal((await handle.query(payoutStateQuery)).status, 'UNKNOWN');
 
-    const forced = await api.post<PayoutState>(`/v1/operator/payouts/${payoutId}/resolve`, { ...resolution, force: true }, { headers: operator });
+    const forced = await api.post<PayoutState>(
+      `/v1/operator/payouts/${payoutId}/resolve`,
+      { ...resolution, force: true },
+      { headers: operator }
+    );
     assert.equal(forced.status, 200, forced.text);
     assert.equal(forced.body.status, 'FAILED');
   });

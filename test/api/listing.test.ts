@@ -34,14 +34,26 @@ describe('listing: visibility queries', () => {
     assert.equal(visibilityLiteral('say "hi"'), undefined);
     assert.equal(movementListQuery('payout', 'acme', { reference: 'a\\b', limit: 20 }), undefined);
     assert.equal(
-      sameReferenceQuery({ workflowType: 'billWorkflow', kind: 'bill', merchantId: 'acme', reference: 'a"b', id: 'B1' }),
+      sameReferenceQuery({
+        workflowType: 'billWorkflow',
+        kind: 'bill',
+        merchantId: 'acme',
+        reference: 'a"b',
+        id: 'B1',
+      }),
       undefined
     );
   });
 
   it('finds another workflow of the same merchant and reference, never the one the id names', () => {
     assert.equal(
-      sameReferenceQuery({ workflowType: 'payoutWorkflow', kind: 'payout', merchantId: 'acme', reference: 'R-1', id: 'O1' }),
+      sameReferenceQuery({
+        workflowType: 'payoutWorkflow',
+        kind: 'payout',
+        merchantId: 'acme',
+        reference: 'R-1',
+        id: 'O1',
+      }),
       "WorkflowType = 'payoutWorkflow' AND KasirMerchant = 'acme' AND KasirMerchantReference = 'R-1' AND WorkflowId != 'payout:O1'"
     );
   });

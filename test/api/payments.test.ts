@@ -261,8 +261,14 @@ describe('merchant API: payments', function () {
 
     it("answers 400 naming the field a provider's own rules would refuse, before starting anything", async () => {
       const cases: { body: Record<string, unknown>; param: string }[] = [
-        { body: paymentBody({ provider: 'finpay', customer: { name: 'Budi', email: 'budi@example.co.id' } }), param: 'customer.phone' },
-        { body: paymentBody({ provider: 'bdpay', customer: { name: 'Budi', phone: '081286288844' } }), param: 'customer.email' },
+        {
+          body: paymentBody({ provider: 'finpay', customer: { name: 'Budi', email: 'budi@example.co.id' } }),
+          param: 'customer.phone',
+        },
+        {
+          body: paymentBody({ provider: 'bdpay', customer: { name: 'Budi', phone: '081286288844' } }),
+          param: 'customer.email',
+        },
         { body: paymentBody({ provider: 'bdpay', expiresInMinutes: 10 }), param: 'expiresInMinutes' },
       ];
       for (const { body, param } of cases) {
@@ -271,7 +277,11 @@ describe('merchant API: payments', function () {
         assert.equal(response.error.param, param, JSON.stringify(response.error));
         assert.equal(response.error.errors?.[0]?.code, 'rejected_by_provider');
         // Nothing was started, so the same reference is still free once the body is right.
-        const fixed = await api.post<PaymentView>('/v1/payments', paymentBody({ reference: body.reference, provider: body.provider }), { as: acme });
+        const fixed = await api.post<PaymentView>(
+          '/v1/payments',
+          paymentBody({ reference: body.reference, provider: body.provider }),
+          { as: acme }
+        );
         assert.equal(fixed.status, 201);
       }
     });
@@ -576,7 +586,10 @@ describe('merchant API: payments', function () {
       const query = `KasirKind = 'payment' AND KasirMerchant = 'acme' AND KasirStatus = 'PENDING'`;
       const forged = (inner: Buffer) =>
         Buffer.from(
-          JSON.stringify({ q: createHash('sha256').update(query).digest('hex').slice(0, 32), t: inner.toString('base64') })
+          JSON.stringify({
+            q: createHash('sha256').update(query).digest('hex').slice(0, 32),
+            t: inner.toString('base64'),
+          })
         ).toString('base64url');
       const flipped = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.at(-1)}`;
       // A token from another Kasir API (another signing secret) is not one of this API's tokens.

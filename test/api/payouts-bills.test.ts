@@ -123,7 +123,10 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       // What the API used to start for a request with an Idempotency-Key: a payout whose id came from the
       // key, with the search attributes every movement has carried from the start.
       const key = `legacy-${uniqueRef()}`;
-      const body: Record<string, unknown> & { reference: string } = { ...payoutBody(), reference: `inv-'quoted'-${uniqueRef()}` };
+      const body: Record<string, unknown> & { reference: string } = {
+        ...payoutBody(),
+        reference: `inv-'quoted'-${uniqueRef()}`,
+      };
       const legacyId = deriveId('payout', acme.id, key);
       const input: PayoutWorkflowInput = {
         payoutId: legacyId,
@@ -155,14 +158,19 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       );
       await eventually(
         async () => {
-          for await (const found of stack.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) return found;
+          for await (const found of stack.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` }))
+            return found;
           return undefined;
         },
         20_000,
         'the legacy payout to be visible'
       );
 
-      const retries: Record<string, string>[] = [{ 'Idempotency-Key': key }, { 'Idempotency-Key': `another-${key}` }, {}];
+      const retries: Record<string, string>[] = [
+        { 'Idempotency-Key': key },
+        { 'Idempotency-Key': `another-${key}` },
+        {},
+      ];
       for (const headers of retries) {
         const replay = await api.post<PayoutView>('/v1/payouts', body, { as: acme, headers });
         assert.equal(replay.status, 200, replay.text);
@@ -172,7 +180,11 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       }
       // Another body: with the key that made the old id, the key is named (found exactly by it); without
       // it, the reference is (found by search).
-      const byKey = await api.post<PayoutView>('/v1/payouts', { ...body, amount: 350_000 }, { as: acme, headers: { 'Idempotency-Key': key } });
+      const byKey = await api.post<PayoutView>(
+        '/v1/payouts',
+        { ...body, amount: 350_000 },
+        { as: acme, headers: { 'Idempotency-Key': key } }
+      );
       assert.equal(byKey.status, 409, byKey.text);
       assert.equal(byKey.error.code, 'idempotency_key_reused');
       assert.equal(byKey.error.param, 'Idempotency-Key');
@@ -186,7 +198,10 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       assert.equal(counts[legacyId], 1, 'the legacy payout was sent once');
       assert.equal(counts[deriveId('payout', acme.id, body.reference)], undefined, 'and no second payout');
       // The same reference at another merchant is another merchant's business: nothing is shared.
-      const atGlobex = await api.post<PayoutView>('/v1/payouts', body, { as: globex, headers: { 'Idempotency-Key': key } });
+      const atGlobex = await api.post<PayoutView>('/v1/payouts', body, {
+        as: globex,
+        headers: { 'Idempotency-Key': key },
+      });
       assert.equal(atGlobex.status, 201, atGlobex.text);
       assert.notEqual(atGlobex.body.id, legacyId);
     });
@@ -299,7 +314,9 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest)
         .filter((r) => r?.input?.name === 'resolvePayout')
         .map((r) => r!.input!.args!.payloads![0]!);
-      const requests = (await codec.decode(sealed)).map((p) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(p));
+      const requests = (await codec.decode(sealed)).map((p) =>
+        defaultPayloadConverter.fromPayload<Record<string, unknown>>(p)
+      );
       assert.deepEqual(requests, [{ ...resolution, outcome: 'FAILED', force: true }]);
     });
 

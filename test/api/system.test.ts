@@ -125,7 +125,8 @@ function numbersIn(doc: unknown, schema: unknown, where: string): { where: strin
   const s = objOf(deref(doc, schema));
   const out: { where: string; schema: Obj }[] = [];
   if (s.type === 'integer' || s.type === 'number') out.push({ where, schema: s });
-  for (const [name, inner] of Object.entries(objOf(s.properties))) out.push(...numbersIn(doc, inner, `${where}.${name}`));
+  for (const [name, inner] of Object.entries(objOf(s.properties)))
+    out.push(...numbersIn(doc, inner, `${where}.${name}`));
   if (s.items) out.push(...numbersIn(doc, s.items, `${where}[]`));
   if (isObj(s.additionalProperties)) out.push(...numbersIn(doc, s.additionalProperties, `${where}{}`));
   for (const key of ['anyOf', 'oneOf', 'allOf'])
@@ -305,8 +306,12 @@ describe('API documentation, health and metrics', function () {
         for (const [method, op] of Object.entries(objOf(item))) {
           const where = `${method.toUpperCase()} ${path}`;
           const numbers = [
-            ...listOf(at(op, 'parameters')).flatMap((p) => numbersIn(doc, at(p, 'schema'), `${where} ${String(at(p, 'name'))}`)),
-            ...Object.values(objOf(at(op, 'requestBody', 'content'))).flatMap((c) => numbersIn(doc, at(c, 'schema'), `${where} body`)),
+            ...listOf(at(op, 'parameters')).flatMap((p) =>
+              numbersIn(doc, at(p, 'schema'), `${where} ${String(at(p, 'name'))}`)
+            ),
+            ...Object.values(objOf(at(op, 'requestBody', 'content'))).flatMap((c) =>
+              numbersIn(doc, at(c, 'schema'), `${where} body`)
+            ),
           ];
           for (const { where: at_, schema } of numbers) {
             if (typeof schema.minimum !== 'number' || typeof schema.maximum !== 'number') unbounded.push(at_);
@@ -434,7 +439,11 @@ describe('API documentation, health and metrics', function () {
     // The scraper's own key opens metrics, and nothing an operator can do.
     const scraper = await api.get('/metrics', { headers: { authorization: `Bearer ${stack.metricsKey}` } });
     assert.equal(scraper.status, 200);
-    const resolve = await api.post('/v1/operator/payouts/O0000000000000000000/resolve', { outcome: 'FAILED', evidence: 'scraper tries to resolve', operator: 'x' }, { headers: { 'Kasir-Operator-Key': stack.metricsKey } });
+    const resolve = await api.post(
+      '/v1/operator/payouts/O0000000000000000000/resolve',
+      { outcome: 'FAILED', evidence: 'scraper tries to resolve', operator: 'x' },
+      { headers: { 'Kasir-Operator-Key': stack.metricsKey } }
+    );
     assert.equal(resolve.status, 401);
     assert.equal((await api.get('/healthz')).status, 200);
     assert.equal((await api.get('/readyz')).status, 200);
@@ -497,7 +506,10 @@ describe('API documentation, health and metrics', function () {
         assert.equal(server.keepAliveTimeout, 5_000);
         assert.equal(server.maxConnections, 1_024);
       }
-      assert.throws(() => createApiServer(() => undefined, { requestTimeoutMs: 1_000, headersTimeoutMs: 2_000 }), RangeError);
+      assert.throws(
+        () => createApiServer(() => undefined, { requestTimeoutMs: 1_000, headersTimeoutMs: 2_000 }),
+        RangeError
+      );
     });
 
     it('cuts off a callback whose body trickles in one byte a second, within the request timeout (408)', async function () {
@@ -518,7 +530,13 @@ describe('API documentation, health and metrics', function () {
     it('cuts off a client that trickles its headers, within the headers timeout', async function () {
       this.timeout(20_000);
       const server = await shortLimitedApi(short);
-      const { closedAfterMs } = await trickle(server.url, 'GET /healthz HTTP/1.1\r\nHost: kasir\r\n', () => 'X', 300, 8_000);
+      const { closedAfterMs } = await trickle(
+        server.url,
+        'GET /healthz HTTP/1.1\r\nHost: kasir\r\n',
+        () => 'X',
+        300,
+        8_000
+      );
       assert.ok(closedAfterMs > 0, 'the server closed the connection');
       assert.ok(closedAfterMs < short.headersTimeoutMs + 1_500, `closed after ${closedAfterMs} ms`);
     });

@@ -17,7 +17,11 @@ describe('merchant webhooks carry the view GET answers with', function () {
   it("a bill's webhook equals its GET, total included", async () => {
     const api = apiClient(stack);
     const acme = stack.merchants[0]!;
-    const body = { reference: uniqueRef('BILL'), productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeedsImmediately };
+    const body = {
+      reference: uniqueRef('BILL'),
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.succeedsImmediately,
+    };
     const inquiry = await api.post<BillView>('/v1/bills/inquiries', body, { as: acme });
     assert.equal(inquiry.status, 201, inquiry.text);
     const event = await eventually(

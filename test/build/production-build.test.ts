@@ -26,12 +26,21 @@ describe('production build', function () {
   it('keeps sandbox code, dev tooling and dev packages out of the worker and the API', async () => {
     const result = await build({ ...productionBuildOptions(ROOT, path.join(tmpdir(), 'kasir-graph')), write: false });
     const inputs = Object.keys(result.metafile.inputs);
-    assert.ok(inputs.includes('src/main-worker.ts') && inputs.includes('src/main-api.ts'), 'both entry points were read');
+    assert.ok(
+      inputs.includes('src/main-worker.ts') && inputs.includes('src/main-api.ts'),
+      'both entry points were read'
+    );
     const forbidden = inputs.filter(
-      (file) => file.startsWith('src/sandbox/') || file.startsWith('scripts/') || file.startsWith('test/') || /simulator/i.test(file)
+      (file) =>
+        file.startsWith('src/sandbox/') ||
+        file.startsWith('scripts/') ||
+        file.startsWith('test/') ||
+        /simulator/i.test(file)
     );
     assert.deepEqual(forbidden, [], 'production modules must not include sandbox or dev code');
-    const packages = Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path));
+    const packages = Object.values(result.metafile.outputs).flatMap((output) =>
+      output.imports.filter((i) => i.external).map((i) => i.path)
+    );
     const devPackages = packages.filter((p) => DEV_ONLY_PACKAGES.some((dev) => p === dev || p.startsWith(`${dev}/`)));
     assert.deepEqual(devPackages, [], 'production modules must not load dev-only packages');
   });
@@ -52,7 +61,10 @@ describe('production build', function () {
     it('settle a payment: the API from dist/ takes it, the worker from dist/ runs it with the prebuilt bundle', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'kasir-dist-'));
       const port = await freePort();
-      const config = { ...stack.config, api: { ...stack.config.api, host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}` } };
+      const config = {
+        ...stack.config,
+        api: { ...stack.config.api, host: '127.0.0.1', port, publicUrl: `http://127.0.0.1:${port}` },
+      };
       const configFile = KasirProcess.writeConfig(path.join(dir, 'kasir.config.json'), config);
       const worker = new KasirProcess('dist/main-worker.js', configFile);
       const api = new KasirProcess('dist/main-api.js', configFile);

@@ -117,14 +117,29 @@ const BAD_AMOUNTS: { raw: string; label: string }[] = [
   { raw: 'null', label: 'null' },
   { raw: '-0.0000001', label: 'tiny negative' },
 ];
-const MALFORMED = ['{', '{"amount":', '{"a":1,}', "{'a':1}", 'nul', '[1,2', '{"a":"\\x"}', '\u0000', '{"a":1}}', 'true false'];
+const MALFORMED = [
+  '{',
+  '{"amount":',
+  '{"a":1,}',
+  "{'a':1}",
+  'nul',
+  '[1,2',
+  '{"a":"\\x"}',
+  '\u0000',
+  '{"a":1}}',
+  'true false',
+];
 
 /** encodeURIComponent, but a lone surrogate becomes its (invalid) UTF-8 bytes instead of throwing. */
 function enc(text: string): string {
   try {
     return encodeURIComponent(text);
   } catch {
-    return text.replace(/[\ud800-\udfff]/g, '%ED%A0%80').split('%ED%A0%80').map(encodeURIComponent).join('%ED%A0%80');
+    return text
+      .replace(/[\ud800-\udfff]/g, '%ED%A0%80')
+      .split('%ED%A0%80')
+      .map(encodeURIComponent)
+      .join('%ED%A0%80');
   }
 }
 
@@ -198,7 +213,8 @@ function schemaProblems(doc: OpenApi, raw: Schema | undefined, value: unknown, a
   const alternatives = schema.anyOf ?? schema.oneOf;
   if (alternatives) {
     const matching = alternatives.filter((alt) => schemaProblems(doc, alt, value, at).length === 0).length;
-    if (matching === 0 || (schema.oneOf && matching > 1)) problems.push(`${at}: matches ${matching} of the alternatives`);
+    if (matching === 0 || (schema.oneOf && matching > 1))
+      problems.push(`${at}: matches ${matching} of the alternatives`);
   }
   if (schema.enum && !schema.enum.some((allowed) => JSON.stringify(allowed) === JSON.stringify(value)))
     problems.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
@@ -207,17 +223,23 @@ function schemaProblems(doc: OpenApi, raw: Schema | undefined, value: unknown, a
       break;
     case 'string':
       if (typeof value !== 'string') return [...problems, `${at}: expected a string, got ${JSON.stringify(value)}`];
-      if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${at}: shorter than ${schema.minLength}`);
-      if (schema.maxLength !== undefined && value.length > schema.maxLength) problems.push(`${at}: longer than ${schema.maxLength}`);
-      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) problems.push(`${at}: does not match ${schema.pattern}`);
+      if (schema.minLength !== undefined && value.length < schema.minLength)
+        problems.push(`${at}: shorter than ${schema.minLength}`);
+      if (schema.maxLength !== undefined && value.length > schema.maxLength)
+        problems.push(`${at}: longer than ${schema.maxLength}`);
+      if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value))
+        problems.push(`${at}: does not match ${schema.pattern}`);
       break;
     case 'integer':
     case 'number': {
-      if (typeof value !== 'number' || !Number.isFinite(value)) return [...problems, `${at}: expected a number, got ${JSON.stringify(value)}`];
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        return [...problems, `${at}: expected a number, got ${JSON.stringify(value)}`];
       if (schema.type === 'integer' && !Number.isInteger(value)) problems.push(`${at}: ${value} is not an integer`);
       const { minimum, maximum } = schema;
-      if (minimum !== undefined && (schema.exclusiveMinimum ? value <= minimum : value < minimum)) problems.push(`${at}: ${value} below ${minimum}`);
-      if (maximum !== undefined && (schema.exclusiveMaximum ? value >= maximum : value > maximum)) problems.push(`${at}: ${value} above ${maximum}`);
+      if (minimum !== undefined && (schema.exclusiveMinimum ? value <= minimum : value < minimum))
+        problems.push(`${at}: ${value} below ${minimum}`);
+      if (maximum !== undefined && (schema.exclusiveMaximum ? value >= maximum : value > maximum))
+        problems.push(`${at}: ${value} above ${maximum}`);
       break;
     }
     case 'boolean':
@@ -229,12 +251,14 @@ function schemaProblems(doc: OpenApi, raw: Schema | undefined, value: unknown, a
       break;
     case 'object': {
       if (!isPlainObject(value)) return [...problems, `${at}: expected an object, got ${JSON.stringify(value)}`];
-      for (const name of schema.required ?? []) if (!(name in value)) problems.push(`${at}.${name}: required but missing`);
+      for (const name of schema.required ?? [])
+        if (!(name in value)) problems.push(`${at}.${name}: required but missing`);
       for (const [name, inner] of Object.entries(value)) {
         const declared = schema.properties?.[name];
         if (declared) problems.push(...schemaProblems(doc, declared, inner, `${at}.${name}`));
         else if (schema.additionalProperties === false) problems.push(`${at}.${name}: not a documented property`);
-        else if (isPlainObject(schema.additionalProperties)) problems.push(...schemaProblems(doc, schema.additionalProperties, inner, `${at}.${name}`));
+        else if (isPlainObject(schema.additionalProperties))
+          problems.push(...schemaProblems(doc, schema.additionalProperties, inner, `${at}.${name}`));
       }
       break;
     }
@@ -245,14 +269,22 @@ function schemaProblems(doc: OpenApi, raw: Schema | undefined, value: unknown, a
 }
 
 /** Whether an answer is one the document lists for the operation, with a body its schema allows. */
-function documentationProblems(doc: OpenApi, c: Pick<Case, 'template' | 'operation'>, status: number, contentType: string, text: string): string[] {
+function documentationProblems(
+  doc: OpenApi,
+  c: Pick<Case, 'template' | 'operation'>,
+  status: number,
+  contentType: string,
+  text: string
+): string[] {
   const operation = doc.paths[c.template]?.[c.operation];
   if (!operation) return [`${c.operation.toUpperCase()} ${c.template} is not in the document`];
   const documented = operation.responses[String(status)] ?? operation.responses.default;
   if (!documented) return [`${status} is not documented (documented: ${Object.keys(operation.responses).join(', ')})`];
   if (!/[/+]json\b/i.test(contentType)) return [];
   const content = documented.content ?? {};
-  const mediaType = Object.keys(content).find((type) => type === 'application/json' || type === '*/*' || type === 'application/*');
+  const mediaType = Object.keys(content).find(
+    (type) => type === 'application/json' || type === '*/*' || type === 'application/*'
+  );
   if (mediaType === undefined) return [`${status} answers JSON, but the document gives it no JSON body`];
   const schema = content[mediaType]?.schema;
   if (mediaType !== 'application/json' || !schema) return [];
@@ -284,10 +316,15 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
     const payment = await api.post<{ id: string }>('/v1/payments', paymentBody(), { as: acme });
     assert.equal(payment.status, 201, payment.text);
     paymentId = payment.body.id;
-    const bill = await api.post<{ id: string }>('/v1/bills/inquiries', { reference: uniqueRef('BILL'), productCode: 'PLNPOST', accountNumber: '530000000004' }, { as: acme });
+    const bill = await api.post<{ id: string }>(
+      '/v1/bills/inquiries',
+      { reference: uniqueRef('BILL'), productCode: 'PLNPOST', accountNumber: '530000000004' },
+      { as: acme }
+    );
     assert.equal(bill.status, 201, bill.text);
     billId = bill.body.id;
-    validBodies['post /v1/payments'] = () => paymentBody({ returnUrl: 'https://merchant.example/return', metadata: { cartId: 'c_1' }, expiresInMinutes: 60 });
+    validBodies['post /v1/payments'] = () =>
+      paymentBody({ returnUrl: 'https://merchant.example/return', metadata: { cartId: 'c_1' }, expiresInMinutes: 60 });
     validBodies['post /v1/payments/{id}/cancel'] = () => ({ reason: 'customer asked' });
     validBodies['post /v1/payouts'] = () => ({
       reference: uniqueRef('PO'),
@@ -297,8 +334,19 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
       description: 'Seller payout',
       metadata: { batch: 'b1' },
     });
-    validBodies['post /v1/operator/payouts/{id}/resolve'] = () => ({ outcome: 'SUCCEEDED', evidence: 'bank statement line 42', operator: 'ops@kasir' });
-    validBodies['post /v1/bills/inquiries'] = () => ({ reference: uniqueRef('BILL'), productCode: 'PLNPRE20', accountNumber: '530000000001', amount: 20_000, zoneId: 'z1', month: 5 });
+    validBodies['post /v1/operator/payouts/{id}/resolve'] = () => ({
+      outcome: 'SUCCEEDED',
+      evidence: 'bank statement line 42',
+      operator: 'ops@kasir',
+    });
+    validBodies['post /v1/bills/inquiries'] = () => ({
+      reference: uniqueRef('BILL'),
+      productCode: 'PLNPRE20',
+      accountNumber: '530000000001',
+      amount: 20_000,
+      zoneId: 'z1',
+      month: 5,
+    });
     validBodies['post /v1/bills/payments'] = () => ({ billId: 'B' + 'Z'.repeat(19), expectedTotal: 100_000 });
   });
   after(async () => stack?.stop());
@@ -318,10 +366,21 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
         const key = `${method} ${template}`;
         const isCallback = template.startsWith('/callbacks/');
         const operator = (operation.security ?? []).some((s) => 'operatorKey' in s);
-        const auth: Record<string, string> = isCallback ? {} : { authorization: `Bearer ${operator ? stack.operatorKey : acme.apiKey}` };
+        const auth: Record<string, string> = isCallback
+          ? {}
+          : { authorization: `Bearer ${operator ? stack.operatorKey : acme.apiKey}` };
         const concretePath = template.replace('{id}', idFor(template)).replace('{provider}', 'finpay');
         const add = (name: string, c: Partial<Case> & { expect: Expect }) =>
-          cases.push({ name: `${key}: ${name}`, method: method.toUpperCase(), path: concretePath, headers: { ...auth }, errorShape: !isCallback, template, operation: method, ...c });
+          cases.push({
+            name: `${key}: ${name}`,
+            method: method.toUpperCase(),
+            path: concretePath,
+            headers: { ...auth },
+            errorShape: !isCallback,
+            template,
+            operation: method,
+            ...c,
+          });
         const json = { 'content-type': 'application/json' };
 
         // Missing or wrong credentials.
@@ -346,31 +405,71 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
           if (param.in === 'path') {
             const text = pick(UNICODE.filter(wellFormed));
             // 'P' + 64 zeros: one character over the documented maxLength of an id (found by an outside probe).
-            for (const bad of [BIG, '%00', '..%2F..%2Fetc%2Fpasswd', encodeURIComponent('😀'), enc(text), 'P' + '0'.repeat(19), 'P' + '0'.repeat(64)]) {
-              const p = template.replace(`{${param.name}}`, bad).replace('{id}', idFor(template)).replace('{provider}', 'finpay');
-              add(`path ${param.name}=${bad.slice(0, 20)}`, { path: p, headers: { ...auth, ...(bodySchema ? json : {}) }, body: bodySchema ? JSON.stringify(validBodies[key]?.() ?? {}) : undefined, expect: isCallback ? 'not-5xx' : '4xx' });
+            for (const bad of [
+              BIG,
+              '%00',
+              '..%2F..%2Fetc%2Fpasswd',
+              encodeURIComponent('😀'),
+              enc(text),
+              'P' + '0'.repeat(19),
+              'P' + '0'.repeat(64),
+            ]) {
+              const p = template
+                .replace(`{${param.name}}`, bad)
+                .replace('{id}', idFor(template))
+                .replace('{provider}', 'finpay');
+              add(`path ${param.name}=${bad.slice(0, 20)}`, {
+                path: p,
+                headers: { ...auth, ...(bodySchema ? json : {}) },
+                body: bodySchema ? JSON.stringify(validBodies[key]?.() ?? {}) : undefined,
+                expect: isCallback ? 'not-5xx' : '4xx',
+              });
             }
           } else if (param.in === 'query') {
             const bads = [BIG, '-1', '0', '1.5', 'NaN', '1e309', 'abc', '', '%00', pick(UNICODE)];
             for (const bad of bads) {
               // An empty or in-range value for an optional filter may be accepted; it must still not be a 5xx.
-              const maybeValid = bad === '' || (schema.type === 'string' && !schema.enum && bad.length <= (schema.maxLength ?? Infinity) && !bad.includes('\u0000') && bad !== BIG);
-              add(`query ${param.name}=${bad.slice(0, 20)}`, { path: `${concretePath}?${encodeURIComponent(param.name)}=${bad === '%00' ? bad : enc(bad)}`, expect: maybeValid ? 'not-5xx' : '4xx' });
+              const maybeValid =
+                bad === '' ||
+                (schema.type === 'string' &&
+                  !schema.enum &&
+                  bad.length <= (schema.maxLength ?? Infinity) &&
+                  !bad.includes('\u0000') &&
+                  bad !== BIG);
+              add(`query ${param.name}=${bad.slice(0, 20)}`, {
+                path: `${concretePath}?${encodeURIComponent(param.name)}=${bad === '%00' ? bad : enc(bad)}`,
+                expect: maybeValid ? 'not-5xx' : '4xx',
+              });
             }
-            add(`query ${param.name} repeated`, { path: `${concretePath}?${param.name}=a&${param.name}=b`, expect: 'not-5xx' });
+            add(`query ${param.name} repeated`, {
+              path: `${concretePath}?${param.name}=a&${param.name}=b`,
+              expect: 'not-5xx',
+            });
             // Every value the document offers is taken.
             for (const value of schema.enum ?? []) {
-              add(`query ${param.name}=${String(value)} (documented)`, { path: `${concretePath}?${encodeURIComponent(param.name)}=${enc(String(value))}`, expect: 'not-5xx', offered: param.name });
+              add(`query ${param.name}=${String(value)} (documented)`, {
+                path: `${concretePath}?${encodeURIComponent(param.name)}=${enc(String(value))}`,
+                expect: 'not-5xx',
+                offered: param.name,
+              });
             }
           } else if (param.in === 'header') {
             for (const bad of [BIG.slice(0, 300), 'has space', 'tab\tinside', 'é-latin1', '']) {
-              add(`header ${param.name}=${bad.slice(0, 12)}`, { headers: { ...auth, ...json, [param.name]: bad }, body: JSON.stringify(validBodies[key]?.() ?? {}), expect: bad === '' ? 'not-5xx' : '4xx' });
+              add(`header ${param.name}=${bad.slice(0, 12)}`, {
+                headers: { ...auth, ...json, [param.name]: bad },
+                body: JSON.stringify(validBodies[key]?.() ?? {}),
+                expect: bad === '' ? 'not-5xx' : '4xx',
+              });
             }
           }
         }
 
         // A valid request, so that success answers are checked against the document too.
-        add('valid request', { headers: { ...auth, ...(bodySchema ? json : {}) }, body: bodySchema ? JSON.stringify(validBodies[key]?.() ?? {}) : undefined, expect: 'not-5xx' });
+        add('valid request', {
+          headers: { ...auth, ...(bodySchema ? json : {}) },
+          body: bodySchema ? JSON.stringify(validBodies[key]?.() ?? {}) : undefined,
+          expect: 'not-5xx',
+        });
 
         if (!bodySchema) continue;
         const valid = validBodies[key] ?? (() => ({}));
@@ -383,28 +482,69 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
               // Another enum (a payment's method) is tried without naming a provider, so Kasir picks one that takes it.
               const { provider: _provider, ...withoutProvider } = valid() as Record<string, unknown>;
               const base = path.join('.') === 'provider' ? valid() : withoutProvider;
-              add(`${path.join('.')}=${JSON.stringify(value)} (documented)`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(base, path, value)), expect: 'not-5xx', offered: path.join('.') });
+              add(`${path.join('.')}=${JSON.stringify(value)} (documented)`, {
+                headers: { ...auth, ...json },
+                body: JSON.stringify(setAt(base, path, value)),
+                expect: 'not-5xx',
+                offered: path.join('.'),
+              });
             }
           }
         }
 
         // Malformed JSON and wrong content types.
-        for (const text of MALFORMED) add(`malformed ${JSON.stringify(text)}`, { headers: { ...auth, ...json }, body: text, expect: isCallback ? 'not-5xx' : '4xx' });
+        for (const text of MALFORMED)
+          add(`malformed ${JSON.stringify(text)}`, {
+            headers: { ...auth, ...json },
+            body: text,
+            expect: isCallback ? 'not-5xx' : '4xx',
+          });
         if (!isCallback) {
-          for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/json; charset=utf-16', 'image/png']) {
-            add(`content-type ${type}`, { headers: { ...auth, 'content-type': type }, body: JSON.stringify(valid()), expect: '4xx' });
+          for (const type of [
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+            'application/xml',
+            'application/json; charset=utf-16',
+            'image/png',
+          ]) {
+            add(`content-type ${type}`, {
+              headers: { ...auth, 'content-type': type },
+              body: JSON.stringify(valid()),
+              expect: '4xx',
+            });
           }
           add('no content-type', { headers: { ...auth }, body: JSON.stringify(valid()), expect: '4xx' });
-          add('empty body', { headers: { ...auth, ...json }, body: '', expect: key.endsWith('/cancel') ? 'not-5xx' : '4xx' });
+          add('empty body', {
+            headers: { ...auth, ...json },
+            body: '',
+            expect: key.endsWith('/cancel') ? 'not-5xx' : '4xx',
+          });
           add('JSON array', { headers: { ...auth, ...json }, body: '[]', expect: '4xx' });
           add('JSON string', { headers: { ...auth, ...json }, body: '"hello"', expect: '4xx' });
           add('JSON null', { headers: { ...auth, ...json }, body: 'null', expect: '4xx' });
-          add('unknown property', { headers: { ...auth, ...json }, body: JSON.stringify({ ...valid(), __proto__x: 1, constructor: 'x' }), expect: '4xx' });
-          add('__proto__ pollution', { headers: { ...auth, ...json }, body: JSON.stringify(valid()).replace(/^\{/, '{"__proto__":{"admin":true},'), expect: 'not-5xx' });
+          add('unknown property', {
+            headers: { ...auth, ...json },
+            body: JSON.stringify({ ...valid(), __proto__x: 1, constructor: 'x' }),
+            expect: '4xx',
+          });
+          add('__proto__ pollution', {
+            headers: { ...auth, ...json },
+            body: JSON.stringify(valid()).replace(/^\{/, '{"__proto__":{"admin":true},'),
+            expect: 'not-5xx',
+          });
         }
-        add('200 kB body', { headers: { ...auth, ...json }, body: JSON.stringify({ ...valid(), description: HUGE }), expect: isCallback ? 'not-5xx' : '4xx' });
+        add('200 kB body', {
+          headers: { ...auth, ...json },
+          body: JSON.stringify({ ...valid(), description: HUGE }),
+          expect: isCallback ? 'not-5xx' : '4xx',
+        });
         if (isCallback) {
-          add('200 kB raw body', { headers: { 'content-type': 'application/octet-stream' }, body: HUGE, expect: 'not-5xx' });
+          add('200 kB raw body', {
+            headers: { 'content-type': 'application/octet-stream' },
+            body: HUGE,
+            expect: 'not-5xx',
+          });
           continue;
         }
 
@@ -412,22 +552,51 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
         for (const { path, schema } of properties(doc, bodySchema)) {
           const name = path.join('.');
           for (const value of wrongTypes(schema)) {
-            add(`${name} as ${JSON.stringify(value)}`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(valid(), path, value)), expect: '4xx' });
+            add(`${name} as ${JSON.stringify(value)}`, {
+              headers: { ...auth, ...json },
+              body: JSON.stringify(setAt(valid(), path, value)),
+              expect: '4xx',
+            });
           }
           if (schema.type === 'string') {
-            add(`${name} 10 kB`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(valid(), path, BIG)), expect: '4xx' });
-            add(`${name} 200 kB`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(valid(), path, HUGE)), expect: '4xx' });
+            add(`${name} 10 kB`, {
+              headers: { ...auth, ...json },
+              body: JSON.stringify(setAt(valid(), path, BIG)),
+              expect: '4xx',
+            });
+            add(`${name} 200 kB`, {
+              headers: { ...auth, ...json },
+              body: JSON.stringify(setAt(valid(), path, HUGE)),
+              expect: '4xx',
+            });
             const text = pick(UNICODE);
             // Free text may legitimately take unicode; constrained strings (enum, pattern) must refuse it.
-            const constrained = !!schema.enum || (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(text));
-            add(`${name} unicode ${JSON.stringify(text)}`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(valid(), path, text)), expect: constrained ? '4xx' : 'not-5xx' });
-            const nulRefused = !!schema.enum || (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test('a\u0000b'));
-            add(`${name} null byte`, { headers: { ...auth, ...json }, body: JSON.stringify(setAt(valid(), path, 'a\u0000b')), expect: nulRefused ? '4xx' : 'not-5xx' });
+            const constrained =
+              !!schema.enum || (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(text));
+            add(`${name} unicode ${JSON.stringify(text)}`, {
+              headers: { ...auth, ...json },
+              body: JSON.stringify(setAt(valid(), path, text)),
+              expect: constrained ? '4xx' : 'not-5xx',
+            });
+            const nulRefused =
+              !!schema.enum || (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test('a\u0000b'));
+            add(`${name} null byte`, {
+              headers: { ...auth, ...json },
+              body: JSON.stringify(setAt(valid(), path, 'a\u0000b')),
+              expect: nulRefused ? '4xx' : 'not-5xx',
+            });
           }
           if (schema.type === 'integer' || schema.type === 'number') {
             for (const amount of BAD_AMOUNTS) {
-              const inRange = amount.raw === '0' && (schema.minimum ?? 1) <= 0 && (schema as { exclusiveMinimum?: boolean }).exclusiveMinimum !== true;
-              add(`${name} ${amount.label}`, { headers: { ...auth, ...json }, body: withRaw(valid(), path, amount.raw), expect: inRange ? 'not-5xx' : '4xx' });
+              const inRange =
+                amount.raw === '0' &&
+                (schema.minimum ?? 1) <= 0 &&
+                (schema as { exclusiveMinimum?: boolean }).exclusiveMinimum !== true;
+              add(`${name} ${amount.label}`, {
+                headers: { ...auth, ...json },
+                body: withRaw(valid(), path, amount.raw),
+                expect: inRange ? 'not-5xx' : '4xx',
+              });
             }
           }
         }
@@ -439,7 +608,14 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
   it('answers a path parameter with broken percent-encoding with a 400', async () => {
     const acme = stack.merchants[0]!;
     const failures: string[] = [];
-    for (const path of ['/v1/payments/%zz', '/v1/payments/%', '/v1/payouts/%ED%A0%80', '/v1/bills/payments/%C3%28', '/v1/payments/%FF/cancel', '/callbacks/%zz']) {
+    for (const path of [
+      '/v1/payments/%zz',
+      '/v1/payments/%',
+      '/v1/payouts/%ED%A0%80',
+      '/v1/bills/payments/%C3%28',
+      '/v1/payments/%FF/cancel',
+      '/callbacks/%zz',
+    ]) {
       const response = await fetch(`${stack.apiUrl}${path}`, {
         method: path.includes('cancel') || path.startsWith('/callbacks') ? 'POST' : 'GET',
         headers: { authorization: `Bearer ${acme.apiKey}`, 'content-type': 'application/json' },
@@ -447,11 +623,19 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       if (response.status !== 400) failures.push(`${path}: ${response.status}`);
-      const template = Object.keys(doc.paths).find((t) => new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
+      const template = Object.keys(doc.paths).find((t) =>
+        new RegExp(`^${t.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path)
+      );
       const operation = path.includes('cancel') || path.startsWith('/callbacks') ? 'post' : 'get';
       if (template === undefined) failures.push(`${path}: no documented operation`);
       else
-        for (const problem of documentationProblems(doc, { template, operation }, response.status, response.headers.get('content-type') ?? '', await response.text()))
+        for (const problem of documentationProblems(
+          doc,
+          { template, operation },
+          response.status,
+          response.headers.get('content-type') ?? '',
+          await response.text()
+        ))
           failures.push(`${path}: ${problem}`);
     }
     assert.deepEqual(failures, []);
@@ -478,10 +662,17 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
       }
       const text = await response.text();
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-      for (const problem of documentationProblems(doc, c, response.status, response.headers.get('content-type') ?? '', text))
+      for (const problem of documentationProblems(
+        doc,
+        c,
+        response.status,
+        response.headers.get('content-type') ?? '',
+        text
+      ))
         failures.push(`${c.name}: ${problem}`);
       if (response.status >= 500) return void failures.push(`${c.name}: ${response.status} ${text.slice(0, 200)}`);
-      if (c.expect === '4xx' && (response.status < 400 || response.status >= 500)) return void failures.push(`${c.name}: expected 4xx, got ${response.status} ${text.slice(0, 200)}`);
+      if (c.expect === '4xx' && (response.status < 400 || response.status >= 500))
+        return void failures.push(`${c.name}: expected 4xx, got ${response.status} ${text.slice(0, 200)}`);
       if (c.offered !== undefined && response.status === 400) {
         let errors: { param: string }[] = [];
         try {
@@ -490,7 +681,8 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
           // not the error shape: reported below
         }
         const refused = errors.some((e) => e.param === c.offered);
-        if (refused) failures.push(`${c.name}: the document offers this value, yet it is refused: ${text.slice(0, 200)}`);
+        if (refused)
+          failures.push(`${c.name}: the document offers this value, yet it is refused: ${text.slice(0, 200)}`);
       }
       if (response.status >= 400 && c.errorShape) {
         let body: { error?: Record<string, unknown> } | undefined;
@@ -500,7 +692,9 @@ describe('merchant API fuzzing from its OpenAPI document', function () {
           return void failures.push(`${c.name}: ${response.status} error body is not JSON: ${text.slice(0, 120)}`);
         }
         const error = body?.error;
-        const shaped = error && ['type', 'code', 'message', 'request_id'].every((k) => typeof error[k] === 'string' && error[k].length > 0);
+        const shaped =
+          error &&
+          ['type', 'code', 'message', 'request_id'].every((k) => typeof error[k] === 'string' && error[k].length > 0);
         if (!shaped) failures.push(`${c.name}: ${response.status} not the one error shape: ${text.slice(0, 200)}`);
         else if (response.headers.get('request-id') !== null && response.headers.get('request-id') !== error.request_id)
           failures.push(`${c.name}: Request-Id header differs from request_id`);

@@ -62,7 +62,10 @@ describe('multiple worker and API processes', function () {
     for (const p of processes.splice(0)) await p.kill('SIGKILL');
     const configFor = (base: string) => {
       const port = Number(new URL(base).port);
-      return KasirProcess.writeConfig(path.join(dir, `kasir-${port}.json`), { ...stack.config, api: { ...stack.config.api, host: '127.0.0.1', port } });
+      return KasirProcess.writeConfig(path.join(dir, `kasir-${port}.json`), {
+        ...stack.config,
+        api: { ...stack.config.api, host: '127.0.0.1', port },
+      });
     };
     const workerConfig = configFor(api1);
     const started: [KasirProcess, KasirProcess, KasirProcess, KasirProcess] = [
@@ -74,7 +77,12 @@ describe('multiple worker and API processes', function () {
     processes.push(...started);
     for (const p of started) p.start();
     const [w1, w2, a1, a2] = started;
-    await Promise.all([w1.workerReady(stack.client, stack.config), w2.workerReady(stack.client, stack.config), a1.apiReady(api1), a2.apiReady(api2)]);
+    await Promise.all([
+      w1.workerReady(stack.client, stack.config),
+      w2.workerReady(stack.client, stack.config),
+      a1.apiReady(api1),
+      a2.apiReady(api2),
+    ]);
     return started;
   }
 
@@ -84,7 +92,11 @@ describe('multiple worker and API processes', function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function post(base: string, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  async function post(
+    base: string,
+    path: string,
+    body: unknown
+  ): Promise<{ status: number; json: Record<string, unknown> }> {
     const response = await fetch(`${base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.merchants[0]!.apiKey}` },
@@ -96,7 +108,10 @@ describe('multiple worker and API processes', function () {
   }
 
   async function get<T>(path: string): Promise<T> {
-    const response = await fetch(`${api1}${path}`, { headers: { authorization: `Bearer ${stack.merchants[0]!.apiKey}` }, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${api1}${path}`, {
+      headers: { authorization: `Bearer ${stack.merchants[0]!.apiKey}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     assert.equal(response.status, 200, `${path}: ${response.status}`);
     return (await response.json()) as T;
   }
@@ -133,7 +148,12 @@ describe('multiple worker and API processes', function () {
     const [w1, w2, , a2] = await startProcesses();
     const started = Date.now();
     const items: Created[] = [
-      ...Array.from({ length: PAYMENTS }, (_, i): Created => ({ kind: 'payment', via: i % 2 === 0 ? 1 : 2, attempts: [], body: paymentBody({ provider: 'finpay', method: 'VA_BCA', amount: 100_000 + i }) })),
+      ...Array.from({ length: PAYMENTS }, (_, i): Created => ({
+        kind: 'payment',
+        via: i % 2 === 0 ? 1 : 2,
+        attempts: [],
+        body: paymentBody({ provider: 'finpay', method: 'VA_BCA', amount: 100_000 + i }),
+      })),
       ...Array.from({ length: PAYOUTS }, (_, i): Created => ({
         kind: 'payout',
         via: i % 2 === 0 ? 1 : 2,
@@ -142,7 +162,11 @@ describe('multiple worker and API processes', function () {
           reference: uniqueRef('PO'),
           amount: 200_000 + i,
           feeMode: 'merchant',
-          beneficiary: { bankCode: '014', accountNumber: `12345678${String(i).padStart(2, '0')}`, accountName: 'Siti Aminah' },
+          beneficiary: {
+            bankCode: '014',
+            accountNumber: `12345678${String(i).padStart(2, '0')}`,
+            accountName: 'Siti Aminah',
+          },
           description: 'Seller payout',
         },
       })),
@@ -175,14 +199,24 @@ describe('multiple worker and API processes', function () {
     const settled = new Set<string>();
     if (killWorker === 'during-settlement') {
       // Worker #1 dies once the first settlements are under way: callbacks, polls and webhooks in flight.
-      void eventually(() => (settled.size >= 3 ? true : undefined), 60_000, 'first settlements').then(() => w1.kill('SIGKILL'), () => undefined);
+      void eventually(() => (settled.size >= 3 ? true : undefined), 60_000, 'first settlements').then(
+        () => w1.kill('SIGKILL'),
+        () => undefined
+      );
     }
     await eventually(
       async () => {
         for (const item of items) {
           if (settled.has(item.id!)) continue;
-          const control = item.kind === 'payment' ? `${finpay}/_sim/orders/${item.id}/pay` : `${bdpay}/_sim/payouts/${item.id}/settle`;
-          const response = await fetch(control, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+          const control =
+            item.kind === 'payment'
+              ? `${finpay}/_sim/orders/${item.id}/pay`
+              : `${bdpay}/_sim/payouts/${item.id}/settle`;
+          const response = await fetch(control, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{}',
+          });
           if (response.ok) settled.add(item.id!);
         }
         return settled.size === items.length ? true : undefined;
@@ -194,29 +228,52 @@ describe('multiple worker and API processes', function () {
     const finals = await eventually(
       async () => {
         const states = await Promise.all(
-          items.map(async (i) => (i.kind === 'payment' ? get<PaymentView>(`/v1/payments/${i.id}`) : get<PayoutView>(`/v1/payouts/${i.id}`)))
+          items.map(async (i) =>
+            i.kind === 'payment' ? get<PaymentView>(`/v1/payments/${i.id}`) : get<PayoutView>(`/v1/payouts/${i.id}`)
+          )
         );
         return states.every((s) => TERMINAL.has(s.status) || s.needsAttention) ? states : undefined;
       },
       90_000,
       'every movement to be terminal or flagged'
     ).catch(async (err: unknown) => {
-      const states = await Promise.all(items.map(async (i) => get<{ status: string; timeline: unknown[] }>(`/v1/${i.kind}s/${i.id}`).catch((e: unknown) => String(e))));
-      const stuck = states.map((s, n) => ({ s, item: items[n]! })).filter(({ s }) => typeof s === 'string' || !TERMINAL.has(s.status));
+      const states = await Promise.all(
+        items.map(async (i) =>
+          get<{ status: string; timeline: unknown[] }>(`/v1/${i.kind}s/${i.id}`).catch((e: unknown) => String(e))
+        )
+      );
+      const stuck = states
+        .map((s, n) => ({ s, item: items[n]! }))
+        .filter(({ s }) => typeof s === 'string' || !TERMINAL.has(s.status));
       const details = await Promise.all(
         stuck.map(async ({ s, item }) => {
           const handle = stack.client.workflow.getHandle(workflowIdOf(item.kind, item.id!));
           const execution = (await handle.describe()).status.name;
-          const failure = execution === 'FAILED' ? await handle.result().then(() => '', (e: unknown) => (e instanceof Error ? `${e.message}: ${e.cause instanceof Error ? e.cause.message : ''}` : String(e))) : '';
-          return { id: item.id, attempts: item.attempts, status: typeof s === 'string' ? s : s.status, execution, failure };
+          const failure =
+            execution === 'FAILED'
+              ? await handle.result().then(
+                  () => '',
+                  (e: unknown) =>
+                    e instanceof Error ? `${e.message}: ${e.cause instanceof Error ? e.cause.message : ''}` : String(e)
+                )
+              : '';
+          return {
+            id: item.id,
+            attempts: item.attempts,
+            status: typeof s === 'string' ? s : s.status,
+            execution,
+            failure,
+          };
         })
       );
       throw new Error(`${String(err)}; settled at provider: ${settled.size}; stuck: ${JSON.stringify(details)}`);
     });
     for (const [index, state] of finals.entries()) {
       const item = items[index]!;
-      if (item.kind === 'payment') assert.equal(state.status, 'SUCCEEDED', `payment ${item.id}: ${JSON.stringify(state)}`);
-      else assert.ok(state.status === 'SUCCEEDED' || state.needsAttention, `payout ${item.id}: ${JSON.stringify(state)}`);
+      if (item.kind === 'payment')
+        assert.equal(state.status, 'SUCCEEDED', `payment ${item.id}: ${JSON.stringify(state)}`);
+      else
+        assert.ok(state.status === 'SUCCEEDED' || state.needsAttention, `payout ${item.id}: ${JSON.stringify(state)}`);
     }
 
     const bdpaySubmissions = await simGet<Record<string, number>>(bdpay, '/_sim/submissions');
@@ -232,7 +289,9 @@ describe('multiple worker and API processes', function () {
       () =>
         finals.every((state, index) => {
           const item = items[index]!;
-          const expected = TERMINAL.has(state.status) ? `${item.kind}.${state.status.toLowerCase()}` : `${item.kind}.needs_attention`;
+          const expected = TERMINAL.has(state.status)
+            ? `${item.kind}.${state.status.toLowerCase()}`
+            : `${item.kind}.needs_attention`;
           return stack.webhooks.eventsFor(item.id!).some((e) => e.type === expected);
         })
           ? true
@@ -242,7 +301,9 @@ describe('multiple worker and API processes', function () {
     );
     if (process.env.FAULTS_DEBUG) {
       const flagged = finals.filter((f) => f.needsAttention).length;
-      console.log(`in flight or unsent at kill: ${inFlightAtKill}; flagged: ${flagged}; retried: ${items.filter((i) => i.attempts.length > 1).length}; took ${Date.now() - started} ms`);
+      console.log(
+        `in flight or unsent at kill: ${inFlightAtKill}; flagged: ${flagged}; retried: ${items.filter((i) => i.attempts.length > 1).length}; took ${Date.now() - started} ms`
+      );
     }
     assert.ok(!w1.alive, 'worker #1 was killed');
   }

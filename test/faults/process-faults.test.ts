@@ -28,10 +28,13 @@ import { eventually, FAST_TIMINGS, startStack, WebhookSink, workflowBundle } fro
 import type { RunningSimulator, TestStack } from '../helpers/stack';
 import { KasirProcess } from '../helpers/processes';
 
-
 /** Timings where polls, not callbacks, discover settlement quickly (callbacks go to an unreachable URL). */
 const FAULT_TIMINGS = {
-  payment: { poll: { initialMs: 500, maxMs: 2_000, factor: 2 }, lateWindowMs: 4_000, latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 } },
+  payment: {
+    poll: { initialMs: 500, maxMs: 2_000, factor: 2 },
+    lateWindowMs: 4_000,
+    latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 },
+  },
   payout: { query: { initialMs: 300, maxMs: 1_500, factor: 2 }, attentionAfterMs: 120_000 },
 };
 
@@ -72,12 +75,15 @@ describe('process faults', function () {
       const finpay = stack.simulators.finpay.url;
 
       const [payments, payouts] = await Promise.all([
-        Promise.all(Array.from({ length: 5 }, () => startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' }))),
+        Promise.all(
+          Array.from({ length: 5 }, () => startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' }))
+        ),
         Promise.all(Array.from({ length: 3 }, () => startPayout(stack, {}))),
       ]);
       // Payouts start processing at BDPay; payments await the customer. Everything is mid-flight.
       for (const p of payments) assert.equal(p.state.status, 'PENDING');
-      for (const p of payouts) assert.ok(['PROCESSING', 'UNKNOWN', 'SUBMITTED', 'PENDING'].includes(p.state.status), p.state.status);
+      for (const p of payouts)
+        assert.ok(['PROCESSING', 'UNKNOWN', 'SUBMITTED', 'PENDING'].includes(p.state.status), p.state.status);
       await first.kill('SIGKILL');
 
       // With no worker alive, the provider settles everything.
@@ -87,7 +93,10 @@ describe('process faults', function () {
       const t = Date.now();
       await startWorkerProcess();
       if (process.env.FAULTS_DEBUG) console.log('second worker ready after', Date.now() - t, 'ms');
-      const finals = await Promise.all([...payments.map((p) => p.handle.result()), ...payouts.map((p) => p.handle.result())]);
+      const finals = await Promise.all([
+        ...payments.map((p) => p.handle.result()),
+        ...payouts.map((p) => p.handle.result()),
+      ]);
       for (const final of finals) assert.equal(final.status, 'SUCCEEDED');
       if (process.env.FAULTS_DEBUG) console.log('all settled after', Date.now() - t, 'ms');
 
@@ -95,7 +104,12 @@ describe('process faults', function () {
       for (const p of payouts) assert.equal(submissions[p.state.id] ?? 0, 1, `payout ${p.state.id} submissions`);
       // Every merchant webhook for a final state was delivered.
       await eventually(
-        () => ([...payments, ...payouts].every((p) => stack.webhooks.eventsFor(p.state.id).some((e) => e.type.endsWith('.succeeded'))) ? true : undefined),
+        () =>
+          [...payments, ...payouts].every((p) =>
+            stack.webhooks.eventsFor(p.state.id).some((e) => e.type.endsWith('.succeeded'))
+          )
+            ? true
+            : undefined,
         30_000,
         'succeeded webhooks'
       );
@@ -104,14 +118,24 @@ describe('process faults', function () {
     it('registers through a 5xx burst at Finpay by re-sending the same order id, and retries status checks', async () => {
       const finpay = stack.simulators.finpay.url;
       try {
-        await simControl(finpay, '/_sim/faults', { kind: 'http-5xx', path: '/pg/payment/card/initiate', status: 503, count: 3 });
+        await simControl(finpay, '/_sim/faults', {
+          kind: 'http-5xx',
+          path: '/pg/payment/card/initiate',
+          status: 503,
+          count: 3,
+        });
         const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
         assert.equal(state.status, 'PENDING');
         assert.equal(state.timeline.filter((t) => /outcome unknown/.test(t.note ?? '')).length, 3);
         const orders = await simGet<{ id: string }[]>(finpay, '/_sim/orders');
         assert.equal(orders.filter((o) => o.id === state.id).length, 1);
 
-        await simControl(finpay, '/_sim/faults', { kind: 'http-5xx', path: '/pg/payment/card/check', status: 502, count: 3 });
+        await simControl(finpay, '/_sim/faults', {
+          kind: 'http-5xx',
+          path: '/pg/payment/card/check',
+          status: 502,
+          count: 3,
+        });
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         assert.equal((await handle.result()).status, 'SUCCEEDED');
         assert.equal((await simGet<Record<string, number>>(finpay, '/_sim/submissions'))[`initiate:${state.id}`], 1);
@@ -126,11 +150,18 @@ describe('process faults', function () {
         // Finpay registers the order but the answer never arrives; the re-sent order id is refused as a
         // duplicate, and the status check gives the payment code back.
         await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
-        const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 });
+        const { state, handle } = await startPayment(stack, {
+          provider: 'finpay',
+          method: 'FINPAY_CODE',
+          expiresInMinutes: 1440,
+        });
         assert.equal(state.status, 'PENDING');
         const order = await simGet<{ status: string; paymentCode: string }>(finpay, `/_sim/orders/${state.id}`);
         assert.equal(state.instructions?.paymentCode, order.paymentCode);
-        assert.equal((await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length, 1);
+        assert.equal(
+          (await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length,
+          1
+        );
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         assert.equal((await handle.result()).status, 'SUCCEEDED');
       } finally {
@@ -144,11 +175,18 @@ describe('process faults', function () {
         // The status answer has no QR, so Kasir cannot hand out instructions again; the order exists at
         // Finpay, so the payment is PENDING (not FAILED) and an operator is told the instructions were lost.
         await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/initiate' });
-        const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'QRIS', expiresInMinutes: 1440 });
+        const { state, handle } = await startPayment(stack, {
+          provider: 'finpay',
+          method: 'QRIS',
+          expiresInMinutes: 1440,
+        });
         assert.equal(state.status, 'PENDING');
         assert.equal(state.needsAttention, true);
         assert.match(state.attentionReason ?? '', /REGISTRATION_ANSWER_LOST/);
-        assert.equal((await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length, 1);
+        assert.equal(
+          (await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length,
+          1
+        );
 
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         const final = await handle.result();
@@ -206,11 +244,27 @@ describe('process faults', function () {
         simulators[id] = { simulator, server: listening, url: listening.url };
         providers[id] = setup.connectorConfig(listening.url);
       }
-      const merchant = { id: 'acme', apiKey: `test_sk_${randomBytes(8).toString('hex')}`, webhookSecret: `test_whsec_${randomBytes(16).toString('hex')}` };
+      const merchant = {
+        id: 'acme',
+        apiKey: `test_sk_${randomBytes(8).toString('hex')}`,
+        webhookSecret: `test_whsec_${randomBytes(16).toString('hex')}`,
+      };
       const config = parseConfig({
-        temporal: { address: server.address, namespace: server.namespace, taskQueue: `kasir-restart-${randomBytes(4).toString('hex')}` },
+        temporal: {
+          address: server.address,
+          namespace: server.namespace,
+          taskQueue: `kasir-restart-${randomBytes(4).toString('hex')}`,
+        },
         api: { publicUrl: 'http://127.0.0.1:9' },
-        merchants: [{ id: merchant.id, name: 'ACME', apiKeySha256: [sha256Hex(merchant.apiKey)], webhookUrl, webhookSecret: merchant.webhookSecret }],
+        merchants: [
+          {
+            id: merchant.id,
+            name: 'ACME',
+            apiKeySha256: [sha256Hex(merchant.apiKey)],
+            webhookUrl,
+            webhookSecret: merchant.webhookSecret,
+          },
+        ],
         providers,
         timings: { ...FAST_TIMINGS, ...FAULT_TIMINGS },
       });
@@ -224,7 +278,9 @@ describe('process faults', function () {
 
       // The movement helpers only need these parts of a stack.
       const stack = { client, config, merchants: [merchant] } as unknown as TestStack;
-      const payments = await Promise.all(Array.from({ length: 5 }, () => startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' })));
+      const payments = await Promise.all(
+        Array.from({ length: 5 }, () => startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' }))
+      );
       for (const p of payments) assert.equal(p.state.status, 'PENDING');
 
       // The server goes away under the running worker and client, and comes back on the same port and file.

@@ -35,12 +35,17 @@ describe('provider faults through the API', function () {
       timings: {
         payment: { ...FAST_TIMINGS.payment, poll: FAST_POLL },
         payout: { query: { initialMs: 300, maxMs: 1_000, factor: 2 }, attentionAfterMs: 120_000 },
-        bill: { ...FAST_TIMINGS.bill, firstStatusCheckMs: 500, statusPoll: { initialMs: 300, maxMs: 1_000, factor: 2 } },
+        bill: {
+          ...FAST_TIMINGS.bill,
+          firstStatusCheckMs: 500,
+          statusPoll: { initialMs: 300, maxMs: 1_000, factor: 2 },
+        },
       },
     });
     // A short client timeout for every provider, so `slow` answers time out in a second. The worker
     // builds its connectors from this (shared) config when it starts.
-    for (const provider of Object.values(stack.config.providers) as { timeoutMs?: number }[]) provider.timeoutMs = CLIENT_TIMEOUT_MS;
+    for (const provider of Object.values(stack.config.providers) as { timeoutMs?: number }[])
+      provider.timeoutMs = CLIENT_TIMEOUT_MS;
     await stack.startWorker();
     api = apiClient(stack);
     acme = stack.merchants[0]!;
@@ -61,7 +66,11 @@ describe('provider faults through the API', function () {
   }
 
   async function createPayment(overrides: Record<string, unknown> = {}): Promise<PaymentView> {
-    const response = await api.post<PaymentView>('/v1/payments', paymentBody({ provider: 'finpay', method: 'VA_BCA', ...overrides }), { as: acme });
+    const response = await api.post<PaymentView>(
+      '/v1/payments',
+      paymentBody({ provider: 'finpay', method: 'VA_BCA', ...overrides }),
+      { as: acme }
+    );
     assert.ok([200, 201, 202].includes(response.status), `${response.status} ${response.text}`);
     return response.body;
   }
@@ -72,7 +81,12 @@ describe('provider faults through the API', function () {
     return response.body;
   }
 
-  async function reaches<T extends { status: string }>(read: () => Promise<T>, status: string, what: string, timeoutMs = 30_000): Promise<T> {
+  async function reaches<T extends { status: string }>(
+    read: () => Promise<T>,
+    status: string,
+    what: string,
+    timeoutMs = 30_000
+  ): Promise<T> {
     return eventually(
       async () => {
         const state = await read();
@@ -85,13 +99,20 @@ describe('provider faults through the API', function () {
 
   /** Waits for the terminal webhook, lets stragglers arrive, and asserts there is exactly one. */
   async function oneTerminalWebhook(id: string, type: string): Promise<void> {
-    await eventually(() => (stack.webhooks.eventsFor(id).some((e) => e.type === type) ? true : undefined), 30_000, `${type} webhook for ${id}`);
+    await eventually(
+      () => (stack.webhooks.eventsFor(id).some((e) => e.type === type) ? true : undefined),
+      30_000,
+      `${type} webhook for ${id}`
+    );
     await new Promise((r) => setTimeout(r, 1_500));
     const terminal = stack.webhooks.eventsFor(id).filter((e) => e.type === type);
     assert.equal(new Set(terminal.map((e) => e.id)).size, 1, `one ${type} event for ${id}`);
   }
 
-  async function callbackAttempts(provider: ProviderId, reference: string): Promise<{ status?: number; forged: boolean; acknowledged: boolean }[]> {
+  async function callbackAttempts(
+    provider: ProviderId,
+    reference: string
+  ): Promise<{ status?: number; forged: boolean; acknowledged: boolean }[]> {
     return simGet(stack.simulators[provider].url, `/_sim/callbacks?reference=${encodeURIComponent(reference)}`);
   }
 
@@ -101,7 +122,10 @@ describe('provider faults through the API', function () {
     await sim('finpay', '/callback-faults', { kind: 'suppress', reference: created.id });
     await sim('finpay', `/orders/${created.id}/pay`);
     const settled = await reaches(() => payment(created.id), 'SUCCEEDED', 'payment');
-    assert.ok(settled.timeline.some((e) => e.source === 'poll' && e.status === 'SUCCEEDED'), JSON.stringify(settled.timeline));
+    assert.ok(
+      settled.timeline.some((e) => e.source === 'poll' && e.status === 'SUCCEEDED'),
+      JSON.stringify(settled.timeline)
+    );
     assert.equal((await callbackAttempts('finpay', created.id)).length, 0, 'no callback was sent');
     await oneTerminalWebhook(created.id, 'payment.succeeded');
   });
@@ -126,7 +150,10 @@ describe('provider faults through the API', function () {
     // The slow answer is lost to the client timeout; the re-sent order id is refused as a duplicate, and
     // the status check gives the VA number back: Kasir tracks the very order the customer can pay.
     const registered = await reaches(() => payment(id), 'PENDING', 'payment');
-    const order = await simGet<{ status: string; paymentCode: string }>(stack.simulators.finpay.url, `/_sim/orders/${id}`);
+    const order = await simGet<{ status: string; paymentCode: string }>(
+      stack.simulators.finpay.url,
+      `/_sim/orders/${id}`
+    );
     assert.equal(registered.instructions?.vaNumber, order.paymentCode);
     await sim('finpay', `/orders/${id}/pay`);
     await reaches(() => payment(id), 'SUCCEEDED', 'payment');
@@ -161,7 +188,11 @@ describe('provider faults through the API', function () {
       'the payout to be UNKNOWN'
     );
     // The query finds it at BDPay, processing; the provider then settles it.
-    await eventually(async () => ((await read()).status === 'PROCESSING' ? true : undefined), 20_000, 'the query to find the payout');
+    await eventually(
+      async () => ((await read()).status === 'PROCESSING' ? true : undefined),
+      20_000,
+      'the query to find the payout'
+    );
     await sim('bdpay', `/payouts/${id}/settle`);
     const settled = await reaches(read, 'SUCCEEDED', 'payout');
     assert.equal(settled.needsAttention ?? false, false);
@@ -186,7 +217,10 @@ describe('provider faults through the API', function () {
       20_000,
       'both late deliveries'
     );
-    assert.ok(delivered.every((a) => a.status === 200 && a.acknowledged), JSON.stringify(delivered));
+    assert.ok(
+      delivered.every((a) => a.status === 200 && a.acknowledged),
+      JSON.stringify(delivered)
+    );
     const after = await payment(created.id);
     assert.equal(after.status, 'SUCCEEDED');
     assert.equal(after.timeline.filter((e) => e.status === 'SUCCEEDED').length, 1);
@@ -213,7 +247,8 @@ describe('provider faults through the API', function () {
     const read = async () => (await api.get<PayoutView>(`/v1/payouts/${id}`, { as: acme })).body;
     await reaches(read, 'SUCCEEDED', 'payout');
     await eventually(
-      async () => ((await callbackAttempts('bdpay', id)).filter((a) => a.status !== undefined).length >= 2 ? true : undefined),
+      async () =>
+        (await callbackAttempts('bdpay', id)).filter((a) => a.status !== undefined).length >= 2 ? true : undefined,
       20_000,
       'both deliveries'
     );
@@ -252,14 +287,22 @@ describe('provider faults through the API', function () {
   it('resolves an Ayopop bill payment whose answer was dropped by status, with one payment at Ayopop', async () => {
     const inquiry = await api.post<BillView>(
       '/v1/bills/inquiries',
-      { reference: uniqueRef('BILL'), productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.staysProcessing },
+      {
+        reference: uniqueRef('BILL'),
+        productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+        accountNumber: AYOPOP_SIM_ACCOUNTS.staysProcessing,
+      },
       { as: acme }
     );
     assert.equal(inquiry.status, 201, inquiry.text);
     const id = inquiry.body.id;
     await sim('ayopop', '/faults', { kind: 'accept-then-drop', path: '/api/v2/bill/payment' });
     await sim('ayopop', '/callback-faults', { kind: 'suppress', reference: id }); // only status can settle it
-    const paid = await api.post<BillView>('/v1/bills/payments', { billId: id, expectedTotal: inquiry.body.total }, { as: acme });
+    const paid = await api.post<BillView>(
+      '/v1/bills/payments',
+      { billId: id, expectedTotal: inquiry.body.total },
+      { as: acme }
+    );
     assert.ok(paid.status < 500, `${paid.status} ${paid.text}`);
     const read = async () => (await api.get<BillView>(`/v1/bills/payments/${id}`, { as: acme })).body;
     await reaches(read, 'PROCESSING', 'bill');

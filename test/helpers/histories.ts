@@ -12,7 +12,12 @@ import type { TestStack } from './stack';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'replay', 'histories');
 
-export async function recordHistory(stack: TestStack, handle: WorkflowHandle, workflow: string, scenario: string): Promise<void> {
+export async function recordHistory(
+  stack: TestStack,
+  handle: WorkflowHandle,
+  workflow: string,
+  scenario: string
+): Promise<void> {
   if (process.env.KASIR_RECORD_HISTORIES !== '1') return;
   const file = path.join(HISTORIES_DIR, workflow, `${scenario}.json`);
   if (existsSync(file)) return;
@@ -21,7 +26,18 @@ export async function recordHistory(stack: TestStack, handle: WorkflowHandle, wo
   if (!cli) throw new Error('no Temporal CLI to export the history with');
   const json = execFileSync(
     cli,
-    ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', stack.server.address, '--namespace', stack.server.namespace, '--output', 'json'],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      handle.workflowId,
+      '--address',
+      stack.server.address,
+      '--namespace',
+      stack.server.namespace,
+      '--output',
+      'json',
+    ],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }
   );
   mkdirSync(path.dirname(file), { recursive: true });

@@ -17,7 +17,14 @@ export function uniqueReference(prefix: string): string {
 
 export async function startPayment(
   stack: TestStack,
-  options: { provider: ProviderId; method: PaymentMethod; amount?: number; expiresInMinutes?: number; reference?: string; merchantId?: string }
+  options: {
+    provider: ProviderId;
+    method: PaymentMethod;
+    amount?: number;
+    expiresInMinutes?: number;
+    reference?: string;
+    merchantId?: string;
+  }
 ): Promise<{ state: PaymentState; handle: WorkflowHandle<typeof paymentWorkflow> }> {
   const merchantId = options.merchantId ?? stack.merchants[0]!.id;
   const merchantReference = options.reference ?? uniqueReference('order');
@@ -44,7 +51,9 @@ export async function startPayment(
       },
     ],
   });
-  const state = await stack.client.workflow.executeUpdateWithStart(paymentRegisteredUpdate, { startWorkflowOperation: operation });
+  const state = await stack.client.workflow.executeUpdateWithStart(paymentRegisteredUpdate, {
+    startWorkflowOperation: operation,
+  });
   return { state, handle: await operation.workflowHandle() };
 }
 
@@ -67,7 +76,11 @@ export async function startPayout(
         provider: 'bdpay',
         amount: options.amount ?? 250_000,
         feeMode: 'merchant',
-        beneficiary: { bankCode: 'BCA', accountNumber: options.accountNumber ?? '1234567890', accountName: 'Siti Aminah' },
+        beneficiary: {
+          bankCode: 'BCA',
+          accountNumber: options.accountNumber ?? '1234567890',
+          accountName: 'Siti Aminah',
+        },
         description: 'Supplier payment',
         callbackUrl: `${stack.config.api.publicUrl}/callbacks/bdpay`,
         requestFingerprint: requestFingerprint({ merchantReference, ...options }),
@@ -75,7 +88,9 @@ export async function startPayout(
       },
     ],
   });
-  const state = await stack.client.workflow.executeUpdateWithStart(payoutSubmittedUpdate, { startWorkflowOperation: operation });
+  const state = await stack.client.workflow.executeUpdateWithStart(payoutSubmittedUpdate, {
+    startWorkflowOperation: operation,
+  });
   return { state, handle: await operation.workflowHandle() };
 }
 
@@ -105,7 +120,9 @@ export async function startBill(
       },
     ],
   });
-  const state = await stack.client.workflow.executeUpdateWithStart(billInquiredUpdate, { startWorkflowOperation: operation });
+  const state = await stack.client.workflow.executeUpdateWithStart(billInquiredUpdate, {
+    startWorkflowOperation: operation,
+  });
   return { state, handle: await operation.workflowHandle() };
 }
 

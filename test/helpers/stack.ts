@@ -53,7 +53,11 @@ export const FAST_TIMINGS: WorkflowTimings = {
     lateWindowMs: 4_000,
     latePoll: { initialMs: 1_000, maxMs: 2_000, factor: 2 },
   },
-  payout: { query: { initialMs: 500, maxMs: 2_000, factor: 2 }, attentionAfterMs: 60_000, watchAfterOperatorFailureMs: 2_000 },
+  payout: {
+    query: { initialMs: 500, maxMs: 2_000, factor: 2 },
+    attentionAfterMs: 60_000,
+    watchAfterOperatorFailureMs: 2_000,
+  },
   bill: {
     confirmWindowMs: 60_000,
     firstStatusCheckMs: 1_500,

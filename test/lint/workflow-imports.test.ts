@@ -52,6 +52,9 @@ describe('workflow determinism lint rules', () => {
   });
 
   it('leaves the same imports alone outside workflow code', async () => {
-    assert.deepEqual(await errorsFor("import { readFileSync } from 'fs';\nexport const x = readFileSync;", 'src/probe.ts'), []);
+    assert.deepEqual(
+      await errorsFor("import { readFileSync } from 'fs';\nexport const x = readFileSync;", 'src/probe.ts'),
+      []
+    );
   });
 });

@@ -28,9 +28,16 @@ function committedHistories(): { file: string; workflowId: string; history: Retu
     }));
 }
 
-async function replayAll(bundle: Awaited<ReturnType<typeof workflowBundle>>, histories: ReturnType<typeof committedHistories>): Promise<ReplayResult[]> {
+async function replayAll(
+  bundle: Awaited<ReturnType<typeof workflowBundle>>,
+  histories: ReturnType<typeof committedHistories>
+): Promise<ReplayResult[]> {
   const results: ReplayResult[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, dataConverter: dataConverterOf(TEST_ONLY_ENCRYPTION) }, histories)) results.push(result);
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: bundle, dataConverter: dataConverterOf(TEST_ONLY_ENCRYPTION) },
+    histories
+  ))
+    results.push(result);
   return results;
 }
 
@@ -79,6 +86,9 @@ describe('replay of committed histories', function () {
     });
     const paid = committedHistories().filter((h) => h.file === 'payment/finpay-code-paid.json');
     const [result] = await replayAll(incompatible, paid);
-    assert.ok(result?.error instanceof DeterminismViolationError, `expected a determinism violation, got ${String(result?.error)}`);
+    assert.ok(
+      result?.error instanceof DeterminismViolationError,
+      `expected a determinism violation, got ${String(result?.error)}`
+    );
   });
 });

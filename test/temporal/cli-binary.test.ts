@@ -23,11 +23,17 @@ describe('Temporal CLI resolution', () => {
     fakeBinary(path.join(root, 'bin'));
     const tools = path.join(root, 'tools');
     fakeBinary(tools);
-    assert.equal(findTemporalCli({ env: { TEMPORAL_CLI: named, PATH: path.join(root, 'bin') }, toolsDir: tools }), named);
+    assert.equal(
+      findTemporalCli({ env: { TEMPORAL_CLI: named, PATH: path.join(root, 'bin') }, toolsDir: tools }),
+      named
+    );
   });
 
   it('refuses a $TEMPORAL_CLI that is not executable', () => {
-    assert.throws(() => findTemporalCli({ env: { TEMPORAL_CLI: path.join(root, 'missing') } }), TemporalCliUnavailableError);
+    assert.throws(
+      () => findTemporalCli({ env: { TEMPORAL_CLI: path.join(root, 'missing') } }),
+      TemporalCliUnavailableError
+    );
   });
 
   it('uses `temporal` on PATH before the tools folder', () => {
@@ -45,7 +51,10 @@ describe('Temporal CLI resolution', () => {
 
   it('says exactly what to install when there is neither a binary nor Go', async () => {
     await assert.rejects(
-      ensureTemporalCli(process.stderr, { env: { PATH: path.join(root, 'empty') }, toolsDir: path.join(root, 'tools') }),
+      ensureTemporalCli(process.stderr, {
+        env: { PATH: path.join(root, 'empty') },
+        toolsDir: path.join(root, 'tools'),
+      }),
       (err: unknown) =>
         err instanceof TemporalCliUnavailableError &&
         /Install Go/.test(err.message) &&

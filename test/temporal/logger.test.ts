@@ -23,7 +23,16 @@ describe('logger', () => {
       'request'
     );
     const text = lines.join('');
-    for (const secret of ['test_sk_live_looking_key', 'test_whsec_value', 's3cr3t', 'BEGIN PRIVATE KEY', 'Bearer test_sk_x', '"mk"', '"pem"', '"as"']) {
+    for (const secret of [
+      'test_sk_live_looking_key',
+      'test_whsec_value',
+      's3cr3t',
+      'BEGIN PRIVATE KEY',
+      'Bearer test_sk_x',
+      '"mk"',
+      '"pem"',
+      '"as"',
+    ]) {
       assert.ok(!text.includes(secret), `log line leaks ${secret}: ${text}`);
     }
     assert.match(text, /\[redacted\]/);

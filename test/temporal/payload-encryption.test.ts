@@ -39,8 +39,14 @@ describe('payload encryption', () => {
       const rotated = new EncryptionCodec({ keys: [newKey, oldKey] });
       const [underNew] = await rotated.encode([customer]);
       assert.equal(text(underNew!.metadata![KEY_ID_METADATA]), 'k2');
-      assert.deepEqual(defaultPayloadConverter.fromPayload((await rotated.decode([underOld!]))[0]!), { name: 'Budi Santoso', phone: '081286288844' });
-      await assert.rejects(new EncryptionCodec({ keys: [newKey] }).decode([underOld!]), /key 'k1', which is not configured/);
+      assert.deepEqual(defaultPayloadConverter.fromPayload((await rotated.decode([underOld!]))[0]!), {
+        name: 'Budi Santoso',
+        phone: '081286288844',
+      });
+      await assert.rejects(
+        new EncryptionCodec({ keys: [newKey] }).decode([underOld!]),
+        /key 'k1', which is not configured/
+      );
     });
 
     it('refuses a payload that was tampered with', async () => {
@@ -57,7 +63,10 @@ describe('payload encryption', () => {
 
     it('reads keys from KASIR_ENCRYPTION_KEYS and names what is wrong', () => {
       const parsed = encryptionFromEnv(`k2:${newKey.key},k1:${oldKey.key}`);
-      assert.deepEqual(parsed?.keys.map((k) => k.id), ['k2', 'k1']);
+      assert.deepEqual(
+        parsed?.keys.map((k) => k.id),
+        ['k2', 'k1']
+      );
       assert.equal(encryptionFromEnv(undefined), undefined);
       assert.throws(() => encryptionFromEnv('k1:c2hvcnQ='), /32 bytes/);
       assert.throws(() => encryptionFromEnv('no-colon'), /<key id>:<base64 key>/);
@@ -72,7 +81,10 @@ describe('payload encryption', () => {
     before(async () => {
       stack = await startStack({ api: true });
       // A client without the codec sees what Temporal stores, as anyone reading the server would.
-      raw = new Client({ connection: await Connection.connect({ address: stack.server.address }), namespace: stack.server.namespace });
+      raw = new Client({
+        connection: await Connection.connect({ address: stack.server.address }),
+        namespace: stack.server.namespace,
+      });
     });
     after(async () => {
       await raw?.connection.close();
@@ -86,7 +98,10 @@ describe('payload encryption', () => {
       const json = JSON.stringify(history);
       for (const secret of ['Budi Santoso', 'budi@example.com', '081286288844']) {
         assert.ok(!json.includes(secret), `${secret} must not appear in the stored history`);
-        assert.ok(!json.includes(Buffer.from(secret).toString('base64').slice(0, 12)), `${secret} must not appear base64-encoded`);
+        assert.ok(
+          !json.includes(Buffer.from(secret).toString('base64').slice(0, 12)),
+          `${secret} must not appear base64-encoded`
+        );
       }
       const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
       assert.equal(text(input.metadata!.encoding), ENCRYPTED_ENCODING);
@@ -99,7 +114,9 @@ describe('payload encryption', () => {
       const wire = {
         payloads: [
           {
-            metadata: Object.fromEntries(Object.entries(sealed.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+            metadata: Object.fromEntries(
+              Object.entries(sealed.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])
+            ),
             data: Buffer.from(sealed.data!).toString('base64'),
           },
         ],
@@ -112,10 +129,15 @@ describe('payload encryption', () => {
         });
 
       assert.equal((await decode({})).status, 401);
-      assert.equal((await decode({ authorization: `Bearer ${stack.merchants[0]!.apiKey}` })).status, 401, 'a merchant key is not an operator key');
+      assert.equal(
+        (await decode({ authorization: `Bearer ${stack.merchants[0]!.apiKey}` })).status,
+        401,
+        'a merchant key is not an operator key'
+      );
       const answer = await decode({ authorization: `Bearer ${stack.operatorKey}` });
       assert.equal(answer.status, 200);
-      const decoded = ((await answer.json()) as { payloads: { metadata: Record<string, string>; data: string }[] }).payloads[0]!;
+      const decoded = ((await answer.json()) as { payloads: { metadata: Record<string, string>; data: string }[] })
+        .payloads[0]!;
       assert.equal(Buffer.from(decoded.metadata.encoding!, 'base64').toString(), 'json/plain');
       assert.match(Buffer.from(decoded.data, 'base64').toString(), /Budi Santoso/);
 

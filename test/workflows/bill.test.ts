@@ -13,7 +13,8 @@ describe('billWorkflow', function () {
   this.timeout(60_000);
   let stack: TestStack;
   let ayopop: string;
-  const paymentsOf = async (reference: string) => (await simGet<Record<string, number>>(ayopop, '/_sim/submissions'))[reference] ?? 0;
+  const paymentsOf = async (reference: string) =>
+    (await simGet<Record<string, number>>(ayopop, '/_sim/submissions'))[reference] ?? 0;
 
   before(async () => {
     stack = await startStack();
@@ -23,10 +24,15 @@ describe('billWorkflow', function () {
   afterEach(async () => void (await fetch(`${ayopop}/_sim/faults`, { method: 'DELETE' })));
 
   it('inquires, pays once on confirmation and settles with the token', async () => {
-    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds,
+    });
     assert.equal(state.status, 'INQUIRED');
     assert.ok(state.inquiry && state.inquiry.amount > 0);
-    const afterPay = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: billTotalOf(state) }] });
+    const afterPay = await handle.executeUpdate(confirmBillPaymentUpdate, {
+      args: [{ expectedTotal: billTotalOf(state) }],
+    });
     assert.equal(afterPay.status, 'PROCESSING');
     const final = await handle.result();
     assert.equal(final.status, 'SUCCEEDED');
@@ -38,8 +44,14 @@ describe('billWorkflow', function () {
   });
 
   it('rejects a confirmation whose total differs from the inquiry', async () => {
-    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
-    await assert.rejects(handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: 1 }] }), WorkflowUpdateFailedError);
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds,
+    });
+    await assert.rejects(
+      handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: 1 }] }),
+      WorkflowUpdateFailedError
+    );
     assert.equal(await paymentsOf(state.id), 0);
     await handle.terminate('test cleanup');
   });
@@ -61,7 +73,10 @@ describe('billWorkflow', function () {
   });
 
   it('resolves a payment that timed out by status, paying exactly once', async () => {
-    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds });
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds,
+    });
     // The payment reaches Ayopop, but the answer never comes back.
     await fetch(`${ayopop}/_sim/faults`, {
       method: 'POST',
@@ -78,7 +93,10 @@ describe('billWorkflow', function () {
   });
 
   it('ends an inquiry the provider refused with the reason the merchant can show', async () => {
-    const { state, handle } = await startBill(stack, { productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid, accountNumber: AYOPOP_SIM_ACCOUNTS.alreadyPaid });
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.alreadyPaid,
+    });
     assert.equal(state.status, 'INQUIRY_FAILED');
     assert.equal(state.inquiryFailure?.code, '302');
     assert.ok(state.inquiryFailure?.reason.en);

@@ -34,7 +34,12 @@ import type { TestStack } from '../helpers/stack';
 type PaymentCallback = Extract<ProviderCallbackEvent, { kind: 'payment' }>;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-function paidCallback(state: PaymentState, eventId: string, trust: 'verified' | 'hint' = 'verified', paidAmount = state.amount): PaymentCallback {
+function paidCallback(
+  state: PaymentState,
+  eventId: string,
+  trust: 'verified' | 'hint' = 'verified',
+  paidAmount = state.amount
+): PaymentCallback {
   return {
     kind: 'payment',
     provider: state.provider,
@@ -62,7 +67,10 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TI
   }
 }
 
-type Settled<T> = { kind: 'resolved'; value: T; ms: number } | { kind: 'rejected'; error: unknown; ms: number } | { kind: 'timed out'; ms: number };
+type Settled<T> =
+  | { kind: 'resolved'; value: T; ms: number }
+  | { kind: 'rejected'; error: unknown; ms: number }
+  | { kind: 'timed out'; ms: number };
 /** How a promise settled within `ms`, and how long it took. */
 async function settle<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
   const started = Date.now();
@@ -76,13 +84,17 @@ async function settle<T>(promise: Promise<T>, ms: number): Promise<Settled<T>> {
 }
 
 function describeError(error: unknown): string {
-  if (error instanceof WorkflowUpdateFailedError) return `WorkflowUpdateFailedError(${error.cause?.message ?? error.message})`;
+  if (error instanceof WorkflowUpdateFailedError)
+    return `WorkflowUpdateFailedError(${error.cause?.message ?? error.message})`;
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** The message an update was refused with (the workflow's own error, not the client's wrapper). */
 function refusal(error: unknown): string {
-  assert.ok(error instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${describeError(error)}`);
+  assert.ok(
+    error instanceof WorkflowUpdateFailedError,
+    `expected WorkflowUpdateFailedError, got ${describeError(error)}`
+  );
   return error.cause?.message ?? '';
 }
 
@@ -101,8 +113,10 @@ describe('money safety on the movement core', function () {
     return { ...stack, config: { ...stack.config, timings: change(structuredClone(stack.config.timings)) } };
   }
 
-  const payoutSubmissions = async (id: string) => (await simGet<Record<string, number>>(bdpay, '/_sim/submissions'))[id] ?? 0;
-  const billPayments = async (id: string) => (await simGet<Record<string, number>>(ayopop, '/_sim/submissions'))[id] ?? 0;
+  const payoutSubmissions = async (id: string) =>
+    (await simGet<Record<string, number>>(bdpay, '/_sim/submissions'))[id] ?? 0;
+  const billPayments = async (id: string) =>
+    (await simGet<Record<string, number>>(ayopop, '/_sim/submissions'))[id] ?? 0;
   const eventTypes = (id: string) => stack.webhooks.eventsFor(id).map((e) => e.type);
 
   /** Every event of every run of a workflow's continue-as-new chain, oldest run first. */
@@ -123,7 +137,8 @@ describe('money safety on the movement core', function () {
    * inquiry runs and are delivered together with its result: in the very activation that decides to
    * continue as new. (Timers fire at about 1 s granularity on the dev server, so polls come about every second.)
    */
-  const slowFinpayChecks = () => simControl(finpay, '/_sim/faults', { kind: 'slow', path: '/pg/payment/card/check', delayMs: 400, count: 100_000 });
+  const slowFinpayChecks = () =>
+    simControl(finpay, '/_sim/faults', { kind: 'slow', path: '/pg/payment/card/check', delayMs: 400, count: 100_000 });
 
   const activitiesScheduled = (events: HistoryEvent[], name: string) =>
     events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
@@ -227,7 +242,11 @@ describe('money safety on the movement core', function () {
 
   it('3. cancel updates sent around continue-as-new all complete, and a PAID callback still lands', async function () {
     this.timeout(90_000);
-    const fastCan = withTimings((t) => ({ ...t, pollsPerRun: 2, payment: { ...t.payment, poll: { initialMs: 150, maxMs: 150, factor: 1 } } }));
+    const fastCan = withTimings((t) => ({
+      ...t,
+      pollsPerRun: 2,
+      payment: { ...t.payment, poll: { initialMs: 150, maxMs: 150, factor: 1 } },
+    }));
     await slowFinpayChecks();
     const payments = await Promise.all(
       Array.from({ length: 8 }, () => startPayment(fastCan, { provider: 'finpay', method: 'FINPAY_CODE' }))
@@ -242,18 +261,31 @@ describe('money safety on the movement core', function () {
         return Promise.all(
           [0, 150, 300].map(async (offset) => {
             await sleep(offset);
-            const outcome = await settle(handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: `test ${i}` }] }), 15_000);
+            const outcome = await settle(
+              handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: `test ${i}` }] }),
+              15_000
+            );
             return { payment: state.id, offset, outcome };
           })
         );
       })
     );
     const flat = attempts.flat();
-    const report = flat.map((a) => `${a.payment}+${a.offset}ms: ${a.outcome.kind} in ${a.outcome.ms} ms${a.outcome.kind === 'rejected' ? ` ${describeError(a.outcome.error)}` : ''}`);
-    assert.deepEqual(flat.filter((a) => a.outcome.kind === 'timed out').map((a) => a.payment), [], `updates left hanging:\n${report.join('\n')}`);
+    const report = flat.map(
+      (a) =>
+        `${a.payment}+${a.offset}ms: ${a.outcome.kind} in ${a.outcome.ms} ms${a.outcome.kind === 'rejected' ? ` ${describeError(a.outcome.error)}` : ''}`
+    );
+    assert.deepEqual(
+      flat.filter((a) => a.outcome.kind === 'timed out').map((a) => a.payment),
+      [],
+      `updates left hanging:\n${report.join('\n')}`
+    );
     for (const a of flat) {
       if (a.outcome.kind === 'rejected') {
-        assert.ok(a.outcome.error instanceof WorkflowUpdateFailedError, `a cancel failed outside the workflow:\n${report.join('\n')}`);
+        assert.ok(
+          a.outcome.error instanceof WorkflowUpdateFailedError,
+          `a cancel failed outside the workflow:\n${report.join('\n')}`
+        );
       }
       if (a.outcome.kind === 'resolved') assert.equal(a.outcome.value.status, 'CANCELLED');
     }
@@ -279,12 +311,19 @@ describe('money safety on the movement core', function () {
         return final === TIMED_OUT ? `${state.id}: no result in 15 s` : `${state.id}: ${final.status}`;
       })
     );
-    assert.deepEqual(results, paid.map(({ state }) => `${state.id}: SUCCEEDED`));
+    assert.deepEqual(
+      results,
+      paid.map(({ state }) => `${state.id}: SUCCEEDED`)
+    );
   });
 
   it('4. a verified PAID callback signalled while the workflow continues as new is not lost', async function () {
     this.timeout(60_000);
-    const everyPoll = withTimings((t) => ({ ...t, pollsPerRun: 1, payment: { ...t.payment, poll: { initialMs: 150, maxMs: 150, factor: 1 } } }));
+    const everyPoll = withTimings((t) => ({
+      ...t,
+      pollsPerRun: 1,
+      payment: { ...t.payment, poll: { initialMs: 150, maxMs: 150, factor: 1 } },
+    }));
     await slowFinpayChecks();
     const payments = await Promise.all(
       Array.from({ length: 12 }, () => startPayment(everyPoll, { provider: 'finpay', method: 'FINPAY_CODE' }))
@@ -305,7 +344,10 @@ describe('money safety on the movement core', function () {
         return `${state.id}: ${final.status}`;
       })
     );
-    assert.deepEqual(results, payments.map(({ state }) => `${state.id}: SUCCEEDED`));
+    assert.deepEqual(
+      results,
+      payments.map(({ state }) => `${state.id}: SUCCEEDED`)
+    );
   });
 
   // ---- callbacks after close, and callbacks the workflow must not take ------------------------------
@@ -321,12 +363,20 @@ describe('money safety on the movement core', function () {
 
     // The merchant is still down, so the workflow cannot have closed: it must read the callback anyway.
     const read = await within(
-      eventually(async () => ((await handle.query(paymentStateQuery)).status === 'SUCCEEDED' ? true : undefined), 10_000, 'SUCCEEDED'),
+      eventually(
+        async () => ((await handle.query(paymentStateQuery)).status === 'SUCCEEDED' ? true : undefined),
+        10_000,
+        'SUCCEEDED'
+      ),
       12_000
     ).catch((err: Error) => err);
     const meanwhile = await handle.query(paymentStateQuery);
     stack.webhooks.failNext = 0;
-    assert.equal(read, true, `while webhooks were failing the payment stayed ${meanwhile.status}: ${JSON.stringify(meanwhile.timeline)}`);
+    assert.equal(
+      read,
+      true,
+      `while webhooks were failing the payment stayed ${meanwhile.status}: ${JSON.stringify(meanwhile.timeline)}`
+    );
 
     const final = await within(handle.result(), 20_000);
     assert.notEqual(final, TIMED_OUT, 'the payment closed once the merchant answered');
@@ -339,7 +389,10 @@ describe('money safety on the movement core', function () {
   it('6. cancelling a BDPay payment (no cancel API) fails the update and leaves it PENDING', async () => {
     const { state, handle } = await startPayment(stack, { provider: 'bdpay', method: 'VA_SAMPOERNA' });
     assert.equal(state.status, 'PENDING');
-    const outcome = await settle(handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: 'customer left' }] }), 15_000);
+    const outcome = await settle(
+      handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: 'customer left' }] }),
+      15_000
+    );
     assert.equal(outcome.kind, 'rejected', `cancel ${outcome.kind}`);
     if (outcome.kind === 'rejected') assert.match(refusal(outcome.error), /no cancel API/);
     assert.equal((await handle.query(paymentStateQuery)).status, 'PENDING');
@@ -363,11 +416,14 @@ describe('money safety on the movement core', function () {
       requestFingerprint: requestFingerprint({ merchantReference }),
       timings: stack.config.timings,
     };
-    const handle: WorkflowHandle<typeof billWorkflow> = await stack.client.workflow.start<typeof billWorkflow>('billWorkflow', {
-      workflowId: workflowIdOf('bill', billId),
-      taskQueue: stack.config.temporal.taskQueue,
-      args: [input],
-    });
+    const handle: WorkflowHandle<typeof billWorkflow> = await stack.client.workflow.start<typeof billWorkflow>(
+      'billWorkflow',
+      {
+        workflowId: workflowIdOf('bill', billId),
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [input],
+      }
+    );
     const early = await settle(handle.executeUpdate(confirmBillPaymentUpdate, { args: [{}] }), 15_000);
     assert.equal(early.kind, 'rejected', `an early confirmation ${early.kind}`);
     if (early.kind === 'rejected') refusal(early.error);
@@ -417,7 +473,10 @@ describe('money safety on the movement core', function () {
   it('10. a merchant endpoint that is down neither delays a payment nor grows its history', async function () {
     this.timeout(40_000);
     // Slow polls, so history holds only what webhook delivery would add.
-    const slowPolls = withTimings((t) => ({ ...t, payment: { ...t.payment, poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 } } }));
+    const slowPolls = withTimings((t) => ({
+      ...t,
+      payment: { ...t.payment, poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 } },
+    }));
     stack.webhooks.failNext = 1_000;
     const started = Date.now();
     const { state, handle } = await startPayment(slowPolls, { provider: 'finpay', method: 'FINPAY_CODE' });
@@ -450,7 +509,10 @@ describe('money safety on the movement core', function () {
     if (refused.kind === 'rejected') refusal(refused.error);
     const events = (await processing.handle.fetchHistory()).events ?? [];
     assert.ok(
-      !events.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === resolvePayoutUpdate.name),
+      !events.some(
+        (e) =>
+          e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === resolvePayoutUpdate.name
+      ),
       'the validator refused it before it reached history'
     );
     await processing.handle.terminate('test cleanup');
@@ -459,12 +521,20 @@ describe('money safety on the movement core', function () {
     // operator acts while it is still UNKNOWN and the provider reports it processing.
     const timings = withTimings((t) => ({
       ...t,
-      payout: { ...t.payout, query: { initialMs: 2_500, maxMs: 2_500, factor: 1 }, watchAfterOperatorFailureMs: 20_000 },
+      payout: {
+        ...t.payout,
+        query: { initialMs: 2_500, maxMs: 2_500, factor: 1 },
+        watchAfterOperatorFailureMs: 20_000,
+      },
     }));
     await simControl(bdpay, '/_sim/response-faults', { kind: 'unknown', path: '/gateway/cash' });
     const { state, handle } = await startPayout(timings, {});
     assert.equal(state.status, 'UNKNOWN');
-    const failed = { outcome: 'FAILED' as const, evidence: 'BDPay support says the transfer bounced', operator: 'ops@kasir' };
+    const failed = {
+      outcome: 'FAILED' as const,
+      evidence: 'BDPay support says the transfer bounced',
+      operator: 'ops@kasir',
+    };
     const contradicted = await settle(handle.executeUpdate(resolvePayoutUpdate, { args: [failed] }), 15_000);
     assert.equal(contradicted.kind, 'rejected', `FAILED while the provider reports processing ${contradicted.kind}`);
     if (contradicted.kind === 'rejected') assert.match(refusal(contradicted.error), /^provider contradicts/);
@@ -491,7 +561,10 @@ describe('money safety on the movement core', function () {
     // FAST_TIMINGS coalesces hints within 300 ms.
     const hintMinIntervalMs = stack.config.timings.hintMinIntervalMs ?? 300;
     // No polls in the way: every inquiry in history is one a hint caused.
-    const slowPolls = withTimings((t) => ({ ...t, payment: { ...t.payment, poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 } } }));
+    const slowPolls = withTimings((t) => ({
+      ...t,
+      payment: { ...t.payment, poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 } },
+    }));
     const { state, handle } = await startPayment(slowPolls, { provider: 'finpay', method: 'FINPAY_CODE' });
     // 30 hints, 20 ms apart: each lands in its own workflow task, so only the interval can coalesce them.
     const sendStarted = Date.now();
@@ -531,7 +604,10 @@ describe('money safety on the movement core', function () {
     await simControl(bdpay, '/_sim/faults', { kind: 'http-5xx', path: '/gateway/cash', status: 502 });
     const { state, handle } = await startPayout(fastQueries, {});
     assert.equal(state.status, 'UNKNOWN');
-    assert.ok(state.timeline.some((t) => t.source === 'submission'), `at start: ${JSON.stringify(state.timeline)}`);
+    assert.ok(
+      state.timeline.some((t) => t.source === 'submission'),
+      `at start: ${JSON.stringify(state.timeline)}`
+    );
 
     const hint = (i: number): ProviderCallbackEvent => ({
       kind: 'payout',
@@ -567,9 +643,13 @@ describe('money safety on the movement core', function () {
     const { state, handle } = await startPayout(stack, {});
     assert.equal(state.status, 'PROCESSING');
     const before = await handle.fetchHistory();
-    const scheduled = before.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitPayoutUnlessHeld');
+    const scheduled = before.events!.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'submitPayoutUnlessHeld'
+    );
     assert.ok(scheduled, 'the submission is one activity that checks the provider first');
-    const completedBefore = before.events!.filter((e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) < Number(scheduled.eventId)).at(-1);
+    const completedBefore = before
+      .events!.filter((e) => e.workflowTaskCompletedEventAttributes && Number(e.eventId) < Number(scheduled.eventId))
+      .at(-1);
     const { runId } = await handle.describe();
     const reset = await stack.client.workflowService.resetWorkflowExecution({
       namespace,
@@ -587,7 +667,11 @@ describe('money safety on the movement core', function () {
       20_000,
       'the reset run to answer'
     );
-    assert.equal(await payoutSubmissions(state.id), 1, 'the submission dispatched again found the payout and did not send it');
+    assert.equal(
+      await payoutSubmissions(state.id),
+      1,
+      'the submission dispatched again found the payout and did not send it'
+    );
     await simControl(bdpay, `/_sim/payouts/${state.id}/settle`);
     assert.equal((await handle.result()).status, 'SUCCEEDED');
     const succeeded = await eventually(
@@ -609,12 +693,20 @@ describe('money safety on the movement core', function () {
     this.timeout(60_000);
     const timings = withTimings((t) => ({
       ...t,
-      payout: { ...t.payout, query: { initialMs: 2_500, maxMs: 2_500, factor: 1 }, watchAfterOperatorFailureMs: 20_000 },
+      payout: {
+        ...t.payout,
+        query: { initialMs: 2_500, maxMs: 2_500, factor: 1 },
+        watchAfterOperatorFailureMs: 20_000,
+      },
     }));
     await simControl(bdpay, '/_sim/response-faults', { kind: 'unknown', path: '/gateway/cash' });
     const { state, handle } = await startPayout(timings, {});
     assert.equal(state.status, 'UNKNOWN');
-    const succeeded = { outcome: 'SUCCEEDED' as const, evidence: 'Beneficiary confirms the credit by phone', operator: 'ops@kasir' };
+    const succeeded = {
+      outcome: 'SUCCEEDED' as const,
+      evidence: 'Beneficiary confirms the credit by phone',
+      operator: 'ops@kasir',
+    };
     const contradicted = await settle(handle.executeUpdate(resolvePayoutUpdate, { args: [succeeded] }), 15_000);
     assert.equal(contradicted.kind, 'rejected');
     if (contradicted.kind === 'rejected') assert.match(refusal(contradicted.error), /^provider contradicts/);
@@ -627,16 +719,28 @@ describe('money safety on the movement core', function () {
     if (final === TIMED_OUT) return;
     assert.equal(final.needsAttention, true, `timeline: ${JSON.stringify(final.timeline)}`);
     assert.match(final.attentionReason ?? '', /^FAILED_AFTER_FORCED_SUCCESS/);
-    assert.ok(eventTypes(state.id).includes('payout.contradicted'), `merchant events: ${eventTypes(state.id).join(', ')}`);
+    assert.ok(
+      eventTypes(state.id).includes('payout.contradicted'),
+      `merchant events: ${eventTypes(state.id).join(', ')}`
+    );
   });
 
   it('16. a cancel that loses the race to the customer answers with the paid payment, not an error', async () => {
     // No polls and no callback: only the cancel can learn that the customer paid.
-    const quiet = withTimings((t) => ({ ...t, payment: { ...t.payment, poll: { initialMs: 600_000, maxMs: 600_000, factor: 1 } } }));
-    const { state, handle } = await startPayment(quiet, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 });
+    const quiet = withTimings((t) => ({
+      ...t,
+      payment: { ...t.payment, poll: { initialMs: 600_000, maxMs: 600_000, factor: 1 } },
+    }));
+    const { state, handle } = await startPayment(quiet, {
+      provider: 'finpay',
+      method: 'FINPAY_CODE',
+      expiresInMinutes: 1440,
+    });
     await simControl(finpay, '/_sim/callback-faults', { kind: 'suppress', reference: state.id });
     await simControl(finpay, `/_sim/orders/${state.id}/pay`);
-    const answer = await handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: 'customer changed their mind' }] });
+    const answer = await handle.executeUpdate(cancelPaymentUpdate, {
+      args: [{ reason: 'customer changed their mind' }],
+    });
     assert.equal(answer.status, 'SUCCEEDED');
     assert.equal(answer.paidAmount, state.amount);
     assert.ok(!eventTypes(state.id).includes('payment.cancelled'));

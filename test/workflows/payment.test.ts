@@ -24,7 +24,12 @@ function paidCallback(state: PaymentState, eventId: string, trust: 'verified' | 
     eventId,
     trust,
     receivedAt: new Date().toISOString(),
-    outcome: { status: 'succeeded', providerStatus: 'PAID', paidAmount: state.amount, paidAt: new Date().toISOString() },
+    outcome: {
+      status: 'succeeded',
+      providerStatus: 'PAID',
+      paidAmount: state.amount,
+      paidAt: new Date().toISOString(),
+    },
   };
 }
 
@@ -36,7 +41,11 @@ describe('paymentWorkflow', function () {
     // Polls slow enough that callbacks, not polls, decide the callback scenarios.
     stack = await startStack({
       timings: {
-        payment: { poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 }, lateWindowMs: 6_000, latePoll: { initialMs: 30_000, maxMs: 30_000, factor: 1 } },
+        payment: {
+          poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 },
+          lateWindowMs: 6_000,
+          latePoll: { initialMs: 30_000, maxMs: 30_000, factor: 1 },
+        },
       },
     });
   });
@@ -54,8 +63,14 @@ describe('paymentWorkflow', function () {
     assert.equal(final.paidAmount, state.amount);
     assert.equal(final.needsAttention, false);
     const events = [...new Map(stack.webhooks.eventsFor(state.id).map((e) => [e.id, e])).values()];
-    assert.deepEqual(events.map((e) => e.type), ['payment.pending', 'payment.succeeded']);
-    assert.ok(events.every((e) => !('requestFingerprint' in e.data)), 'webhooks never carry the request fingerprint');
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['payment.pending', 'payment.succeeded']
+    );
+    assert.ok(
+      events.every((e) => !('requestFingerprint' in e.data)),
+      'webhooks never carry the request fingerprint'
+    );
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid-movement-core');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid-local-activities');
@@ -101,7 +116,11 @@ describe('paymentWorkflow', function () {
       eventId: 'PENDING:ooo',
       outcome: { status: 'pending', providerStatus: 'PENDING' },
     };
-    const staleExpired: PaymentCallback = { ...paid, eventId: 'EXPIRED:ooo', outcome: { status: 'expired', providerStatus: 'EXPIRED' } };
+    const staleExpired: PaymentCallback = {
+      ...paid,
+      eventId: 'EXPIRED:ooo',
+      outcome: { status: 'expired', providerStatus: 'EXPIRED' },
+    };
     await handle.signal(providerCallbackSignal, paid);
     await handle.signal(providerCallbackSignal, stalePending);
     await handle.signal(providerCallbackSignal, staleExpired);
@@ -118,9 +137,13 @@ describe('paymentWorkflow', function () {
 
   it('cancels a pending payment at the provider through a validated update', async () => {
     const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE' });
-    const cancelled = await handle.executeUpdate(cancelPaymentUpdate, { args: [{ reason: 'customer changed their mind' }] });
+    const cancelled = await handle.executeUpdate(cancelPaymentUpdate, {
+      args: [{ reason: 'customer changed their mind' }],
+    });
     assert.equal(cancelled.status, 'CANCELLED');
-    const order = await (await fetch(`${stack.simulators.finpay.url}/_sim/orders/${state.id}`)).json() as { status: string };
+    const order = (await (await fetch(`${stack.simulators.finpay.url}/_sim/orders/${state.id}`)).json()) as {
+      status: string;
+    };
     assert.equal(order.status, 'CANCELLED');
     // The validator rejects a second cancel without touching history.
     await assert.rejects(handle.executeUpdate(cancelPaymentUpdate, { args: [{}] }), WorkflowUpdateFailedError);
@@ -130,7 +153,11 @@ describe('paymentWorkflow', function () {
   });
 
   it('expires an unpaid payment, cancelling it at the provider', async () => {
-    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 0.05 });
+    const { state, handle } = await startPayment(stack, {
+      provider: 'finpay',
+      method: 'FINPAY_CODE',
+      expiresInMinutes: 0.05,
+    });
     const final = await handle.result();
     assert.equal(final.status, 'EXPIRED');
     assert.equal(final.needsAttention, false);
@@ -141,8 +168,16 @@ describe('paymentWorkflow', function () {
   });
 
   it('flags a payment that arrives after expiry as needing attention instead of losing it', async () => {
-    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 0.05 });
-    await eventually(async () => ((await handle.query(paymentStateQuery)).status === 'EXPIRED' ? true : undefined), 20_000, 'expiry');
+    const { state, handle } = await startPayment(stack, {
+      provider: 'finpay',
+      method: 'FINPAY_CODE',
+      expiresInMinutes: 0.05,
+    });
+    await eventually(
+      async () => ((await handle.query(paymentStateQuery)).status === 'EXPIRED' ? true : undefined),
+      20_000,
+      'expiry'
+    );
     await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:late'));
     const final = await handle.result();
     assert.equal(final.status, 'SUCCEEDED');

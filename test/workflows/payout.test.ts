@@ -15,11 +15,18 @@ describe('payoutWorkflow', function () {
   let stack: TestStack;
   let bdpay: string;
 
-  const submissionsOf = async (reference: string) => (await simGet<Record<string, number>>(bdpay, '/_sim/submissions'))[reference] ?? 0;
+  const submissionsOf = async (reference: string) =>
+    (await simGet<Record<string, number>>(bdpay, '/_sim/submissions'))[reference] ?? 0;
 
   before(async () => {
     stack = await startStack({
-      timings: { payout: { query: { initialMs: 300, maxMs: 1_000, factor: 2 }, attentionAfterMs: 3_000, watchAfterOperatorFailureMs: 1_000 } },
+      timings: {
+        payout: {
+          query: { initialMs: 300, maxMs: 1_000, factor: 2 },
+          attentionAfterMs: 3_000,
+          watchAfterOperatorFailureMs: 1_000,
+        },
+      },
     });
     bdpay = stack.simulators.bdpay.url;
   });
@@ -68,14 +75,20 @@ describe('payoutWorkflow', function () {
     await simControl(bdpay, '/_sim/faults', { kind: 'http-5xx', path: '/gateway/cash', status: 502 });
     const { state, handle } = await startPayout(stack, {});
     assert.equal(state.status, 'UNKNOWN');
-    const flagged = await eventually(async () => {
-      const current = await handle.query(payoutStateQuery);
-      return current.needsAttention ? current : undefined;
-    }, 20_000, 'needs-attention');
+    const flagged = await eventually(
+      async () => {
+        const current = await handle.query(payoutStateQuery);
+        return current.needsAttention ? current : undefined;
+      },
+      20_000,
+      'needs-attention'
+    );
     assert.equal(flagged.status, 'UNKNOWN');
 
     await assert.rejects(
-      handle.executeUpdate(resolvePayoutUpdate, { args: [{ outcome: 'FAILED', evidence: 'short', operator: 'ops@kasir' }] }),
+      handle.executeUpdate(resolvePayoutUpdate, {
+        args: [{ outcome: 'FAILED', evidence: 'short', operator: 'ops@kasir' }],
+      }),
       WorkflowUpdateFailedError
     );
     const resolved = await handle.executeUpdate(resolvePayoutUpdate, {

@@ -21,7 +21,16 @@ import type { KasirActivities } from '../../activities';
 import type { BillPaymentOutcome, BillStatus } from '../../src/domain/bill';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import { moneyMovingSubmission, providerCall, providerInquiry } from '../activity-options';
-import { CONFIRM_EVERY_HINT, legacyOutbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../common';
+import {
+  CONFIRM_EVERY_HINT,
+  legacyOutbox,
+  activityFailureOf,
+  SeenEvents,
+  nowIso,
+  publishStatus,
+  recordTimeline,
+  shouldContinueAsNew,
+} from '../common';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from '../messages';
 import type { ConfirmBillPaymentRequest } from '../messages';
 import { nextDelay } from '../timings';
@@ -206,7 +215,8 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
   // Status until final: first check no sooner than the provider's documented delay, callbacks as hints.
   if (state.status === 'PROCESSING') {
     const attentionAt = Date.parse(state.updatedAt) + input.timings.bill.attentionAfterMs;
-    let nextCheckIn = attempt === 0 ? input.timings.bill.firstStatusCheckMs : nextDelay(input.timings.bill.statusPoll, attempt);
+    let nextCheckIn =
+      attempt === 0 ? input.timings.bill.firstStatusCheckMs : nextDelay(input.timings.bill.statusPoll, attempt);
     while (!FINAL.includes(state.status)) {
       const woken = await condition(() => callbacks.length > 0, nextCheckIn);
       let hinted = false;

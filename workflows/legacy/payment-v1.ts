@@ -35,7 +35,13 @@ import {
   CONFIRM_EVERY_HINT,
   LOCAL_ACTIVITIES,
   legacyOutbox,
-  activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../common';
+  activityFailureOf,
+  SeenEvents,
+  nowIso,
+  publishStatus,
+  recordTimeline,
+  shouldContinueAsNew,
+} from '../common';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from '../messages';
 import type { CancelPaymentRequest } from '../messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from '../timings';
@@ -259,7 +265,11 @@ export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<Pa
         const mayExist = type === 'OutcomeUnknownError' || type === 'ProviderResponseInvalidError';
         if (mayExist && sent < retry.attempts && patched(RETRY_UNKNOWN_REGISTRATION)) {
           unknownBefore = true;
-          recordTimeline(state, { status: state.status, source: 'registration', note: `outcome unknown (${type}); sending again` });
+          recordTimeline(state, {
+            status: state.status,
+            source: 'registration',
+            note: `outcome unknown (${type}); sending again`,
+          });
           await sleep(nextDelay(retry, sent - 1));
           continue;
         }

@@ -21,7 +21,16 @@ import type { KasirActivities } from '../../activities';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus } from '../../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from '../activity-options';
-import { CONFIRM_EVERY_HINT, legacyOutbox, activityFailureOf, SeenEvents, nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../common';
+import {
+  CONFIRM_EVERY_HINT,
+  legacyOutbox,
+  activityFailureOf,
+  SeenEvents,
+  nowIso,
+  publishStatus,
+  recordTimeline,
+  shouldContinueAsNew,
+} from '../common';
 import { payoutStateQuery, payoutSubmittedUpdate, providerCallbackSignal, resolvePayoutUpdate } from '../messages';
 import type { ResolvePayoutRequest } from '../messages';
 import { nextDelay } from '../timings';
@@ -46,7 +55,10 @@ function initialState(input: PayoutWorkflowInput): PayoutState {
     provider: input.provider,
     amount: input.amount,
     feeMode: input.feeMode,
-    beneficiary: { bankCode: input.beneficiary.bankCode, accountNumberMasked: maskAccount(input.beneficiary.accountNumber) },
+    beneficiary: {
+      bankCode: input.beneficiary.bankCode,
+      accountNumberMasked: maskAccount(input.beneficiary.accountNumber),
+    },
     status: 'SUBMITTING',
     requestFingerprint: input.requestFingerprint,
     submitted: false,
@@ -82,13 +94,16 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
     },
     {
       validator: (request: ResolvePayoutRequest) => {
-        if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED') throw new Error('outcome must be SUCCEEDED or FAILED');
+        if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED')
+          throw new Error('outcome must be SUCCEEDED or FAILED');
         if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
           throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
         }
-        if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
+        if (typeof request.operator !== 'string' || request.operator.trim() === '')
+          throw new Error('operator is required');
         if (FINAL.includes(state.status)) throw new Error(`payout ${state.id} is already ${state.status}`);
-        if (!state.submitted || state.status === 'SUBMITTING') throw new Error(`payout ${state.id} has not been submitted yet`);
+        if (!state.submitted || state.status === 'SUBMITTING')
+          throw new Error(`payout ${state.id} has not been submitted yet`);
       },
     }
   );
@@ -111,7 +126,10 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
       case 'succeeded':
         return transition('SUCCEEDED', source, outcome.providerStatus);
       case 'failed':
-        state.failure = outcome.failure ?? { code: outcome.providerStatus, message: 'the provider reports the payout failed' };
+        state.failure = outcome.failure ?? {
+          code: outcome.providerStatus,
+          message: 'the provider reports the payout failed',
+        };
         return transition('FAILED', source, outcome.providerStatus);
       case 'processing':
         // An UNKNOWN submission the provider now reports as existing is no longer unknown.
@@ -148,7 +166,10 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
       if (submission.fee !== undefined) state.fee = submission.fee;
       if (submission.result === 'accepted') transition('PROCESSING', 'submission', submission.providerCode);
       else if (submission.result === 'failed') {
-        state.failure = { code: submission.providerCode, message: submission.message ?? 'the provider rejected the payout' };
+        state.failure = {
+          code: submission.providerCode,
+          message: submission.message ?? 'the provider rejected the payout',
+        };
         transition('FAILED', 'submission', submission.providerCode);
       } else transition('UNKNOWN', 'submission', submission.message ?? submission.providerCode);
     } catch (err) {
@@ -195,7 +216,13 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
     if (hinted) await confirmByQuery();
     if (!woken && !FINAL.includes(state.status)) {
       try {
-        apply(await inquiries.inquirePayout(state.provider, { reference: state.id, providerReference: state.providerReference }), 'query');
+        apply(
+          await inquiries.inquirePayout(state.provider, {
+            reference: state.id,
+            providerReference: state.providerReference,
+          }),
+          'query'
+        );
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
       }

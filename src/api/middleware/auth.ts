@@ -11,7 +11,6 @@ import { ApiError } from '../http-errors';
 
 export const OPERATOR_KEY_HEADER = 'Kasir-Operator-Key';
 
-
 /** The merchant whose key hashes to `keyHash`, checking every stored hash. */
 function findMerchant(merchants: readonly Merchant[], keyHash: string): Merchant | undefined {
   let found: Merchant | undefined;
@@ -83,5 +82,11 @@ export function authenticateMetricsScraper(req: Request, config: KasirConfig): v
     if (ok) return;
   }
   if (req.get(OPERATOR_KEY_HEADER)) return authenticateOperator(req, config);
-  throw new ApiError(401, 'authentication_error', 'invalid_metrics_key', 'Send a metrics key as `Authorization: Bearer <key>`, or the operator key.', UNAUTHENTICATED);
+  throw new ApiError(
+    401,
+    'authentication_error',
+    'invalid_metrics_key',
+    'Send a metrics key as `Authorization: Bearer <key>`, or the operator key.',
+    UNAUTHENTICATED
+  );
 }

@@ -93,7 +93,10 @@ async function handleClosed(
       recordHandle.signal(providerCallbackSignal, callback)
     );
     deps.metrics.callbacks.inc({ provider, result: 'orphan' });
-    log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback passed to the movement\'s running record');
+    log.info(
+      { workflowId, recordId, eventId: parsed.eventId },
+      "late callback passed to the movement's running record"
+    );
     return;
   }
   if (description) {
