@@ -9,7 +9,7 @@ import type { BillInquiryInput, BillInquiryOutcome, BillPaymentInput, BillPaymen
 import type { CreatePaymentInput, PaymentOutcome, PaymentRef, PaymentRegistration } from '../src/domain/payment';
 import type { PayoutOutcome, PayoutRef, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
 import type { ProviderId } from '../src/domain/provider';
-import { OperationNotSupportedError } from '../src/domain/errors';
+import { OperationNotSupportedError, PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
 import type { MerchantEvent } from '../workflows/types';
 import { translateErrors } from './failures';
@@ -42,6 +42,15 @@ function billsOf(deps: ActivityDeps, provider: ProviderId) {
   const bills = deps.connectors[provider].bills;
   if (!bills) throw new OperationNotSupportedError(`${provider} does not pay bills`, { provider });
   return bills;
+}
+
+/** The provider could not be asked whether it holds a movement, so nothing was sent. */
+function checkUnavailable(what: string, err: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: PROVIDER_CHECK_UNAVAILABLE,
+    message: `could not ask the provider whether it holds this ${what}, so nothing was sent: ${err instanceof Error ? err.message : String(err)}`,
+    nonRetryable: true,
+  });
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -79,16 +88,19 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * The provider is asked whether it already holds this payout, and only if it does not is the payout
      * submitted, in the same single attempt: a workflow reset to any task, or a submission activity
-     * dispatched again, still asks first. A query that fails does not stop the submission: the provider
-     * refuses a duplicate id, the last line of defence.
+     * dispatched again, still asks first. If the provider cannot be asked, nothing is sent: the attempt
+     * fails with `ProviderCheckUnavailable` and the workflow asks again later (an earlier run may have
+     * submitted this very payout, so sending blind could reach the provider twice).
      */
     async submitPayoutUnlessHeld(
       provider: ProviderId,
       input: SubmitPayoutInput
     ): Promise<{ held: PayoutOutcome } | { submission: PayoutSubmission }> {
       const payouts = payoutsOf(deps, provider);
-      const held = await payouts.inquire({ reference: input.reference }).catch(() => undefined);
-      if (held && held.status !== 'not_found') return { held };
+      const held = await payouts.inquire({ reference: input.reference }).catch((err: unknown) => {
+        throw checkUnavailable('payout', err);
+      });
+      if (held.status !== 'not_found') return { held };
       return { submission: await translateErrors(() => payouts.submit(input)) };
     },
 
@@ -116,8 +128,10 @@ export function createActivities(deps: ActivityDeps) {
       input: BillPaymentInput
     ): Promise<{ held: BillPaymentOutcome } | { payment: BillPaymentOutcome }> {
       const bills = billsOf(deps, provider);
-      const held = await bills.status(input.reference).catch(() => undefined);
-      if (held && (held.status !== 'processing' || held.transactionId !== undefined)) return { held };
+      const held = await bills.status(input.reference).catch((err: unknown) => {
+        throw checkUnavailable('bill payment', err);
+      });
+      if (held.status !== 'processing' || held.transactionId !== undefined) return { held };
       return { payment: await translateErrors(() => bills.pay(input)) };
     },
 

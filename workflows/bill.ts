@@ -3,11 +3,12 @@
  * final. A payment that did not answer definitively is resolved by status on the same reference after
  * the provider's documented delay, never by paying again.
  */
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
-import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
+import type { BillPaymentInput, BillPaymentOutcome, BillStatus } from '../src/domain/bill';
 import { billIsFinal, billStatusRank, billTotalOf } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
+import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
 import { activityFailureOf, nowIso } from './common';
 import { billWorkflowV1 } from './legacy/bill-v1';
@@ -21,6 +22,9 @@ import type { BillState, BillWorkflowInput, Carried, TimelineEntry } from './typ
 const calls = proxyActivities<KasirActivities>(providerCall);
 const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);
+
+/** How often the check-then-pay activity is tried while the provider cannot be asked. */
+const CHECK_TRIES = 8;
 
 /** Patch id: the status check and the payment run in one activity (reset-safe). */
 const CHECK_AND_PAY_TOGETHER = 'check-and-pay-together';
@@ -223,7 +227,7 @@ class Bill implements CallbackReader {
     this.movement.transition('PAYING', 'payment');
     try {
       if (checkInPayment) {
-        const answer = await payments.payBillUnlessHeld(this.state.provider, input);
+        const answer = await this.checkThenPay(input);
         if ('held' in answer) return this.adoptHeld(answer.held);
         this.apply(answer.payment, 'payment');
       } else {
@@ -233,6 +237,23 @@ class Bill implements CallbackReader {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
       this.movement.transition('PROCESSING', 'payment', `no definite answer: ${failure.message}`);
+    }
+  }
+
+  /** The check-then-pay activity, asked again while the provider cannot be asked (nothing was sent then). */
+  private async checkThenPay(input: BillPaymentInput): ReturnType<KasirActivities['payBillUnlessHeld']> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await payments.payBillUnlessHeld(this.state.provider, input);
+      } catch (err) {
+        const failure = activityFailureOf(err);
+        if (failure?.type !== PROVIDER_CHECK_UNAVAILABLE || tries >= CHECK_TRIES) throw err;
+        this.movement.note(
+          'payment',
+          'the provider could not be asked whether it holds this payment; nothing sent, asking again'
+        );
+        await sleep(nextDelay(this.input.timings.bill.statusPoll, tries - 1));
+      }
     }
   }
 

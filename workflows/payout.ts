@@ -3,10 +3,11 @@
  * once, and resolves an unknown outcome only by query and callbacks. Never auto-fails: after a window
  * it raises needs-attention, and an operator's resolution is checked against the provider first.
  */
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import type { PayoutOutcome, PayoutStatus, PayoutSubmission } from '../src/domain/payout';
+import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
+import type { PayoutOutcome, PayoutStatus, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
 import { payoutIsFinal, payoutStatusRank, resolutionContradicts } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
 import { activityFailureOf, nowIso } from './common';
@@ -19,6 +20,9 @@ import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './types';
 
 const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
+
+/** How often the check-then-submit activity is tried while the provider cannot be asked. */
+const CHECK_TRIES = 8;
 
 /** Patch id: the provider check and the submission run in one activity (reset-safe). */
 const CHECK_AND_SUBMIT_TOGETHER = 'check-and-submit-together';
@@ -138,7 +142,7 @@ class Payout implements CallbackReader {
     try {
       let submission: PayoutSubmission;
       if (checkInSubmission) {
-        const answer = await submissions.submitPayoutUnlessHeld(this.state.provider, input);
+        const answer = await this.checkThenSubmit(input);
         if ('held' in answer) return this.adoptHeld(answer.held);
         submission = answer.submission;
       } else {
@@ -173,6 +177,26 @@ class Payout implements CallbackReader {
       if (!failure) throw err;
       // Whatever broke (timeout, worker death, anything), the request may have reached the provider.
       this.movement.transition('UNKNOWN', 'submission', failure.message);
+    }
+  }
+
+  /**
+   * The check-then-submit activity, asked again while the provider cannot even be asked whether it
+   * holds the payout (nothing was sent then). After the last try, its failure is the outcome: UNKNOWN.
+   */
+  private async checkThenSubmit(input: SubmitPayoutInput): ReturnType<KasirActivities['submitPayoutUnlessHeld']> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await submissions.submitPayoutUnlessHeld(this.state.provider, input);
+      } catch (err) {
+        const failure = activityFailureOf(err);
+        if (failure?.type !== PROVIDER_CHECK_UNAVAILABLE || tries >= CHECK_TRIES) throw err;
+        this.movement.note(
+          'submission',
+          'the provider could not be asked whether it holds this payout; nothing sent, asking again'
+        );
+        await sleep(nextDelay(this.input.timings.payout.query, tries - 1));
+      }
     }
   }
 

@@ -110,3 +110,9 @@ export class OperationNotSupportedError extends KasirError {
 export function isKasirError(err: unknown): err is KasirError {
   return err instanceof KasirError;
 }
+
+/**
+ * Failure type of a check-then-submit activity (payout, bill payment) that could not ask the provider
+ * whether it already holds the movement, and therefore sent nothing: safe to try again.
+ */
+export const PROVIDER_CHECK_UNAVAILABLE = 'ProviderCheckUnavailable';

@@ -745,4 +745,39 @@ describe('money safety on the movement core', function () {
     assert.equal(answer.paidAmount, state.amount);
     assert.ok(!eventTypes(state.id).includes('payment.cancelled'));
   });
+
+  it('17. a payout reset while the provider cannot be asked sends nothing until it can, then adopts what it holds', async () => {
+    const quick = withTimings((t) => ({
+      ...t,
+      payout: { ...t.payout, query: { initialMs: 300, maxMs: 600, factor: 2 } },
+    }));
+    const { state, handle } = await startPayout(quick, {});
+    assert.equal(state.status, 'PROCESSING');
+    // The provider's status endpoint fails the next checks: the reset run must not submit blind.
+    await simControl(bdpay, '/_sim/faults', { kind: 'http-5xx', path: '/gateway/query', status: 502, count: 2 });
+    const history = await handle.fetchHistory();
+    const firstCompleted = history.events!.find((e) => e.workflowTaskCompletedEventAttributes);
+    const { runId } = await handle.describe();
+    const reset = await stack.client.workflowService.resetWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId: handle.workflowId, runId },
+      workflowTaskFinishEventId: firstCompleted!.eventId,
+      requestId: randomUUID(),
+      reason: 'money-safety test: reset while the provider cannot be asked',
+    });
+    const adopted = await eventually(
+      async () => {
+        if ((await handle.describe()).runId !== reset.runId) return undefined;
+        const current = await handle.query(payoutStateQuery);
+        return current.status !== 'SUBMITTING' ? current : undefined;
+      },
+      30_000,
+      'the reset run to adopt the payout'
+    );
+    assert.equal(await payoutSubmissions(state.id), 1, 'nothing was sent while the provider could not be asked');
+    assert.equal(adopted.status, 'PROCESSING');
+    await simControl(bdpay, `/_sim/payouts/${state.id}/settle`);
+    assert.equal((await handle.result()).status, 'SUCCEEDED');
+    assert.equal(await payoutSubmissions(state.id), 1);
+  });
 });
