@@ -14,7 +14,7 @@ import { activityFailureOf, nowIso } from './common';
 import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
-import { MOVEMENT_CORE, Movement } from './movement';
+import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { nextDelay } from './timings';
 import type { BillState, BillWorkflowInput, Carried, TimelineEntry } from './types';
@@ -81,7 +81,7 @@ class Bill implements CallbackReader {
 
     setHandler(billStateQuery, () => this.state);
     setHandler(billInquiredUpdate, async () => {
-      await condition(() => this.inquired);
+      await firstAnswer(() => this.inquired);
       return this.state;
     });
     setHandler(confirmBillPaymentUpdate, (request) => this.requestConfirmation(request), {

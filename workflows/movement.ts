@@ -18,6 +18,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -34,6 +35,22 @@ import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './
 
 /** Patch id of the core (see workflows/patches.ts). */
 export const MOVEMENT_CORE = MOVEMENT_CORE_PATCH;
+
+/** Patch id: the first-answer update (update-with-start) answers within FIRST_ANSWER_WAIT_MS. */
+const BOUNDED_FIRST_ANSWER = 'bounded-first-answer';
+
+/**
+ * How long the first-answer update waits for the provider's first answer before it answers with the
+ * movement as it is (still REGISTERING / SUBMITTING / inquiring): the API then answers 202 and the
+ * merchant reads the outcome later, so no update waits on a provider without bound.
+ */
+export const FIRST_ANSWER_WAIT_MS = 10_000;
+
+/** Waits for a movement's first answer, for at most FIRST_ANSWER_WAIT_MS (patched). */
+export async function firstAnswer(ready: () => boolean): Promise<void> {
+  if (patched(BOUNDED_FIRST_ANSWER)) await condition(ready, FIRST_ANSWER_WAIT_MS);
+  else await condition(ready);
+}
 
 /** Routine timeline entries kept (money events are always kept). */
 const ROUTINE_ENTRIES_KEPT = 30;

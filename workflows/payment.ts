@@ -21,7 +21,7 @@ import { activityFailureOf, nowIso } from './common';
 import { paymentWorkflowV1 } from './legacy/payment-v1';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
 import type { CancelPaymentRequest } from './messages';
-import { MOVEMENT_CORE, Movement } from './movement';
+import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
 import type { Carried, PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
@@ -86,7 +86,7 @@ class Payment implements CallbackReader {
 
     setHandler(paymentStateQuery, () => this.state);
     setHandler(paymentRegisteredUpdate, async () => {
-      await condition(() => this.state.status !== 'REGISTERING');
+      await firstAnswer(() => this.state.status !== 'REGISTERING');
       return this.state;
     });
     setHandler(cancelPaymentUpdate, (request) => this.requestCancel(request), {
@@ -179,8 +179,30 @@ class Payment implements CallbackReader {
    * order it does not know is closed at the provider if possible and watched for a stray payment.
    */
   private async resolveUnknownRegistration(why: string): Promise<void> {
-    const known = await this.inquire();
-    if (known && known.status !== 'not_found' && known.status !== 'pending') return this.apply(known, 'registration');
+    // Nothing is decided while the provider cannot be asked: a closing outcome now could be wrong for
+    // an order it holds. Ask on the poll schedule until it answers, or until the payment would expire.
+    let known = await this.inquire();
+    for (let attempt = 0; known === undefined && Date.now() < this.expiresAt(); attempt++) {
+      this.movement.note('registration', 'the provider cannot be asked about the order yet; asking again');
+      await sleep(
+        Math.min(nextDelay(this.input.timings.payment.poll, attempt), Math.max(1, this.expiresAt() - Date.now()))
+      );
+      known = await this.inquire();
+    }
+    if (known === undefined) {
+      this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
+      this.movement.transition(
+        'EXPIRED',
+        'registration',
+        'the provider never answered about the order before it would expire'
+      );
+      this.movement.flag(
+        'REGISTRATION_OUTCOME_UNKNOWN: the provider never said whether it holds the order; watching for a stray payment',
+        'registration'
+      );
+      return;
+    }
+    if (known.status !== 'not_found' && known.status !== 'pending') return this.apply(known, 'registration');
     if (known?.status === 'pending') {
       this.state.providerStatus = known.providerStatus;
       this.state.providerReference ??= known.providerReference;

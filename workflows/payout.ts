@@ -14,7 +14,7 @@ import { activityFailureOf, nowIso } from './common';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
-import { MOVEMENT_CORE, Movement } from './movement';
+import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './types';
@@ -89,7 +89,7 @@ class Payout implements CallbackReader {
 
     setHandler(payoutStateQuery, () => this.state);
     setHandler(payoutSubmittedUpdate, async () => {
-      await condition(() => this.state.status !== 'SUBMITTING');
+      await firstAnswer(() => this.state.status !== 'SUBMITTING');
       return this.state;
     });
     setHandler(resolvePayoutUpdate, (request) => this.requestResolution(request), {
@@ -167,7 +167,13 @@ class Payout implements CallbackReader {
           'submission',
           `provider refused: ${submission.providerCode} ${submission.message ?? ''}`.trim()
         );
-        const confirmed = await this.query();
+        // The refusal is confirmed by the provider's own "not found" before the merchant hears anything:
+        // an UNKNOWN in between could follow a FAILED the merchant already got (after a reset).
+        let confirmed = await this.query();
+        for (let tries = 1; confirmed === undefined && tries < CHECK_TRIES; tries++) {
+          await sleep(nextDelay(this.input.timings.payout.query, tries - 1));
+          confirmed = await this.query();
+        }
         if (confirmed) this.apply(confirmed, 'query');
         if (this.state.status === 'SUBMITTING')
           this.movement.transition('UNKNOWN', 'submission', 'refusal not yet confirmed by query');

@@ -92,6 +92,8 @@ export async function createMovement<S extends MovementStateBase, I extends Move
       client.workflow.executeUpdateWithStart(spec.firstAnswer, { startWorkflowOperation: operation })
     );
     outcome = (await startedBy(await operation.workflowHandle(), deps)) === requestId ? 'created' : 'replayed';
+    // The workflow answers within its bound even when the provider has not: then it is still pending.
+    if (spec.isPending(state)) outcome = 'pending';
   } catch (err) {
     const recovered = await stateAfterFailedStart<S>(deps, workflowId, spec.stateQuery, err);
     state = recovered;
