@@ -118,12 +118,9 @@ const TimelineEntrySchema = z.object({
     'payment',
   ]),
   note: z.string().optional(),
-  money: z
-    .boolean()
-    .optional()
-    .meta({
-      description: 'A money event (status change, submission, operator action, attention flag): never dropped.',
-    }),
+  money: z.boolean().optional().meta({
+    description: 'A money event (status change, submission, operator action, attention flag): never dropped.',
+  }),
   repeated: z
     .number()
     .int()
