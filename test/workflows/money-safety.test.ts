@@ -249,7 +249,10 @@ describe('money safety on the movement core', function () {
     }));
     await slowFinpayChecks();
     const payments = await Promise.all(
-      Array.from({ length: 8 }, () => startPayment(fastCan, { provider: 'finpay', method: 'FINPAY_CODE' }))
+      // A day at the simulators' time scale (86 s): none expires while the cancels race continue-as-new.
+      Array.from({ length: 8 }, () =>
+        startPayment(fastCan, { provider: 'finpay', method: 'FINPAY_CODE', expiresInMinutes: 1440 })
+      )
     );
     await sleep(2_500); // a run or two handed over already
 
