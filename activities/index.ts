@@ -11,7 +11,7 @@ import type { PayoutOutcome, PayoutRef, PayoutSubmission, SubmitPayoutInput } fr
 import type { ProviderId } from '../src/domain/provider';
 import { OperationNotSupportedError, PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
-import type { MerchantEvent } from '../workflows/types';
+import type { MerchantEvent } from '../workflows/movement-state';
 import { translateErrors } from './failures';
 
 export interface MerchantWebhookTarget {

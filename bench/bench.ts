@@ -27,7 +27,7 @@ import { loadDevSettings } from '../src/sandbox/temporal/dev-settings';
 import { startDevServer } from '../src/sandbox/temporal/dev-server';
 import type { paymentWorkflow } from '../workflows';
 import { providerCallbackSignal } from '../workflows/messages';
-import type { PaymentState } from '../workflows/types';
+import type { PaymentState } from '../workflows/movement-state';
 import { simControl, startPayment, uniqueReference } from '../test/helpers/movements';
 import { startStack } from '../test/helpers/stack';
 import type { TestStack } from '../test/helpers/stack';

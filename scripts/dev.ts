@@ -187,7 +187,7 @@ async function main(): Promise<void> {
 
   const credentialsFile = path.join(DATA, 'simulator-credentials.json');
   writeFileSync(credentialsFile, JSON.stringify(secrets.providers), { mode: 0o600 });
-  const simulators = startChild('simulators', 'src/main-simulators.ts', {
+  const simulators = startChild('simulators', 'src/sandbox/main-simulators.ts', {
     KASIR_SIM_CREDENTIALS: credentialsFile,
     KASIR_SIM_PORTS: JSON.stringify(SIMULATOR_PORTS),
     KASIR_SIM_STATE_DIR: path.join(DATA, 'simulators'),

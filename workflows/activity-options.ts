@@ -1,4 +1,8 @@
-/** Activity option sets, by kind of call. Temporal owns retries; connectors never retry. */
+/**
+ * Activity option sets, by kind of call, and how a call failed. Temporal owns retries; connectors never
+ * retry.
+ */
+import { ActivityFailure, ApplicationFailure, TemporalFailure } from '@temporalio/workflow';
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/domain/errors';
 import type { WebhookTimings } from './timings';
@@ -66,4 +70,15 @@ export function localWebhookDelivery(timings: WebhookTimings): LocalActivityOpti
     },
     localRetryThreshold: '1 minute',
   };
+}
+
+/**
+ * How an activity call failed, or undefined if `err` is not an activity's failure (then rethrow it).
+ * Ordinary activities fail with an `ActivityFailure` wrapping the cause; local activities can fail with
+ * the cause itself, so both shapes are read here, once.
+ */
+export function activityFailureOf(err: unknown): { type?: string; message: string } | undefined {
+  const cause = err instanceof ActivityFailure ? (err.cause ?? err) : err;
+  if (!(cause instanceof TemporalFailure)) return undefined;
+  return { type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined, message: cause.message };
 }

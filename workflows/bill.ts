@@ -10,14 +10,15 @@ import { billIsFinal, billStatusRank, billTotalOf } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
-import { activityFailureOf, nowIso } from './common';
+import { activityFailureOf } from './activity-options';
+import { nowIso } from './status-and-timeline';
 import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
 import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { nextDelay } from './timings';
-import type { BillState, BillWorkflowInput, Carried, TimelineEntry } from './types';
+import type { BillState, BillWorkflowInput, Carried, TimelineEntry } from './movement-state';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);

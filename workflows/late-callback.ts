@@ -23,13 +23,14 @@ import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { Rupiah } from '../src/domain/money';
 import { providerInquiry } from './activity-options';
-import { activityFailureOf, nowIso } from './common';
+import { activityFailureOf } from './activity-options';
+import { nowIso } from './status-and-timeline';
 import { lateCallbackStateQuery, providerCallbackSignal } from './messages';
 import { merchantOutbox } from './movement';
 import { KasirNeedsAttention, KasirStatus } from './search-attributes';
 import { nextDelay } from './timings';
 import type { WorkflowTimings } from './timings';
-import type { MoneyMovementState } from './types';
+import type { MoneyMovementState } from './movement-state';
 
 export interface LateCallbackInput {
   /** The closed movement's last state, read by query when the callback arrived. */

@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { LateCallbackState } from './late-callback';
-import type { BillState, PaymentState, PayoutState } from './types';
+import type { BillState, PaymentState, PayoutState } from './movement-state';
 
 /** A verified (or hint-level) provider callback, delivered by the API edge. Never signal-with-start. */
 export const providerCallbackSignal = defineSignal<[ProviderCallbackEvent]>('providerCallback');

@@ -26,12 +26,14 @@ import {
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { webhookDelivery } from './activity-options';
-import { nowIso, Outbox, publishStatus, SeenEvents } from './common';
+import { nowIso, publishStatus } from './status-and-timeline';
+import { Outbox } from './merchant-outbox';
+import { SeenEvents } from './seen-events';
 import { providerCallbackSignal } from './messages';
 import { MOVEMENT_CORE_PATCH } from './patches';
 import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN } from './timings';
 import type { WorkflowTimings } from './timings';
-import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './types';
+import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './movement-state';
 
 /** Patch id of the core (see workflows/patches.ts). */
 export const MOVEMENT_CORE = MOVEMENT_CORE_PATCH;

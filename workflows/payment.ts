@@ -17,14 +17,15 @@ import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PaymentOutcome, PaymentRef, PaymentRegistration, PaymentStatus } from '../src/domain/payment';
 import { closedWithoutPayment, paymentStatusRank } from '../src/domain/payment';
 import { localProviderCall, providerCall, providerInquiry } from './activity-options';
-import { activityFailureOf, nowIso } from './common';
+import { activityFailureOf } from './activity-options';
+import { nowIso } from './status-and-timeline';
 import { paymentWorkflowV1 } from './legacy/payment-v1';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
 import type { CancelPaymentRequest } from './messages';
 import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
-import type { Carried, PaymentState, PaymentWorkflowInput, TimelineEntry } from './types';
+import type { Carried, PaymentState, PaymentWorkflowInput, TimelineEntry } from './movement-state';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const localCalls = proxyLocalActivities<KasirActivities>(localProviderCall);

@@ -10,14 +10,15 @@ import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import type { PayoutOutcome, PayoutStatus, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
 import { payoutIsFinal, payoutStatusRank, resolutionContradicts } from '../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from './activity-options';
-import { activityFailureOf, nowIso } from './common';
+import { activityFailureOf } from './activity-options';
+import { nowIso } from './status-and-timeline';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
 import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
-import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './types';
+import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
 
 const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
 

@@ -38,7 +38,7 @@ import type {
   PaymentWorkflowInput,
   PayoutState,
   PayoutWorkflowInput,
-} from '../../workflows/types';
+} from '../../workflows/movement-state';
 import { BillViewSchema, PaymentViewSchema, PayoutViewSchema } from './schemas';
 import type { BillView, PaymentView, PayoutView } from './schemas';
 

@@ -3,7 +3,7 @@
  * below, and its simulator in `src/sandbox/registry.ts`.
  */
 import type { ProviderId } from '../domain/provider';
-import type { ConnectorModule } from './module';
+import type { ConnectorModule } from './connector-module';
 import type { Connector } from './connector';
 import { finpayModule } from './finpay';
 import { nicepayModule } from './nicepay';

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { callbackUrlOf } from '../../src/api/routes/shared';
+import { callbackUrlOf } from '../../src/api/routes/route-commons';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
 import { createKasirWorker } from '../../src/worker';
 import { payoutStateQuery } from '../../workflows/messages';
-import type { PayoutState, PayoutWorkflowInput } from '../../workflows/types';
+import type { PayoutState, PayoutWorkflowInput } from '../../workflows/movement-state';
 import { simControl } from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';

@@ -3,7 +3,7 @@ import { BILLS, PAYMENTS, PAYOUTS } from '../../src/api/movement-kinds';
 import { BillViewSchema, PaymentViewSchema, PayoutViewSchema } from '../../src/api/schemas';
 import { billTotalOf } from '../../src/domain/bill';
 import { merchantViewOf } from '../../src/domain/merchant-view';
-import type { BillState, PaymentState, PayoutState } from '../../workflows/types';
+import type { BillState, PaymentState, PayoutState } from '../../workflows/movement-state';
 
 const at = '2026-11-30T10:00:00.000Z';
 const timeline = [{ at, status: 'PENDING', source: 'registration' as const, money: true }];

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/sandbox/ayopop';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { callbackUrlOf } from '../../src/api/routes/shared';
+import { callbackUrlOf } from '../../src/api/routes/route-commons';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
 import type { ProviderId } from '../../src/domain/provider';
 import { KasirKind, KasirMerchant, KasirMerchantReference } from '../../workflows/search-attributes';
 import { payoutStateQuery } from '../../workflows/messages';
-import type { PayoutWorkflowInput } from '../../workflows/types';
+import type { PayoutWorkflowInput } from '../../workflows/movement-state';
 import { EncryptionCodec } from '../../src/temporal/payload-encryption';
 import { eventually, startStack, TEST_ONLY_ENCRYPTION } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';

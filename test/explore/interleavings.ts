@@ -44,7 +44,7 @@ import {
   resolvePayoutUpdate,
 } from '../../workflows/messages';
 import type { WorkflowTimings } from '../../workflows/timings';
-import type { MoneyMovementState } from '../../workflows/types';
+import type { MoneyMovementState } from '../../workflows/movement-state';
 import { startStack } from '../helpers/stack';
 import type { ReceivedWebhook, TestStack } from '../helpers/stack';
 

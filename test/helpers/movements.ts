@@ -17,7 +17,7 @@ import type { QueryDefinition } from '@temporalio/common';
 import { eventually } from './eventually';
 import type { billWorkflow, payoutWorkflow } from '../../workflows';
 import { paymentWorkflow } from '../../workflows';
-import type { BillState, PaymentState, PayoutState } from '../../workflows/types';
+import type { BillState, PaymentState, PayoutState } from '../../workflows/movement-state';
 import type { TestStack } from './stack';
 
 export function uniqueReference(prefix: string): string {

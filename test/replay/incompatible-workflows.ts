@@ -4,7 +4,7 @@
  */
 import { proxyActivities } from '@temporalio/workflow';
 import type { KasirActivities } from '../../activities';
-import type { PaymentWorkflowInput } from '../../workflows/types';
+import type { PaymentWorkflowInput } from '../../workflows/movement-state';
 
 const activities = proxyActivities<KasirActivities>({ startToCloseTimeout: '30 seconds' });
 

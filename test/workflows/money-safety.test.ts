@@ -26,7 +26,7 @@ import {
   resolvePayoutUpdate,
 } from '../../workflows/messages';
 import type { WorkflowTimings } from '../../workflows/timings';
-import type { BillWorkflowInput, PaymentState, PayoutState } from '../../workflows/types';
+import type { BillWorkflowInput, PaymentState, PayoutState } from '../../workflows/movement-state';
 import { simControl, simGet, startPayment, startPayout, uniqueReference } from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';

@@ -8,7 +8,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import { cancelPaymentUpdate, paymentStateQuery, providerCallbackSignal } from '../../workflows/messages';
 import { KasirNeedsAttention } from '../../workflows/search-attributes';
-import type { PaymentState } from '../../workflows/types';
+import type { PaymentState } from '../../workflows/movement-state';
 import { recordHistory } from '../helpers/histories';
 import { simControl, startPayment } from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';

@@ -21,20 +21,15 @@ import type { KasirActivities } from '../../activities';
 import type { BillPaymentOutcome, BillStatus } from '../../src/domain/bill';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import { moneyMovingSubmission, providerCall, providerInquiry } from '../activity-options';
-import {
-  CONFIRM_EVERY_HINT,
-  legacyOutbox,
-  activityFailureOf,
-  SeenEvents,
-  nowIso,
-  publishStatus,
-  recordTimeline,
-  shouldContinueAsNew,
-} from '../common';
+import { CONFIRM_EVERY_HINT } from '../patches';
+import { legacyOutbox } from '../merchant-outbox';
+import { activityFailureOf } from '../activity-options';
+import { SeenEvents } from '../seen-events';
+import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from '../messages';
 import type { ConfirmBillPaymentRequest } from '../messages';
 import { nextDelay } from '../timings';
-import type { BillState, BillWorkflowInput, TimelineEntry } from '../types';
+import type { BillState, BillWorkflowInput, TimelineEntry } from '../movement-state';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);

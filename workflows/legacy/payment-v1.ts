@@ -31,21 +31,15 @@ import type {
 } from '../../src/domain/payment';
 import { closedWithoutPayment, paymentStatusRank } from '../../src/domain/payment';
 import { localProviderCall, providerCall, providerInquiry } from '../activity-options';
-import {
-  CONFIRM_EVERY_HINT,
-  LOCAL_ACTIVITIES,
-  legacyOutbox,
-  activityFailureOf,
-  SeenEvents,
-  nowIso,
-  publishStatus,
-  recordTimeline,
-  shouldContinueAsNew,
-} from '../common';
+import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES } from '../patches';
+import { legacyOutbox } from '../merchant-outbox';
+import { activityFailureOf } from '../activity-options';
+import { SeenEvents } from '../seen-events';
+import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from '../messages';
 import type { CancelPaymentRequest } from '../messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from '../timings';
-import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from '../types';
+import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from '../movement-state';
 
 const calls = proxyActivities<KasirActivities>(providerCall);
 const localCalls = proxyLocalActivities<KasirActivities>(localProviderCall);

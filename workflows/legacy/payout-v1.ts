@@ -21,20 +21,15 @@ import type { KasirActivities } from '../../activities';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus } from '../../src/domain/payout';
 import { moneyMovingSubmission, providerInquiry } from '../activity-options';
-import {
-  CONFIRM_EVERY_HINT,
-  legacyOutbox,
-  activityFailureOf,
-  SeenEvents,
-  nowIso,
-  publishStatus,
-  recordTimeline,
-  shouldContinueAsNew,
-} from '../common';
+import { CONFIRM_EVERY_HINT } from '../patches';
+import { legacyOutbox } from '../merchant-outbox';
+import { activityFailureOf } from '../activity-options';
+import { SeenEvents } from '../seen-events';
+import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
 import { payoutStateQuery, payoutSubmittedUpdate, providerCallbackSignal, resolvePayoutUpdate } from '../messages';
 import type { ResolvePayoutRequest } from '../messages';
 import { nextDelay } from '../timings';
-import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from '../types';
+import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from '../movement-state';
 
 const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
 const inquiries = proxyActivities<KasirActivities>(providerInquiry);

@@ -7,7 +7,7 @@ import type { ProviderId } from '../../domain/provider';
 import { billTotalOf } from '../../domain/bill';
 import { MAX_RUPIAH } from '../../domain/money';
 import { confirmBillPaymentUpdate } from '../../../workflows/messages';
-import type { BillWorkflowInput } from '../../../workflows/types';
+import type { BillWorkflowInput } from '../../../workflows/movement-state';
 import { ApiError } from '../http-errors';
 import { BILLS } from '../movement-kinds';
 import { loadOwned, updateMovement } from '../movements';
@@ -21,7 +21,7 @@ import {
   RupiahSchema,
 } from '../schemas';
 import { createMovementRoute, getMovementRoute } from './movement-pipeline';
-import { commonErrors } from './shared';
+import { commonErrors } from './route-commons';
 
 export const DEFAULT_BILL_PROVIDER: ProviderId = 'ayopop';
 

@@ -26,7 +26,7 @@ import { kindOfId, sha256Hex, workflowIdOf } from '../../ids';
 import type { MovementKind } from '../../ids';
 import { providerCallbackSignal } from '../../../workflows/messages';
 import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
-import type { MoneyMovementState } from '../../../workflows/types';
+import type { MoneyMovementState } from '../../../workflows/movement-state';
 import { searchAttributesOf, stateQueryOf } from '../movement-kinds';
 import { lateRecordIdOf, lateRecordOf, MONEY_RECORDED } from '../movements';
 import type { ApiDeps } from '../deps';

@@ -21,7 +21,7 @@ import type { CreatedMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import { ErrorResponseSchema, IdempotencyHeadersSchema, IdParamsSchema } from '../schemas';
-import { callbackUrlOf, commonErrors } from './shared';
+import { callbackUrlOf, commonErrors } from './route-commons';
 
 const STATUS_OF: Record<CreatedMovement<unknown>['outcome'], number> = { created: 201, replayed: 200, pending: 202 };
 

@@ -11,7 +11,7 @@ import type { CreatePaymentInput, PaymentMethod } from '../../domain/payment';
 import { PAYMENT_STATUSES } from '../../domain/payment';
 import type { ProviderId } from '../../domain/provider';
 import { cancelPaymentUpdate } from '../../../workflows/messages';
-import type { PaymentWorkflowInput } from '../../../workflows/types';
+import type { PaymentWorkflowInput } from '../../../workflows/movement-state';
 import { ApiError, updateFailureMessage } from '../http-errors';
 import { ListQueryFields } from '../listing';
 import { PAYMENTS } from '../movement-kinds';
@@ -30,7 +30,7 @@ import {
   RupiahSchema,
 } from '../schemas';
 import { createMovementRoute, getMovementRoute, listMovementsRoute } from './movement-pipeline';
-import { commonErrors } from './shared';
+import { commonErrors } from './route-commons';
 
 export const DEFAULT_EXPIRY_MINUTES = 1440;
 

@@ -11,7 +11,7 @@ import { MOVEMENT_CORE_PATCH } from '../../../workflows/patches';
 import type { ApiDeps } from '../deps';
 import { resolvePayoutUpdate } from '../../../workflows/messages';
 import type { ResolvePayoutRequest } from '../../../workflows/messages';
-import type { PayoutState, PayoutWorkflowInput } from '../../../workflows/types';
+import type { PayoutState, PayoutWorkflowInput } from '../../../workflows/movement-state';
 import { OPERATOR_KEY_HEADER } from '../middleware/auth';
 import { ApiError, updateFailureMessage } from '../http-errors';
 import { PAYOUTS } from '../movement-kinds';
@@ -28,7 +28,7 @@ import {
   RupiahSchema,
 } from '../schemas';
 import { createMovementRoute, getMovementRoute } from './movement-pipeline';
-import { commonErrors } from './shared';
+import { commonErrors } from './route-commons';
 
 export const DEFAULT_PAYOUT_PROVIDER: ProviderId = 'bdpay';
 

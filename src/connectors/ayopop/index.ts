@@ -7,7 +7,7 @@ import { OutcomeUnknownError, ProviderResponseInvalidError } from '../../domain/
 import { logger } from '../../logger';
 import { jsonCallbackAnswer, parseCallbackJson } from '../callbacks';
 import type { BillsCapability, Connector, RawCallback } from '../connector';
-import type { ConnectorModule } from '../module';
+import type { ConnectorModule } from '../connector-module';
 import { createAyopopClient } from './client';
 import { ayopopConfigSchema } from './config';
 import type { AyopopConfig } from './config';

@@ -20,8 +20,8 @@ import type {
 import { logger } from '../../logger';
 import { jsonCallbackAnswer, parseCallbackJson } from '../callbacks';
 import type { CallbackAnswer, CallbacksCapability, Connector, PaymentsCapability } from '../connector';
-import type { ConnectorModule } from '../module';
-import { dryRunRequest } from '../validation';
+import type { ConnectorModule } from '../connector-module';
+import { dryRunRequest } from '../dry-run-request';
 import { createFinpayClient } from './client';
 import type { FinpayClient } from './client';
 import { finpayConfigSchema } from './config';

@@ -15,8 +15,8 @@ import type { CreatePaymentInput, PaymentOutcome, PaymentRef, PaymentRegistratio
 import { DEFAULT_TOLERANCE_SECONDS } from '../../webhooks/signature';
 import { jsonCallbackAnswer, parseCallbackJson } from '../callbacks';
 import type { Connector, PaymentsCapability, RawCallback } from '../connector';
-import type { ConnectorModule } from '../module';
-import { dryRunRequest } from '../validation';
+import type { ConnectorModule } from '../connector-module';
+import { dryRunRequest } from '../dry-run-request';
 import { createNicepayClient } from './client';
 import type { NicepayClient } from './client';
 import { nicepayConfigSchema } from './config';

@@ -5,12 +5,12 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SIMULATOR_SETUPS } from './sandbox/registry';
-import type { ProviderSimulator, RunningServer } from './sandbox/simulator-kit';
-import { listen } from './sandbox/simulator-kit';
-import { PROVIDER_IDS } from './domain/provider';
-import type { ProviderId } from './domain/provider';
-import { logger } from './logger';
+import { SIMULATOR_SETUPS } from './registry';
+import type { ProviderSimulator, RunningServer } from './simulator-kit';
+import { listen } from './simulator-kit';
+import { PROVIDER_IDS } from '../domain/provider';
+import type { ProviderId } from '../domain/provider';
+import { logger } from '../logger';
 
 function required(name: string): string {
   const value = process.env[name];
