@@ -12,6 +12,8 @@ import type { ProviderId } from '../src/domain/provider';
 import { OperationNotSupportedError, PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
 import type { MerchantEvent } from '../workflows/movement-state';
+import { earlierSubmissionOf } from './earlier-runs';
+import type { EarlierSubmission } from './earlier-runs';
 import { translateErrors } from './failures';
 
 export interface MerchantWebhookTarget {
@@ -53,6 +55,27 @@ function checkUnavailable(what: string, err: unknown): ApplicationFailure {
   });
 }
 
+/**
+ * The check of a check-then-submit activity: what the provider already holds of this movement (`ask`,
+ * when `isHeld` says it holds it), else an earlier run's submission of it (`activityTypes`), else
+ * `undefined`, and only then may the caller submit. If either cannot be asked, nothing may be sent.
+ */
+async function heldOrEarlier<H>(check: {
+  what: string;
+  activityTypes: readonly string[];
+  ask(): Promise<H>;
+  isHeld(held: H): boolean;
+}): Promise<{ held: H } | { earlier: EarlierSubmission } | undefined> {
+  const held = await check.ask().catch((err: unknown) => {
+    throw checkUnavailable(check.what, err);
+  });
+  if (check.isHeld(held)) return { held };
+  const earlier = await earlierSubmissionOf(check.activityTypes).catch((err: unknown) => {
+    throw checkUnavailable(check.what, err);
+  });
+  return earlier ? { earlier } : undefined;
+}
+
 export function createActivities(deps: ActivityDeps) {
   return {
     async registerPayment(provider: ProviderId, input: CreatePaymentInput): Promise<PaymentRegistration> {
@@ -88,20 +111,25 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * The provider is asked whether it already holds this payout, and only if it does not is the payout
      * submitted, in the same single attempt: a workflow reset to any task, or a submission activity
-     * dispatched again, still asks first. If the provider cannot be asked, nothing is sent: the attempt
+     * dispatched again, still asks first. A provider that keeps no record of a payout it refused cannot
+     * answer for a reset run, so Temporal is asked too whether an earlier run of this workflow already
+     * submitted it (activities/earlier-runs.ts): then nothing is sent and the workflow adopts that run's
+     * outcome. If the provider or Temporal cannot be asked, nothing is sent: the attempt
      * fails with `ProviderCheckUnavailable` and the workflow asks again later (an earlier run may have
      * submitted this very payout, so sending blind could reach the provider twice).
      */
     async submitPayoutUnlessHeld(
       provider: ProviderId,
       input: SubmitPayoutInput
-    ): Promise<{ held: PayoutOutcome } | { submission: PayoutSubmission }> {
+    ): Promise<{ held: PayoutOutcome } | { earlier: EarlierSubmission } | { submission: PayoutSubmission }> {
       const payouts = payoutsOf(deps, provider);
-      const held = await payouts.inquire({ reference: input.reference }).catch((err: unknown) => {
-        throw checkUnavailable('payout', err);
+      const found = await heldOrEarlier({
+        what: 'payout',
+        activityTypes: ['submitPayout', 'submitPayoutUnlessHeld'],
+        ask: () => payouts.inquire({ reference: input.reference }),
+        isHeld: (held) => held.status !== 'not_found',
       });
-      if (held.status !== 'not_found') return { held };
-      return { submission: await translateErrors(() => payouts.submit(input)) };
+      return found ?? { submission: await translateErrors(() => payouts.submit(input)) };
     },
 
     async inquirePayout(provider: ProviderId, ref: PayoutRef): Promise<PayoutOutcome> {
@@ -126,13 +154,15 @@ export function createActivities(deps: ActivityDeps) {
     async payBillUnlessHeld(
       provider: ProviderId,
       input: BillPaymentInput
-    ): Promise<{ held: BillPaymentOutcome } | { payment: BillPaymentOutcome }> {
+    ): Promise<{ held: BillPaymentOutcome } | { earlier: EarlierSubmission } | { payment: BillPaymentOutcome }> {
       const bills = billsOf(deps, provider);
-      const held = await bills.status(input.reference).catch((err: unknown) => {
-        throw checkUnavailable('bill payment', err);
+      const found = await heldOrEarlier({
+        what: 'bill payment',
+        activityTypes: ['payBill', 'payBillUnlessHeld'],
+        ask: () => bills.status(input.reference),
+        isHeld: (held) => held.status !== 'processing' || held.transactionId !== undefined,
       });
-      if (held.status !== 'processing' || held.transactionId !== undefined) return { held };
-      return { payment: await translateErrors(() => bills.pay(input)) };
+      return found ?? { payment: await translateErrors(() => bills.pay(input)) };
     },
 
     async billStatus(provider: ProviderId, reference: string): Promise<BillPaymentOutcome> {

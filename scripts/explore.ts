@@ -154,13 +154,14 @@ async function main(): Promise<void> {
         console.log(`\nshrinking path ${first.index} (at most ${shrinkSeconds} s)…`);
         phase = 'shrink';
         lastFailure = undefined;
-        result = await fc.check(property('fail'), { seed, path: String(first.index) });
+        result = await fc.check(property('fail'), { seed, path: String(first.index), numRuns: 1 });
         if (!result.failed) console.log(`path ${first.index} did not fail again on replay (timing-dependent)`);
       }
     } else {
       result = await fc.check(property('fail'), {
         seed,
-        numRuns: runs,
+        // With a path, fast-check replays that one case (and shrinks it if it fails), nothing more.
+        numRuns: values.path ? 1 : runs,
         ...(values.path ? { path: values.path } : {}),
         ...timeLimit,
         ...(shrinkSeconds === 0 ? { endOnFailure: true } : {}),

@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
+import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { BillPaymentInput, BillPaymentOutcome, BillStatus } from '../src/domain/bill';
 import { billIsFinal, billStatusRank, billTotalOf } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
@@ -230,6 +231,7 @@ class Bill implements CallbackReader {
       if (checkInPayment) {
         const answer = await this.checkThenPay(input);
         if ('held' in answer) return this.adoptHeld(answer.held);
+        if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
         this.apply(answer.payment, 'payment');
       } else {
         this.apply(await payments.payBill(this.state.provider, input), 'payment');
@@ -267,6 +269,28 @@ class Bill implements CallbackReader {
     );
     this.movement.transition('PAYING', 'payment');
     this.apply(existing, 'payment');
+  }
+
+  /**
+   * The provider shows no payment under this reference, but an earlier run of this workflow (before a
+   * reset) sent one: it is not paid again. A FAILED that run reached stands; otherwise the status is
+   * resolved by the provider's status, as after any lost answer.
+   */
+  private adoptEarlierRun(earlier: EarlierSubmission): void {
+    this.movement.recordMoneyEvent(
+      'payment',
+      `an earlier run (${earlier.runId}, ${earlier.status ?? 'status unknown'}) already paid this bill; not paid again`
+    );
+    if (earlier.status === 'FAILED') {
+      this.state.failure ??= {
+        code: 'FAILED',
+        message: 'the payment failed in an earlier run; ask the provider whether the deposit was refunded',
+        depositRefunded: false,
+      };
+      this.movement.transition('FAILED', 'payment', 'failed in an earlier run');
+    } else {
+      this.movement.transition('PROCESSING', 'payment', 'paid by an earlier run; resolving by status');
+    }
   }
 
   /** When the payment was sent: the PAYING money event (kept for good on the timeline). */

@@ -84,6 +84,11 @@ export interface PaymentState {
   paidAmountAssumed?: boolean;
   paidAt?: string;
   failure?: ProviderFailure;
+  /**
+   * Why registration's outcome is unknown, while the provider is being asked whether it holds the order:
+   * carried across continue-as-new so the next run asks on and never registers again.
+   */
+  registrationUnresolved?: string;
   /** Set when a payment arrived after Kasir expired it, or registration's outcome could not be known. */
   needsAttention: boolean;
   attentionReason?: string;

@@ -25,3 +25,9 @@ export const LOCAL_ACTIVITIES = 'local-registration-and-webhooks';
  * of hints now leads to one status inquiry.
  */
 export const CONFIRM_EVERY_HINT = 'confirm-every-hint';
+
+/**
+ * Patch id: while a lost registration is resolved by asking the provider, the run reads callbacks and
+ * continues as new when its history is due, carrying the question (`registrationUnresolved`).
+ */
+export const REGISTRATION_ASKED_ACROSS_RUNS = 'registration-asked-across-runs';

@@ -18,6 +18,7 @@ import type { PaymentOutcome, PaymentRef, PaymentRegistration, PaymentStatus } f
 import { closedWithoutPayment, paymentStatusRank } from '../src/domain/payment';
 import { localProviderCall, providerCall, providerInquiry } from './activity-options';
 import { activityFailureOf } from './activity-options';
+import { REGISTRATION_ASKED_ACROSS_RUNS } from './patches';
 import { nowIso } from './status-and-timeline';
 import { paymentWorkflowV1 } from './legacy/payment-v1';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
@@ -104,7 +105,13 @@ class Payment implements CallbackReader {
   }
 
   async run(): Promise<PaymentState> {
-    if (this.state.status === 'REGISTERING') await this.register();
+    if (this.state.status === 'REGISTERING') {
+      // A run that continued as new while asking about a lost registration goes on asking; it never
+      // registers again.
+      const unresolved = this.state.registrationUnresolved;
+      if (unresolved !== undefined) await this.resolveUnknownRegistration(unresolved);
+      else await this.register();
+    }
     if (this.state.status === 'PENDING') await this.awaitPayment();
     if (this.shouldWatchForLatePayment()) await this.watchForLatePayment();
     return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
@@ -180,15 +187,11 @@ class Payment implements CallbackReader {
    * order it does not know is closed at the provider if possible and watched for a stray payment.
    */
   private async resolveUnknownRegistration(why: string): Promise<void> {
-    // Nothing is decided while the provider cannot be asked: a closing outcome now could be wrong for
-    // an order it holds. Ask on the poll schedule until it answers, or until the payment would expire.
-    let known = await this.inquire();
-    for (let attempt = 0; known === undefined && Date.now() < this.expiresAt(); attempt++) {
-      this.movement.note('registration', 'the provider cannot be asked about the order yet; asking again');
-      await sleep(
-        Math.min(nextDelay(this.input.timings.payment.poll, attempt), Math.max(1, this.expiresAt() - Date.now()))
-      );
-      known = await this.inquire();
+    const known = await this.askAboutLostRegistration(why);
+    if (this.state.status !== 'REGISTERING') {
+      // A callback answered meanwhile (paid, expired, or held without the instructions it never repeated).
+      if (this.state.status === 'PENDING' && !this.state.instructions) this.flagLostInstructions();
+      return;
     }
     if (known === undefined) {
       this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
@@ -208,10 +211,7 @@ class Payment implements CallbackReader {
       this.state.providerStatus = known.providerStatus;
       this.state.providerReference ??= known.providerReference;
       this.movement.transition('PENDING', 'registration', 'the provider holds the order; its answer was lost');
-      this.movement.flag(
-        'REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions',
-        'registration'
-      );
+      this.flagLostInstructions();
       return;
     }
     this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
@@ -221,6 +221,52 @@ class Payment implements CallbackReader {
       'REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment',
       'registration'
     );
+  }
+
+  private flagLostInstructions(): void {
+    this.movement.flag(
+      'REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions',
+      'registration'
+    );
+  }
+
+  /**
+   * Nothing is decided while the provider cannot be asked: a closing outcome now could be wrong for an
+   * order it holds. Asks on the poll schedule until it answers, a callback settles the payment, or the
+   * payment would expire. The question is carried across continue-as-new (`registrationUnresolved`), so
+   * a long outage neither grows one run's history without bound nor leads a next run to register again.
+   */
+  private async askAboutLostRegistration(why: string): Promise<PaymentOutcome | undefined> {
+    if (!patched(REGISTRATION_ASKED_ACROSS_RUNS)) {
+      let known = await this.inquire();
+      for (let attempt = 0; known === undefined && Date.now() < this.expiresAt(); attempt++) {
+        this.movement.note('registration', 'the provider cannot be asked about the order yet; asking again');
+        await sleep(
+          Math.min(nextDelay(this.input.timings.payment.poll, attempt), Math.max(1, this.expiresAt() - Date.now()))
+        );
+        known = await this.inquire();
+      }
+      return known;
+    }
+    this.state.registrationUnresolved = why;
+    let known = await this.inquire();
+    let askAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
+    while (known === undefined && this.state.status === 'REGISTERING' && Date.now() < this.expiresAt()) {
+      await this.movement.waitForWork(Math.min(askAt, this.expiresAt()));
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (this.state.status !== 'REGISTERING' || Date.now() >= this.expiresAt()) break;
+      if (Date.now() >= askAt) {
+        this.movement.note('registration', 'the provider could not be asked about the order; asking again');
+        known = await this.inquire();
+        this.attempt++;
+        this.pollsThisRun++;
+        askAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
+      }
+      if (known === undefined) await this.continueAsNewIfDue();
+    }
+    delete this.state.registrationUnresolved;
+    return known;
   }
 
   // ---- waiting for the money ---------------------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
+import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
 import type { PayoutOutcome, PayoutStatus, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
@@ -145,6 +146,7 @@ class Payout implements CallbackReader {
       if (checkInSubmission) {
         const answer = await this.checkThenSubmit(input);
         if ('held' in answer) return this.adoptHeld(answer.held);
+        if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
         submission = answer.submission;
       } else {
         submission = await submissions.submitPayout(this.state.provider, input);
@@ -217,6 +219,28 @@ class Payout implements CallbackReader {
     );
     this.apply(existing, 'query');
     if (this.state.status === 'SUBMITTING') this.movement.transition('UNKNOWN', 'query', existing.providerStatus);
+  }
+
+  /**
+   * The provider does not know this payout, but an earlier run of this workflow (before a reset)
+   * submitted it: nothing is sent again. If that run ended FAILED, the provider refused it then and
+   * still knows nothing of it, so FAILED stands (the merchant may have been told already; never UNKNOWN
+   * after FAILED); otherwise the outcome is unknown and resolved by query, as after any lost answer.
+   */
+  private adoptEarlierRun(earlier: EarlierSubmission): void {
+    this.state.submitted = true;
+    this.state.submittedAt ??= nowIso();
+    this.movement.recordMoneyEvent(
+      'submission',
+      `an earlier run (${earlier.runId}, ${earlier.status ?? 'status unknown'}) already submitted this payout; not sent again`
+    );
+    if (earlier.status === 'FAILED') {
+      this.state.declinedAtSubmission = true;
+      this.state.failure ??= { code: 'REFUSED', message: 'the provider refused the payout (in an earlier run)' };
+      this.movement.transition('FAILED', 'query', 'the provider does not know it; refused in an earlier run');
+    } else {
+      this.movement.transition('UNKNOWN', 'submission', 'submitted by an earlier run; resolving by query');
+    }
   }
 
   // ---- resolving the outcome ----------------------------------------------------------------------
