@@ -48,6 +48,17 @@ export interface HttpRequest {
   effect: 'mutating' | 'read';
 }
 
+/**
+ * How a client whose every endpoint is a JSON `POST` calls one: send `payload` to `path`, and return the
+ * answer parsed with `schema`. `effect` says whether the call can change state at the provider.
+ */
+export type PostCall<Payload> = <T>(
+  path: string,
+  payload: Payload,
+  schema: ZodType<T>,
+  effect: HttpRequest['effect']
+) => Promise<T>;
+
 export interface HttpResponse {
   status: number;
   headers: Headers;

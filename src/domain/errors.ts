@@ -55,27 +55,30 @@ export abstract class KasirError extends Error {
   }
 }
 
-/** Thrown when the provider could not be reached or answered 5xx/429 to a call that is safe to repeat. Retryable. */
-export class ProviderUnavailableError extends KasirError {
-  override readonly name = KasirErrorType.ProviderUnavailable;
+/**
+ * The base of every class below: a {@link KasirError} whose `name` is `type`, set explicitly so the failure
+ * type never depends on how the build treats class names.
+ */
+function kasirErrorOfType<T extends KasirErrorType>(type: T) {
+  return class extends KasirError {
+    override readonly name: T = type;
+  };
 }
+
+/** Thrown when the provider could not be reached or answered 5xx/429 to a call that is safe to repeat. Retryable. */
+export class ProviderUnavailableError extends kasirErrorOfType(KasirErrorType.ProviderUnavailable) {}
 
 /** Thrown on 401/403 or a credential the provider refused. Not retryable: configuration must change. */
-export class ProviderAuthError extends KasirError {
-  override readonly name = KasirErrorType.ProviderAuth;
-}
+export class ProviderAuthError extends kasirErrorOfType(KasirErrorType.ProviderAuth) {}
 
 /** Thrown when the provider rejected our request as malformed (4xx validation). Not retryable. */
-export class ProviderRequestRejectedError extends KasirError {
-  override readonly name = KasirErrorType.ProviderRequestRejected;
-}
+export class ProviderRequestRejectedError extends kasirErrorOfType(KasirErrorType.ProviderRequestRejected) {}
 
 /**
  * Thrown when the provider's answer does not match its documented schema. Not retryable; if the call
  * could have changed state at the provider, treat the outcome as unknown and resolve it by inquiry.
  */
-export class ProviderResponseInvalidError extends KasirError {
-  override readonly name = KasirErrorType.ProviderResponseInvalid;
+export class ProviderResponseInvalidError extends kasirErrorOfType(KasirErrorType.ProviderResponseInvalid) {
   readonly issues?: unknown;
   constructor(message: string, details: KasirErrorDetails & { issues?: unknown } = {}) {
     super(message, details);
@@ -88,24 +91,16 @@ export class ProviderResponseInvalidError extends KasirError {
  * a timeout, a dropped connection or a 5xx after the request was sent. Never retried by resubmitting;
  * the workflow resolves it by status inquiry.
  */
-export class OutcomeUnknownError extends KasirError {
-  override readonly name = KasirErrorType.OutcomeUnknown;
-}
+export class OutcomeUnknownError extends kasirErrorOfType(KasirErrorType.OutcomeUnknown) {}
 
 /** Thrown at the API edge when a callback's signature does not verify. The callback is never trusted. */
-export class CallbackSignatureError extends KasirError {
-  override readonly name = KasirErrorType.CallbackSignature;
-}
+export class CallbackSignatureError extends kasirErrorOfType(KasirErrorType.CallbackSignature) {}
 
 /** Thrown at the API edge when a (verified or unsigned) callback body does not parse. */
-export class CallbackPayloadError extends KasirError {
-  override readonly name = KasirErrorType.CallbackPayload;
-}
+export class CallbackPayloadError extends kasirErrorOfType(KasirErrorType.CallbackPayload) {}
 
 /** Thrown when a connector is asked for an operation its capabilities do not list. */
-export class OperationNotSupportedError extends KasirError {
-  override readonly name = KasirErrorType.OperationNotSupported;
-}
+export class OperationNotSupportedError extends kasirErrorOfType(KasirErrorType.OperationNotSupported) {}
 
 export function isKasirError(err: unknown): err is KasirError {
   return err instanceof KasirError;

@@ -317,6 +317,30 @@ export async function listen(app: express.Express, port = 0, host = '127.0.0.1')
   };
 }
 
+/** Entries a test scripts into a simulator (faults, forced answers), used up as matching requests arrive. */
+export interface Script<T> {
+  add(entry: T): void;
+  pending(): readonly T[];
+  clear(): void;
+}
+
+/**
+ * The control routes of one {@link Script}: `POST path` adds the entry in the body (400 when it does not parse,
+ * else 201 with every entry still pending), `DELETE path` drops them all (204).
+ */
+export function scriptRoutes<T>(router: express.Router, path: string, schema: z.ZodType<T>, script: Script<T>): void {
+  router.post(path, (req, res) => {
+    const parsed = schema.safeParse(req.body);
+    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues });
+    script.add(parsed.data);
+    res.status(201).json({ pending: script.pending() });
+  });
+  router.delete(path, (_req, res) => {
+    script.clear();
+    res.status(204).end();
+  });
+}
+
 /**
  * Control routes every simulator mounts under `/_sim`: faults, callback faults, counters and
  * callback attempts. Provider-specific controls (pay, expire, fail) are added by each simulator.
@@ -328,16 +352,13 @@ export function controlRouter(parts: {
 }): express.Router {
   const router = express.Router();
   router.use(express.json());
-  router.post('/faults', (req, res) => {
-    const parsed = FaultSchema.safeParse(req.body);
-    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues });
-    parts.faults.add(parsed.data);
-    res.status(201).json({ pending: parts.faults.pending() });
-  });
-  router.delete('/faults', (_req, res) => {
-    parts.faults.clear();
-    parts.callbacks.clearFaults();
-    res.status(204).end();
+  scriptRoutes(router, '/faults', FaultSchema, {
+    add: (fault) => parts.faults.add(fault),
+    pending: () => parts.faults.pending(),
+    clear() {
+      parts.faults.clear();
+      parts.callbacks.clearFaults();
+    },
   });
   router.post('/callback-faults', (req, res) => {
     const parsed = CallbackFaultSchema.safeParse(req.body);
@@ -381,6 +402,22 @@ export interface SimulatorState {
   importState(state: unknown): void;
   /** Stops the state's timers. */
   stop(): void;
+}
+
+/** The shared machinery each simulator is built around: its faults, submission counts and callbacks. */
+export interface SimulatorParts {
+  faults: FaultInjector;
+  callbacks: CallbackDispatcher;
+  submissions: SubmissionCounter;
+}
+
+/** Fresh {@link SimulatorParts}, callbacks sent as the provider sends them (`callbacks`). */
+export function createSimulatorParts(callbacks: CallbackDispatcherOptions): SimulatorParts {
+  return {
+    faults: new FaultInjector(),
+    submissions: new SubmissionCounter(),
+    callbacks: new CallbackDispatcher(callbacks),
+  };
 }
 
 /**
@@ -441,6 +478,28 @@ export interface SimulatorSetup<
 
 /** Generates new test-only credentials, or restores ones from a previous `credentials` value. */
 export type SimulatorSetupFactory<Config> = (saved?: unknown) => SimulatorSetup<Config>;
+
+/**
+ * A provider's {@link SimulatorSetupFactory}: the credentials are restored from `saved` (held to
+ * `credentials.schema`) or, without it, freshly generated; `setup` gives the rest for those credentials.
+ */
+export function simulatorSetupFactory<
+  Config,
+  Credentials,
+  Simulator extends ProviderSimulator,
+  Options extends SimulatorCommonOptions,
+>(
+  credentials: { schema: z.ZodType<Credentials>; generate(): Credentials },
+  setup: (credentials: Credentials) => {
+    connectorConfig(baseUrl: string): Config;
+    createSimulator(options?: Options): Simulator;
+  }
+): (saved?: unknown) => SimulatorSetup<Config, Credentials, Simulator, Options> {
+  return (saved) => {
+    const restored = saved === undefined ? credentials.generate() : credentials.schema.parse(saved);
+    return { credentials: restored, ...setup(restored) };
+  };
+}
 
 /** `setTimeout` caps delays at about 24.8 days; longer waits (a 67-day BDPay expiry) are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

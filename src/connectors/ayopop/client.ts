@@ -6,10 +6,9 @@
  * The claims are also sent as the JSON body. The docs' curl samples send no body and Ayopop reads the
  * JWT (docs/providers/ayopop.md §2.3), so the body is redundant for Ayopop and only makes request logs readable.
  */
-import type { ZodType } from 'zod';
 import { ProviderRequestRejectedError } from '../../domain/errors';
 import { createHttpClient, parseJsonBody, tryParseJsonBody } from '../http';
-import type { HttpRequest } from '../http';
+import type { PostCall } from '../http';
 import type { AyopopConfig } from './config';
 import { AYOPOP_PATHS, AnyEnvelope, InquiryResponse, TransactionResponse } from './schemas';
 import type { InquiryRequest, PaymentRequest, StatusRequest } from './schemas';
@@ -27,12 +26,7 @@ export interface AyopopClient {
 export function createAyopopClient(config: AyopopConfig): AyopopClient {
   const http = createHttpClient({ provider: 'ayopop', baseUrl: config.baseUrl, timeoutMs: config.timeoutMs });
 
-  async function call<T>(
-    path: string,
-    claims: Record<string, unknown>,
-    schema: ZodType<T>,
-    effect: HttpRequest['effect']
-  ): Promise<T> {
+  const call: PostCall<Record<string, unknown>> = async (path, claims, schema, effect) => {
     const response = await http.sendChecked({
       method: 'POST',
       path,
@@ -53,7 +47,7 @@ export function createAyopopClient(config: AyopopConfig): AyopopClient {
       );
     }
     return parseJsonBody('ayopop', schema, response, `POST ${path}`);
-  }
+  };
 
   return {
     inquire: (claims) => call(AYOPOP_PATHS.inquiry, claims, InquiryResponse, 'read'),

@@ -78,6 +78,23 @@ export const BillDetail = z.object({
 });
 export type BillDetail = z.infer<typeof BillDetail>;
 
+/** What the bill costs, as inquiry and transaction `data` both give it (docs/providers/ayopop.md §3.6). */
+const billCharges = {
+  amount: z.number().int().nonnegative(),
+  totalAdmin: z.number().int().nonnegative(),
+  processingFee: z.number().int().nonnegative(),
+  denom: z.string(),
+};
+
+/** How the bill is described, as inquiry and transaction `data` both end (docs/providers/ayopop.md §3.6). */
+const billDescription = {
+  validity: z.string(),
+  customerDetails: z.array(KeyValue),
+  billDetails: z.array(BillDetail),
+  productDetails: z.array(KeyValue),
+  extraFields: z.array(KeyValue),
+};
+
 /** Inquiry `data` on `responseCode: 300` (docs/providers/ayopop.md §3.2). */
 export const InquiryData = z.object({
   inquiryId: z.number().int(),
@@ -86,15 +103,8 @@ export const InquiryData = z.object({
   productName: z.string(),
   productCode: z.string(),
   category: z.string(),
-  amount: z.number().int().nonnegative(),
-  totalAdmin: z.number().int().nonnegative(),
-  processingFee: z.number().int().nonnegative(),
-  denom: z.string(),
-  validity: z.string(),
-  customerDetails: z.array(KeyValue),
-  billDetails: z.array(BillDetail),
-  productDetails: z.array(KeyValue),
-  extraFields: z.array(KeyValue),
+  ...billCharges,
+  ...billDescription,
 });
 export type InquiryData = z.infer<typeof InquiryData>;
 
@@ -103,21 +113,14 @@ export const TransactionData = z.object({
   refNumber: z.string(),
   transactionId: z.number().int(),
   accountNumber: z.string(),
-  amount: z.number().int().nonnegative(),
-  totalAdmin: z.number().int().nonnegative(),
-  processingFee: z.number().int().nonnegative(),
-  denom: z.string(),
+  ...billCharges,
   productCode: z.string(),
   productName: z.string(),
   category: z.string(),
   /** PLN token, serial number or voucher code; empty while processing, `N/A` on some failures. */
   token: z.string(),
   customerName: z.string(),
-  validity: z.string(),
-  customerDetails: z.array(KeyValue),
-  billDetails: z.array(BillDetail),
-  productDetails: z.array(KeyValue),
-  extraFields: z.array(KeyValue),
+  ...billDescription,
 });
 export type TransactionData = z.infer<typeof TransactionData>;
 

@@ -5,10 +5,9 @@
  * mapping to say.
  */
 import { z } from 'zod';
-import type { ZodType } from 'zod';
 import { ProviderResponseInvalidError } from '../../domain/errors';
 import { createHttpClient, parseJsonBody } from '../http';
-import type { HttpRequest } from '../http';
+import type { PostCall } from '../http';
 import type { BdpayConfig } from './config';
 import type { UnsignedFields } from './mapping';
 import {
@@ -41,12 +40,7 @@ export function createBdpayClient(config: BdpayConfig): BdpayClient {
   const merchantPrivateKey = toPrivateKey(config.privateKeyPem);
   const platformPublicKey = toPublicKey(config.platformPublicKeyPem);
 
-  async function post<T>(
-    path: string,
-    fields: UnsignedFields,
-    schema: ZodType<T>,
-    effect: HttpRequest['effect']
-  ): Promise<T> {
+  const post: PostCall<UnsignedFields> = async (path, fields, schema, effect) => {
     const response = await http.sendChecked({
       method: 'POST',
       path,
@@ -74,7 +68,7 @@ export function createBdpayClient(config: BdpayConfig): BdpayClient {
       });
     }
     return parsed.data;
-  }
+  };
 
   return {
     createOrder: (path, fields) => post(path, fields, PayInResponseSchema, 'mutating'),

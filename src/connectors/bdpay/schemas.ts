@@ -226,11 +226,16 @@ const responseBase = {
   platSign: z.string().min(1),
 };
 
-/** Answer to `/gateway/prepaidOrder` and `/gateway/pay` (docs/providers/bdpay.md §3.2). */
-export const PayInResponseSchema = z.object({
+/** Every answer about one order or payout echoes both its numbers: BDPay's and the merchant's. */
+const orderResponseBase = {
   ...responseBase,
   platOrderNum: optionalText,
   orderNum: optionalText,
+};
+
+/** Answer to `/gateway/prepaidOrder` and `/gateway/pay` (docs/providers/bdpay.md §3.2). */
+export const PayInResponseSchema = z.object({
+  ...orderResponseBase,
   method: optionalText,
   name: optionalText,
   email: optionalText,
@@ -248,9 +253,7 @@ export type PayInResponse = z.infer<typeof PayInResponseSchema>;
 
 /** Answer to `/gateway/cash` (docs/providers/bdpay.md §3.3, the fields a vnpay sample prints). */
 export const CashResponseSchema = z.object({
-  ...responseBase,
-  platOrderNum: optionalText,
-  orderNum: optionalText,
+  ...orderResponseBase,
   money: optionalRupiah,
   fee: optionalRupiah,
   feeType: optionalText,
@@ -265,9 +268,7 @@ export type CashResponse = z.infer<typeof CashResponseSchema>;
 
 /** Answer to `/gateway/query` for every `queryType`. */
 export const QueryResponseSchema = z.object({
-  ...responseBase,
-  platOrderNum: optionalText,
-  orderNum: optionalText,
+  ...orderResponseBase,
   amount: optionalRupiah,
   fee: optionalRupiah,
   status: optionalText,

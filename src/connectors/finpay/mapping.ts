@@ -148,24 +148,24 @@ export function toInitiateRequest(input: CreatePaymentInput & { method: FinpayMe
   };
 }
 
+/** For each kind of method, the initiate answer field that carries what the customer needs, and where it goes. */
+const INSTRUCTION_FIELDS: Record<
+  InstructionKind,
+  readonly ['paymentCode' | 'imageurl' | 'appurl', 'vaNumber' | 'paymentCode' | 'qrImageUrl' | 'deeplink']
+> = {
+  'virtual-account': ['paymentCode', 'vaNumber'],
+  'payment-code': ['paymentCode', 'paymentCode'],
+  qris: ['imageurl', 'qrImageUrl'],
+  ewallet: ['appurl', 'deeplink'],
+};
+
 /** What the customer needs, from an initiate answer already parsed for its channel. */
 export function toPaymentInstructions(type: SourceOfFundsType, response: InitiateResponse): PaymentInstructions {
   const instructions: PaymentInstructions = { expiresAt: wibToIso(response.expiryLink) };
   if (response.redirecturl !== undefined) instructions.redirectUrl = response.redirecturl;
-  switch (instructionKindOf(type)) {
-    case 'virtual-account':
-      if (response.paymentCode !== undefined) instructions.vaNumber = response.paymentCode;
-      break;
-    case 'payment-code':
-      if (response.paymentCode !== undefined) instructions.paymentCode = response.paymentCode;
-      break;
-    case 'qris':
-      if (response.imageurl !== undefined) instructions.qrImageUrl = response.imageurl;
-      break;
-    case 'ewallet':
-      if (response.appurl !== undefined) instructions.deeplink = response.appurl;
-      break;
-  }
+  const [answerField, instructionField] = INSTRUCTION_FIELDS[instructionKindOf(type)];
+  const value = response[answerField];
+  if (value !== undefined) instructions[instructionField] = value;
   return instructions;
 }
 

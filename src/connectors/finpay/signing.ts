@@ -136,55 +136,50 @@ export function parsePhpJson(text: string): PhpJsonValue {
     return { kind: 'float', value: Number(match[0]) };
   };
 
+  /** The items of an object or array, the opening bracket at `pos`, up to and including `close`. */
+  const parseSequence = <T>(close: '}' | ']', parseItem: () => T): T[] => {
+    pos++;
+    const items: T[] = [];
+    skipWhitespace();
+    if (text[pos] === close) {
+      pos++;
+      return items;
+    }
+    for (;;) {
+      items.push(parseItem());
+      skipWhitespace();
+      if (text[pos] === ',') {
+        pos++;
+        continue;
+      }
+      expect(close);
+      return items;
+    }
+  };
+
+  const parseMember = (): [string, PhpJsonValue] => {
+    skipWhitespace();
+    const key = parseString();
+    skipWhitespace();
+    expect(':');
+    return [key, parseValue()];
+  };
+
   const parseValue = (): PhpJsonValue => {
     skipWhitespace();
     switch (text[pos] ?? '') {
       case '{': {
-        pos++;
         const members: [string, PhpJsonValue][] = [];
-        skipWhitespace();
-        if (text[pos] === '}') {
-          pos++;
-          return { kind: 'object', members };
-        }
-        for (;;) {
-          skipWhitespace();
-          const key = parseString();
-          skipWhitespace();
-          expect(':');
-          const value = parseValue();
+        for (const [key, value] of parseSequence('}', parseMember)) {
           // A repeated key keeps its first position and takes the last value, as PHP properties do.
           const existing = members.find(([k]) => k === key);
           if (existing) existing[1] = value;
           else members.push([key, value]);
-          skipWhitespace();
-          if (text[pos] === ',') {
-            pos++;
-            continue;
-          }
-          expect('}');
-          return { kind: 'object', members };
         }
+        return { kind: 'object', members };
       }
-      case '[': {
-        pos++;
-        const items: PhpJsonValue[] = [];
-        skipWhitespace();
-        if (text[pos] === ']') {
-          pos++;
-          return { kind: 'array', items };
-        }
-        for (;;) {
-          items.push(parseValue());
-          skipWhitespace();
-          if (text[pos] === ',') {
-            pos++;
-            continue;
-          }
-          expect(']');
-          return { kind: 'array', items };
-        }
-      }
+      case '[':
+        return { kind: 'array', items: parseSequence(']', parseValue) };
       case '"':
         return { kind: 'string', value: parseString() };
       case 't':

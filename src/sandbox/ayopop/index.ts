@@ -20,8 +20,8 @@
 import type { AyopopConfig } from '../../connectors/ayopop/config';
 import type { Rupiah } from '../../domain/money';
 import { logger } from '../../logger';
-import { CallbackDispatcher, FaultInjector, SubmissionCounter, assembleSimulator } from '../simulator-kit';
-import type { ProviderSimulator, SimulatorCommonOptions, SimulatorSetup } from '../simulator-kit';
+import { assembleSimulator, createSimulatorParts, simulatorSetupFactory } from '../simulator-kit';
+import type { ProviderSimulator, SimulatorCommonOptions } from '../simulator-kit';
 import { ayopopControls } from './controls';
 import { ayopopTestCredentialsSchema, generateAyopopTestCredentials } from './credentials';
 import type { AyopopTestCredentials } from './credentials';
@@ -49,9 +49,7 @@ export interface AyopopSimulator extends ProviderSimulator {
 export function createAyopopSimulator(options: AyopopSimulatorOptions): AyopopSimulator {
   const log = logger.child({ simulator: 'ayopop' });
   const timeScale = options.timeScale ?? 1;
-  const faults = new FaultInjector();
-  const submissions = new SubmissionCounter();
-  const callbacks = new CallbackDispatcher({
+  const parts = createSimulatorParts({
     provider: 'ayopop',
     scheduleMs: options.callbackScheduleMs ?? AYOPOP_SIM_DEFAULTS.callbackScheduleMs,
     timeScale,
@@ -59,17 +57,17 @@ export function createAyopopSimulator(options: AyopopSimulatorOptions): AyopopSi
     isAcknowledged: (status) => status === 200,
   });
   const state = new AyopopState({
-    callbacks,
+    callbacks: parts.callbacks,
     timeScale,
     initialDeposit: options.initialDeposit ?? AYOPOP_SIM_DEFAULTS.initialDeposit,
     inquiryTtlMs: options.inquiryTtlMs ?? AYOPOP_SIM_DEFAULTS.inquiryTtlMs,
     settleAfterMs: options.settleAfterMs ?? AYOPOP_SIM_DEFAULTS.settleAfterMs,
     log,
   });
-  const routes = ayopopRoutes(state, { credentials: options.credentials, submissions, log });
+  const routes = ayopopRoutes(state, { credentials: options.credentials, submissions: parts.submissions, log });
   const controls = ayopopControls(state);
   return {
-    ...assembleSimulator({ provider: 'ayopop', faults, callbacks, submissions, state, controls, routes }),
+    ...assembleSimulator({ provider: 'ayopop', ...parts, state, controls, routes }),
     deposit: () => state.deposit,
     order: (refNumber) => state.orders.get(refNumber),
     succeed: (refNumber, token) => state.succeed(refNumber, token),
@@ -82,27 +80,26 @@ export function createAyopopSimulator(options: AyopopSimulatorOptions): AyopopSi
  * validity of the most recently created simulator (scaled by its `timeScale`), so the connector's
  * `expiresAt` matches what that simulator enforces.
  */
-export function ayopopSimulatorSetup(
-  saved?: unknown
-): SimulatorSetup<AyopopConfig, AyopopTestCredentials, AyopopSimulator, Omit<AyopopSimulatorOptions, 'credentials'>> {
-  const credentials = saved === undefined ? generateAyopopTestCredentials() : ayopopTestCredentialsSchema.parse(saved);
-  let inquiryTtlMs: number = AYOPOP_SIM_DEFAULTS.inquiryTtlMs;
-  return {
-    credentials,
-    connectorConfig: (baseUrl) => ({
-      baseUrl,
-      timeoutMs: 10_000,
-      apiKey: credentials.apiKey,
-      apiSecret: credentials.apiSecret,
-      inquiryTtlMs,
-    }),
-    createSimulator(options = {}) {
-      const ttl = options.inquiryTtlMs ?? AYOPOP_SIM_DEFAULTS.inquiryTtlMs;
-      inquiryTtlMs = Math.max(1, Math.round(ttl * (options.timeScale ?? 1)));
-      return createAyopopSimulator({ ...options, credentials });
-    },
-  };
-}
+export const ayopopSimulatorSetup = simulatorSetupFactory(
+  { schema: ayopopTestCredentialsSchema, generate: generateAyopopTestCredentials },
+  (credentials) => {
+    let inquiryTtlMs: number = AYOPOP_SIM_DEFAULTS.inquiryTtlMs;
+    return {
+      connectorConfig: (baseUrl): AyopopConfig => ({
+        baseUrl,
+        timeoutMs: 10_000,
+        apiKey: credentials.apiKey,
+        apiSecret: credentials.apiSecret,
+        inquiryTtlMs,
+      }),
+      createSimulator(options: Omit<AyopopSimulatorOptions, 'credentials'> = {}) {
+        const ttl = options.inquiryTtlMs ?? AYOPOP_SIM_DEFAULTS.inquiryTtlMs;
+        inquiryTtlMs = Math.max(1, Math.round(ttl * (options.timeScale ?? 1)));
+        return createAyopopSimulator({ ...options, credentials });
+      },
+    };
+  }
+);
 
 export {
   AYOPOP_SIM_ACCOUNTS,

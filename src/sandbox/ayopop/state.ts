@@ -257,8 +257,8 @@ function isSuccessFlag(code: number): boolean {
 // State
 // ---------------------------------------------------------------------------------------------------
 
-const SimInquiry = z.object({
-  inquiryId: z.number().int(),
+/** The bill an inquiry quotes and a payment order pays, as both keep it. */
+const simBillFields = {
   accountNumber: z.string(),
   productCode: z.string(),
   productName: z.string(),
@@ -267,6 +267,11 @@ const SimInquiry = z.object({
   amount: z.number().int(),
   totalAdmin: z.number().int(),
   processingFee: z.number().int(),
+};
+
+const SimInquiry = z.object({
+  inquiryId: z.number().int(),
+  ...simBillFields,
   /** Epoch ms after which payment answers 312. */
   expiresAt: z.number(),
   /** The refNumber that consumed it. */
@@ -277,14 +282,7 @@ export type SimInquiry = z.infer<typeof SimInquiry>;
 export const SimOrder = z.object({
   refNumber: z.string(),
   transactionId: z.number().int(),
-  accountNumber: z.string(),
-  productCode: z.string(),
-  productName: z.string(),
-  category: z.string(),
-  customerName: z.string(),
-  amount: z.number().int(),
-  totalAdmin: z.number().int(),
-  processingFee: z.number().int(),
+  ...simBillFields,
   responseCode: z.number().int(),
   /** A message other than the code's usual one (insufficient deposit). */
   message: z.object({ ID: z.string(), EN: z.string() }).optional(),

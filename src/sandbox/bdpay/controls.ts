@@ -7,6 +7,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { BdpayMethodSchema } from '../../connectors/bdpay/schemas';
 import type { OrderStatus } from '../../connectors/bdpay/schemas';
+import { scriptRoutes } from '../simulator-kit';
 import { AccountSchema, OPEN_CASH_STATUSES, OPEN_ORDER_STATUSES, ResponseFaultSchema } from './state';
 import type { BdpayState, SimOrder, SimPayout } from './state';
 
@@ -73,15 +74,10 @@ export function bdpayControls(state: BdpayState): express.Router {
     res.json(state.account);
   });
   controls.get('/beneficiaries', (_req, res) => void res.json(state.beneficiaryCredits));
-  controls.post('/response-faults', (req, res) => {
-    const parsed = ResponseFaultSchema.safeParse(req.body);
-    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues });
-    state.responseFaults.push(parsed.data);
-    res.status(201).json({ pending: state.responseFaults });
-  });
-  controls.delete('/response-faults', (_req, res) => {
-    state.responseFaults = [];
-    res.status(204).end();
+  scriptRoutes(controls, '/response-faults', ResponseFaultSchema, {
+    add: (fault) => void state.responseFaults.push(fault),
+    pending: () => state.responseFaults,
+    clear: () => void (state.responseFaults = []),
   });
   controls.post('/settings', (req, res) => {
     const parsed = z.object({ autoSettlePayoutsAfterMs: z.number().int().min(0).nullable() }).safeParse(req.body);

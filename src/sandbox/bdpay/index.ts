@@ -10,13 +10,12 @@ import { CALLBACK_ACKNOWLEDGEMENT } from '../../connectors/bdpay/schemas';
 import { toPrivateKey } from '../../connectors/bdpay/signing';
 import { logger } from '../../logger';
 import {
-  CallbackDispatcher,
-  FaultInjector,
-  SubmissionCounter,
   assembleSimulator,
+  createSimulatorParts,
   generateTestRsaKeyPair,
+  simulatorSetupFactory,
 } from '../simulator-kit';
-import type { ProviderSimulator, SimulatorCommonOptions, SimulatorSetup } from '../simulator-kit';
+import type { ProviderSimulator, SimulatorCommonOptions } from '../simulator-kit';
 import { bdpayControls } from './controls';
 import { BDPAY_KEY_BITS, bdpayTestCredentialsSchema, generateBdpayTestCredentials } from './credentials';
 import type { BdpayTestCredentials } from './credentials';
@@ -64,9 +63,7 @@ export function createBdpaySimulator(options: BdpaySimulatorOptions): BdpaySimul
   // A key the merchant has never seen, for forged platSign on answers and callbacks.
   const forgeryKey = toPrivateKey(generateTestRsaKeyPair(BDPAY_KEY_BITS).privateKeyPem);
   const timeScale = options.timeScale ?? 1;
-  const faults = new FaultInjector();
-  const submissions = new SubmissionCounter();
-  const callbacks = new CallbackDispatcher({
+  const parts = createSimulatorParts({
     provider: 'bdpay',
     scheduleMs: options.callbackScheduleMs ?? BDPAY_CALLBACK_SCHEDULE_MS,
     timeScale,
@@ -79,7 +76,7 @@ export function createBdpaySimulator(options: BdpaySimulatorOptions): BdpaySimul
         : body === CALLBACK_ACKNOWLEDGEMENT,
   });
   const state = new BdpayState({
-    callbacks,
+    callbacks: parts.callbacks,
     platformPrivateKey,
     forgeryKey,
     publicUrl: (options.publicUrl ?? 'http://127.0.0.1').replace(/\/$/, ''),
@@ -90,10 +87,10 @@ export function createBdpaySimulator(options: BdpaySimulatorOptions): BdpaySimul
     autoSettlePayoutsAfterMs: options.autoSettlePayoutsAfterMs ?? null,
     log: logger.child({ provider: 'bdpay', component: 'simulator' }),
   });
-  const routes = bdpayRoutes(state, { credentials, platformPrivateKey, forgeryKey, submissions });
+  const routes = bdpayRoutes(state, { credentials, platformPrivateKey, forgeryKey, submissions: parts.submissions });
   const controls = bdpayControls(state);
   return {
-    ...assembleSimulator({ provider: 'bdpay', faults, callbacks, submissions, state, controls, routes }),
+    ...assembleSimulator({ provider: 'bdpay', ...parts, state, controls, routes }),
     credentials,
     order: (reference) => state.orders.get(reference),
     payout: (reference) => state.payouts.get(reference),
@@ -104,22 +101,20 @@ export function createBdpaySimulator(options: BdpaySimulatorOptions): BdpaySimul
 }
 
 /** Fresh TEST-ONLY keys for both sides, or the ones saved from a previous run. */
-export function bdpaySimulatorSetup(
-  saved?: unknown
-): SimulatorSetup<BdpayConfig, BdpayTestCredentials, BdpaySimulator, Omit<BdpaySimulatorOptions, 'credentials'>> {
-  const credentials = saved === undefined ? generateBdpayTestCredentials() : bdpayTestCredentialsSchema.parse(saved);
-  return {
-    credentials,
-    connectorConfig: (baseUrl) => ({
+export const bdpaySimulatorSetup = simulatorSetupFactory(
+  { schema: bdpayTestCredentialsSchema, generate: generateBdpayTestCredentials },
+  (credentials) => ({
+    connectorConfig: (baseUrl): BdpayConfig => ({
       baseUrl,
       timeoutMs: 10_000,
       merchantCode: credentials.merchantCode,
       privateKeyPem: credentials.merchantPrivateKeyPem,
       platformPublicKeyPem: credentials.platformPublicKeyPem,
     }),
-    createSimulator: (options) => createBdpaySimulator({ ...options, credentials }),
-  };
-}
+    createSimulator: (options?: Omit<BdpaySimulatorOptions, 'credentials'>) =>
+      createBdpaySimulator({ ...options, credentials }),
+  })
+);
 
 export { beneficiaryKey } from './routes';
 export { bdpayTestCredentialsSchema } from './credentials';

@@ -102,6 +102,26 @@ export function bdpayRoutes(state: BdpayState, options: BdpayRouteOptions): expr
     };
   }
 
+  /** A query's answer about an order or payout it found: its numbers, amount, fee and status. */
+  function found(
+    entry: { platOrderNum: string; orderNum: string },
+    amount: number,
+    fee: number,
+    status: string,
+    msg: string
+  ): Answer {
+    return {
+      platRespCode: 'SUCCESS',
+      platRespMessage: 'Request success',
+      platOrderNum: entry.platOrderNum,
+      orderNum: entry.orderNum,
+      amount: String(amount),
+      fee: String(fee),
+      status,
+      msg,
+    };
+  }
+
   function answerQuery(fields: Fields): Answer {
     return validated(QueryRequestSchema, fields, (q) => {
       const notExist = withoutEmpty({
@@ -113,30 +133,12 @@ export function bdpayRoutes(state: BdpayState, options: BdpayRouteOptions): expr
         case 'ORDER_QUERY': {
           const order = state.findOrder(q.orderNum, q.platOrderNum);
           if (order === undefined) return notExist;
-          return {
-            platRespCode: 'SUCCESS',
-            platRespMessage: 'Request success',
-            platOrderNum: order.platOrderNum,
-            orderNum: order.orderNum,
-            amount: String(order.payMoney),
-            fee: String(order.payFee),
-            status: order.status,
-            msg: order.status,
-          };
+          return found(order, order.payMoney, order.payFee, order.status, order.status);
         }
         case 'CASH_QUERY': {
           const payout = state.findPayout(q.orderNum, q.platOrderNum);
           if (payout === undefined) return notExist;
-          return {
-            platRespCode: 'SUCCESS',
-            platRespMessage: 'Request success',
-            platOrderNum: payout.platOrderNum,
-            orderNum: payout.orderNum,
-            amount: String(payout.money),
-            fee: String(payout.fee),
-            status: payout.status,
-            msg: payout.statusMsg,
-          };
+          return found(payout, payout.money, payout.fee, payout.status, payout.statusMsg);
         }
         case 'REFUND_QUERY':
           // The platform does not support refunds (docs/providers/bdpay.md §4.2), so no refund ever exists.

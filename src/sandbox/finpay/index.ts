@@ -9,8 +9,8 @@
 import type { FinpayConfig } from '../../connectors/finpay/config';
 import type { SourceOfFundsType } from '../../connectors/finpay/schemas';
 import { logger } from '../../logger';
-import { CallbackDispatcher, FaultInjector, SubmissionCounter, assembleSimulator } from '../simulator-kit';
-import type { ProviderSimulator, SimulatorCommonOptions, SimulatorSetup } from '../simulator-kit';
+import { assembleSimulator, createSimulatorParts, simulatorSetupFactory } from '../simulator-kit';
+import type { ProviderSimulator, SimulatorCommonOptions } from '../simulator-kit';
 import { finpayControls } from './controls';
 import { finpayTestCredentialsSchema, generateFinpayTestCredentials } from './credentials';
 import type { FinpayTestCredentials } from './credentials';
@@ -35,9 +35,7 @@ export interface FinpaySimulatorOptions extends SimulatorCommonOptions {
 
 export function createFinpaySimulator(options: FinpaySimulatorOptions): ProviderSimulator {
   const log = logger.child({ provider: 'finpay', role: 'simulator' });
-  const faults = new FaultInjector();
-  const submissions = new SubmissionCounter();
-  const callbacks = new CallbackDispatcher({
+  const parts = createSimulatorParts({
     provider: 'finpay',
     scheduleMs: options.callbackScheduleMs ?? DEFAULT_CALLBACK_SCHEDULE_MS,
     timeScale: options.timeScale ?? 1,
@@ -45,7 +43,7 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
     isAcknowledged: (status) => status === 200,
   });
   const state = new FinpayState({
-    callbacks,
+    callbacks: parts.callbacks,
     merchantKey: options.credentials.merchantKey,
     timeScale: options.timeScale ?? 1,
     log,
@@ -54,23 +52,21 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
     credentials: options.credentials,
     publicUrl: (options.publicUrl ?? 'https://devo.finpay.id').replace(/\/$/, ''),
     disabledSourceOfFunds: new Set(options.disabledSourceOfFunds ?? []),
-    submissions,
+    submissions: parts.submissions,
     log,
   });
-  const controls = finpayControls(state, callbacks);
-  return assembleSimulator({ provider: 'finpay', faults, callbacks, submissions, state, controls, routes });
+  const controls = finpayControls(state, parts.callbacks);
+  return assembleSimulator({ provider: 'finpay', ...parts, state, controls, routes });
 }
 
-export function finpaySimulatorSetup(
-  saved?: unknown
-): SimulatorSetup<FinpayConfig, FinpayTestCredentials, ProviderSimulator, Omit<FinpaySimulatorOptions, 'credentials'>> {
-  const credentials = saved === undefined ? generateFinpayTestCredentials() : finpayTestCredentialsSchema.parse(saved);
-  return {
-    credentials,
-    connectorConfig: (baseUrl) => ({ baseUrl, timeoutMs: 10_000, ...credentials }),
-    createSimulator: (options) => createFinpaySimulator({ ...options, credentials }),
-  };
-}
+export const finpaySimulatorSetup = simulatorSetupFactory(
+  { schema: finpayTestCredentialsSchema, generate: generateFinpayTestCredentials },
+  (credentials) => ({
+    connectorConfig: (baseUrl): FinpayConfig => ({ baseUrl, timeoutMs: 10_000, ...credentials }),
+    createSimulator: (options?: Omit<FinpaySimulatorOptions, 'credentials'>) =>
+      createFinpaySimulator({ ...options, credentials }),
+  })
+);
 
 export { finpayTestCredentialsSchema } from './credentials';
 export type { FinpayTestCredentials } from './credentials';

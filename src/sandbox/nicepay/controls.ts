@@ -6,7 +6,7 @@
 import express from 'express';
 import type { Request, Response } from 'express';
 import type { LatestTransactionStatus } from '../../connectors/nicepay/schemas';
-import { escapeHtml } from '../simulator-kit';
+import { escapeHtml, scriptRoutes } from '../simulator-kit';
 import { ForcedResponseSchema, STATUS_DESCRIPTION, isOpen } from './state';
 import type { NicepayState } from './state';
 
@@ -34,15 +34,10 @@ export function nicepayControls(state: NicepayState): express.Router {
     res.json(order);
   });
   controls.get('/orders', (_req, res) => void res.json([...state.orders.values()]));
-  controls.post('/responses', (req, res) => {
-    const parsed = ForcedResponseSchema.safeParse(req.body);
-    if (!parsed.success) return void res.status(400).json({ error: parsed.error.issues });
-    state.forced.push(parsed.data);
-    res.status(201).json({ pending: state.forced });
-  });
-  controls.delete('/responses', (_req, res) => {
-    state.forced = [];
-    res.status(204).end();
+  scriptRoutes(controls, '/responses', ForcedResponseSchema, {
+    add: (answer) => void state.forced.push(answer),
+    pending: () => state.forced,
+    clear: () => void (state.forced = []),
   });
   controls.get('/tokens', (_req, res) => void res.json(state.tokenStats()));
   controls.post('/tokens/expire', (_req, res) => {

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { nicepayConfigSchema } from '../../connectors/nicepay/config';
 import type { NicepayConfig } from '../../connectors/nicepay/config';
 import { logger } from '../../logger';
-import { CallbackDispatcher, FaultInjector, SubmissionCounter, assembleSimulator } from '../simulator-kit';
-import type { ProviderSimulator, SimulatorCommonOptions, SimulatorSetup } from '../simulator-kit';
+import { assembleSimulator, createSimulatorParts, simulatorSetupFactory } from '../simulator-kit';
+import type { ProviderSimulator, SimulatorCommonOptions } from '../simulator-kit';
 import { nicepayControls } from './controls';
 import { generateNicepayTestCredentials, nicepayTestCredentialsSchema } from './credentials';
 import type { NicepayTestCredentials } from './credentials';
@@ -49,9 +49,7 @@ const NotificationAcknowledgement = z.object({ responseCode: z.literal('2005600'
 export function createNicepaySimulator(options: NicepaySimulatorOptions): NicepaySimulator {
   const { credentials } = options;
   const timeScale = options.timeScale ?? 1;
-  const faults = new FaultInjector();
-  const submissions = new SubmissionCounter();
-  const callbacks = new CallbackDispatcher({
+  const parts = createSimulatorParts({
     provider: 'nicepay',
     scheduleMs: options.notificationScheduleMs ?? DEFAULT_NOTIFICATION_SCHEDULE_MS,
     timeScale,
@@ -65,12 +63,12 @@ export function createNicepaySimulator(options: NicepaySimulatorOptions): Nicepa
   });
   const state = new NicepayState({
     credentials,
-    callbacks,
+    callbacks: parts.callbacks,
     log: logger.child({ provider: 'nicepay', simulator: true }),
   });
   const routes = nicepayRoutes(state, {
     credentials,
-    submissions,
+    submissions: parts.submissions,
     publicUrl: (options.publicUrl ?? 'http://localhost').replace(/\/$/, ''),
     timeScale,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 900,
@@ -78,26 +76,17 @@ export function createNicepaySimulator(options: NicepaySimulatorOptions): Nicepa
   });
   const controls = nicepayControls(state);
   return {
-    ...assembleSimulator({ provider: 'nicepay', faults, callbacks, submissions, state, controls, routes }),
+    ...assembleSimulator({ provider: 'nicepay', ...parts, state, controls, routes }),
     order: (partnerReferenceNo) => state.order(partnerReferenceNo),
     tokenStats: () => state.tokenStats(),
     expireTokens: () => state.expireTokens(),
   };
 }
 
-export function nicepaySimulatorSetup(
-  saved?: unknown
-): SimulatorSetup<
-  NicepayConfig,
-  NicepayTestCredentials,
-  NicepaySimulator,
-  Omit<NicepaySimulatorOptions, 'credentials'>
-> {
-  const credentials =
-    saved === undefined ? generateNicepayTestCredentials() : nicepayTestCredentialsSchema.parse(saved);
-  return {
-    credentials,
-    connectorConfig: (baseUrl) =>
+export const nicepaySimulatorSetup = simulatorSetupFactory(
+  { schema: nicepayTestCredentialsSchema, generate: generateNicepayTestCredentials },
+  (credentials) => ({
+    connectorConfig: (baseUrl): NicepayConfig =>
       nicepayConfigSchema.parse({
         baseUrl: `${baseUrl.replace(/\/$/, '')}/nicepay`,
         timeoutMs: 10_000,
@@ -106,9 +95,10 @@ export function nicepaySimulatorSetup(
         privateKeyPem: credentials.merchantPrivateKeyPem,
         nicepayPublicKeyPem: credentials.nicepayPublicKeyPem,
       }),
-    createSimulator: (options) => createNicepaySimulator({ ...options, credentials }),
-  };
-}
+    createSimulator: (options?: Omit<NicepaySimulatorOptions, 'credentials'>) =>
+      createNicepaySimulator({ ...options, credentials }),
+  })
+);
 
 export { nicepayTestCredentialsSchema } from './credentials';
 export type { NicepayTestCredentials } from './credentials';
