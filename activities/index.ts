@@ -2,30 +2,32 @@
  * Kasir's activities: one provider call each, thin over the connectors. Built by `createActivities`
  * with the worker's dependencies; workflows import the type only.
  */
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { CheckoutLinks } from '../src/checkout/tokens';
 import type { Connectors } from '../src/connectors/registry';
 import type { BillInquiryInput, BillInquiryOutcome, BillPaymentInput, BillPaymentOutcome } from '../src/domain/bill';
 import type { CreatePaymentInput, PaymentOutcome, PaymentRef, PaymentRegistration } from '../src/domain/payment';
 import type { PayoutOutcome, PayoutRef, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
 import type { ProviderId } from '../src/domain/provider';
-import { OperationNotSupportedError, PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
-import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
-import type { MerchantEvent } from '../workflows/movement-state';
+import type { RefundSubmission, SubmitRefundInput } from '../src/domain/refund';
+import {
+  isKasirError,
+  KasirErrorType,
+  OperationNotSupportedError,
+  PROVIDER_CHECK_UNAVAILABLE,
+} from '../src/domain/errors';
 import { earlierSubmissionOf } from './earlier-runs';
 import type { EarlierSubmission } from './earlier-runs';
 import { translateErrors } from './failures';
+import { createWebhookActivities } from './webhooks';
+import type { WebhookActivityDeps } from './webhooks';
 
-export interface MerchantWebhookTarget {
-  webhookUrl?: string;
-  webhookSecret: string;
-}
+export type { MerchantWebhookTarget } from './webhooks';
 
-export interface ActivityDeps {
+export interface ActivityDeps extends WebhookActivityDeps {
   connectors: Connectors;
-  /** Looks up where and how to deliver a merchant's webhooks; secrets never enter workflow history. */
-  merchantWebhook(merchantId: string): MerchantWebhookTarget | undefined;
-  webhookTimeoutMs?: number;
+  /** Signs each payment's hosted checkout link (`instructions.checkoutUrl`); absent: no link. */
+  checkout?: CheckoutLinks;
 }
 
 function paymentsOf(deps: ActivityDeps, provider: ProviderId) {
@@ -76,10 +78,24 @@ async function heldOrEarlier<H>(check: {
   return earlier ? { earlier } : undefined;
 }
 
+/** Why a legacy submission was not sent: the provider holds it, or a run a reset replaced sent it. */
+function alreadySent(found: { held: unknown } | { earlier: EarlierSubmission }): string {
+  return 'held' in found
+    ? 'the provider already holds it; not sent again'
+    : `a run replaced by a reset (${found.earlier.runId}) sent it; not sent again`;
+}
+
 export function createActivities(deps: ActivityDeps) {
   return {
     async registerPayment(provider: ProviderId, input: CreatePaymentInput): Promise<PaymentRegistration> {
-      return translateErrors(() => paymentsOf(deps, provider).create(input));
+      const registration = await translateErrors(() => paymentsOf(deps, provider).create(input));
+      if (registration.result !== 'registered' || !deps.checkout) return registration;
+      // The link lives while either side may still take the payment: the provider's expiry or Kasir's.
+      const providerExpiry = Date.parse(registration.instructions.expiresAt);
+      const kasirExpiry = Date.now() + input.expiresInMinutes * 60_000;
+      const payableUntil = Number.isNaN(providerExpiry) ? kasirExpiry : Math.max(providerExpiry, kasirExpiry);
+      const checkoutUrl = deps.checkout.urlFor(input.reference, payableUntil);
+      return { ...registration, instructions: { ...registration.instructions, checkoutUrl } };
     },
 
     async inquirePayment(provider: ProviderId, ref: PaymentRef): Promise<PaymentOutcome> {
@@ -103,9 +119,22 @@ export function createActivities(deps: ActivityDeps) {
       return translateErrors(() => cancel(ref));
     },
 
-    /** Runs at most once per payout (the workflow's retry policy allows one attempt): never resubmits. */
+    /**
+     * The frozen legacy workflows' submission (workflows/legacy/payout-v1.ts): runs at most once per
+     * payout (one attempt). A reset keeps a legacy execution on this activity, so it checks what the
+     * provider holds and what replaced runs sent, as `submitPayoutUnlessHeld` does; either found answers
+     * `unknown` (resolved by query), and nothing is sent again.
+     */
     async submitPayout(provider: ProviderId, input: SubmitPayoutInput): Promise<PayoutSubmission> {
-      return translateErrors(() => payoutsOf(deps, provider).submit(input));
+      const payouts = payoutsOf(deps, provider);
+      const found = await heldOrEarlier({
+        what: 'payout',
+        activityTypes: ['submitPayout', 'submitPayoutUnlessHeld'],
+        ask: () => payouts.inquire({ reference: input.reference }),
+        isHeld: (held) => held.status !== 'not_found',
+      });
+      if (found) return { result: 'unknown', providerCode: 'SENT_BEFORE', message: alreadySent(found) };
+      return translateErrors(() => payouts.submit(input));
     },
 
     /**
@@ -132,6 +161,52 @@ export function createActivities(deps: ActivityDeps) {
       return found ?? { submission: await translateErrors(() => payouts.submit(input)) };
     },
 
+    /**
+     * Sends one refund, unless an earlier run of the refund's workflow (before a reset) already sent it:
+     * providers report a payment's status, not a refund's, so Temporal's own record of that run is the
+     * only way to tell. Runs at most once (one attempt): a lost answer is resolved by inquiry, never by
+     * refunding again. A refusal (not paid, above what remains, credentials refused) refunded nothing and
+     * is returned as data; every other failure is an unknown outcome.
+     */
+    async submitRefundUnlessSent(
+      provider: ProviderId,
+      input: SubmitRefundInput
+    ): Promise<{ earlier: EarlierSubmission } | { submission: RefundSubmission }> {
+      const payments = paymentsOf(deps, provider);
+      const refund = payments.refund?.bind(payments);
+      if (!refund) {
+        throw ApplicationFailure.create({
+          type: OperationNotSupportedError.name,
+          message: `${provider} offers no refund API`,
+          nonRetryable: true,
+        });
+      }
+      const earlier = await earlierSubmissionOf(['submitRefundUnlessSent']).catch((err: unknown) => {
+        throw checkUnavailable('refund', err);
+      });
+      if (earlier) return { earlier };
+      try {
+        const payment = await refund(input.payment, {
+          refundReference: input.refundReference,
+          amount: input.amount,
+          reason: input.reason,
+        });
+        return { submission: { result: 'accepted', payment } };
+      } catch (err) {
+        const refused =
+          isKasirError(err) &&
+          (err.name === KasirErrorType.ProviderRequestRejected || err.name === KasirErrorType.ProviderAuth);
+        if (refused) {
+          return {
+            submission: { result: 'refused', failure: { code: err.providerCode ?? err.name, message: err.message } },
+          };
+        }
+        return translateErrors(async () => {
+          throw err;
+        });
+      }
+    },
+
     async inquirePayout(provider: ProviderId, ref: PayoutRef): Promise<PayoutOutcome> {
       return translateErrors(() => payoutsOf(deps, provider).inquire(ref));
     },
@@ -140,9 +215,22 @@ export function createActivities(deps: ActivityDeps) {
       return translateErrors(() => billsOf(deps, provider).inquire(input));
     },
 
-    /** Runs at most once per bill (one attempt): a timeout is resolved by status, never by paying again. */
+    /**
+     * The frozen legacy workflows' payment (workflows/legacy/bill-v1.ts): runs at most once per bill (one
+     * attempt). As `payBillUnlessHeld`, it first checks what the provider holds (answered as it is) and
+     * what replaced runs sent (answered `processing`, resolved by status): it never pays again.
+     */
     async payBill(provider: ProviderId, input: BillPaymentInput): Promise<BillPaymentOutcome> {
-      return translateErrors(() => billsOf(deps, provider).pay(input));
+      const bills = billsOf(deps, provider);
+      const found = await heldOrEarlier({
+        what: 'bill payment',
+        activityTypes: ['payBill', 'payBillUnlessHeld'],
+        ask: () => bills.status(input.reference),
+        isHeld: (held) => held.status !== 'processing' || held.transactionId !== undefined,
+      });
+      if (found && 'held' in found) return found.held;
+      if (found) return { status: 'processing', providerCode: 'SENT_BEFORE', message: alreadySent(found) };
+      return translateErrors(() => bills.pay(input));
     },
 
     /**
@@ -165,45 +253,29 @@ export function createActivities(deps: ActivityDeps) {
       return found ?? { payment: await translateErrors(() => bills.pay(input)) };
     },
 
+    /**
+     * For a bill workflow's reset run, before it inquires again or closes without money: whether the
+     * provider holds a payment under this reference, or a run the reset replaced sent one. Sends nothing.
+     */
+    async billPaidBefore(
+      provider: ProviderId,
+      reference: string
+    ): Promise<{ held: BillPaymentOutcome } | { earlier: EarlierSubmission } | { nothing: true }> {
+      const bills = billsOf(deps, provider);
+      const found = await heldOrEarlier({
+        what: 'bill payment',
+        activityTypes: ['payBill', 'payBillUnlessHeld'],
+        ask: () => bills.status(reference),
+        isHeld: (held) => held.status !== 'processing' || held.transactionId !== undefined,
+      });
+      return found ?? { nothing: true };
+    },
+
     async billStatus(provider: ProviderId, reference: string): Promise<BillPaymentOutcome> {
       return translateErrors(() => billsOf(deps, provider).status(reference));
     },
 
-    /**
-     * Delivers one signed merchant webhook. Any non-2xx (a redirect included: it is never followed, so
-     * a signed event cannot be steered elsewhere) or network error throws, so Temporal retries with
-     * backoff until the merchant answers 2xx. A merchant that chose no webhook URL is skipped; a merchant
-     * missing from config fails the attempt, visible to operators as the activity's last failure, and
-     * is delivered once config has it again.
-     */
-    async deliverMerchantWebhook(event: MerchantEvent): Promise<{ delivered: boolean; status?: number }> {
-      const target = deps.merchantWebhook(event.merchantId);
-      if (!target) {
-        throw ApplicationFailure.retryable(
-          `merchant ${event.merchantId} is not in Kasir's config: webhook ${event.id} waits until it is`,
-          'MerchantNotConfigured'
-        );
-      }
-      if (!target.webhookUrl) return { delivered: false };
-      const body = JSON.stringify(event);
-      const response = await fetch(target.webhookUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [WEBHOOK_SIGNATURE_HEADER]: signWebhook(body, target.webhookSecret),
-          'Kasir-Event-Id': event.id,
-          'Kasir-Delivery-Attempt': String(Context.current().info.attempt),
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(deps.webhookTimeoutMs ?? 10_000),
-      });
-      await response.arrayBuffer();
-      if (response.status < 200 || response.status >= 300) {
-        throw ApplicationFailure.retryable(`merchant answered HTTP ${response.status}`, 'MerchantWebhookRejected');
-      }
-      return { delivered: true, status: response.status };
-    },
+    ...createWebhookActivities(deps),
   };
 }
 

@@ -20,6 +20,9 @@ import { ensureTemporalCli } from '../src/sandbox/temporal/cli-binary';
 import { loadDevSettings, PROJECT_ROOT } from '../src/sandbox/temporal/dev-settings';
 import { startDevServer } from '../src/sandbox/temporal/dev-server';
 import { generateEncryptionKey } from '../src/temporal/payload-encryption';
+import { loadConfig } from '../src/config';
+import { connectClient } from '../src/temporal/connection';
+import { ensureReconciliationSchedules } from '../src/temporal/reconciliation-schedules';
 import { verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
 
 const DATA = path.join(PROJECT_ROOT, '.data');
@@ -34,6 +37,8 @@ interface DevSecrets {
   operatorKey: string;
   /** Test-only payload encryption key (AES-256), generated on first start. */
   encryptionKey: { id: string; key: string };
+  /** Test-only key the hosted checkout links are signed with, generated on first start. */
+  checkoutKey: string;
   providers: Record<ProviderId, unknown>;
 }
 
@@ -58,6 +63,7 @@ function loadOrCreateSecrets(): { secrets: DevSecrets; setups: SimulatorSetups }
     },
     operatorKey: saved.operatorKey ?? `test_op_${randomBytes(16).toString('hex')}`,
     encryptionKey: saved.encryptionKey ?? { id: 'test-only-dev', key: generateEncryptionKey() },
+    checkoutKey: saved.checkoutKey ?? `test_only_checkout_${randomBytes(32).toString('base64url')}`,
     providers,
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
@@ -87,6 +93,17 @@ function writeConfig(
       allowedOrigins: [uiOrigin, uiOrigin.replace('127.0.0.1', 'localhost')],
       trustAllowedOriginsWithoutAuth: true,
     },
+    // The hosted checkout page, in sandbox mode: its buttons pay or expire orders through the simulators' /_sim.
+    checkout: {
+      signingKeys: [secrets.checkoutKey],
+      sandbox: {
+        simulatorUrls: {
+          finpay: `http://127.0.0.1:${SIMULATOR_PORTS.finpay}`,
+          nicepay: `http://127.0.0.1:${SIMULATOR_PORTS.nicepay}`,
+          bdpay: `http://127.0.0.1:${SIMULATOR_PORTS.bdpay}`,
+        },
+      },
+    },
     merchants: [
       {
         id: secrets.merchant.id,
@@ -97,6 +114,27 @@ function writeConfig(
       },
     ],
     providers,
+    // Payment routing (README "Routing"): virtual accounts Finpay and BDPay both offer go to Finpay,
+    // failing over to BDPay; QRIS is split by weight. Other methods are routed as without a rule.
+    routing: {
+      merchants: {
+        [secrets.merchant.id]: Object.fromEntries([
+          ...['VA_BCA', 'VA_MANDIRI', 'VA_BNI', 'VA_BRI', 'VA_PERMATA', 'VA_CIMB'].map((method) => [
+            method,
+            [{ provider: 'finpay' }, { provider: 'bdpay' }],
+          ]),
+          // BDPay's QRIS answer carries the QR string the checkout page draws; Finpay's only an image link.
+          [
+            'QRIS',
+            [
+              { provider: 'bdpay', weight: 3 },
+              { provider: 'finpay', weight: 1 },
+            ],
+          ],
+        ]),
+      },
+      health: { failureThreshold: 5, windowMs: 60_000, coolDownMs: 30_000 },
+    },
   };
   const file = path.join(DATA, 'kasir.config.json');
   writeFileSync(file, JSON.stringify(config, null, 2), { mode: 0o600 });
@@ -205,6 +243,12 @@ async function main(): Promise<void> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ autoSettlePayoutsAfterMs: 10_000 }),
   });
+  // The daily reconciliation's schedules (one per provider), created or brought up to the config.
+  const reconciliationConfig = loadConfig({ KASIR_CONFIG: configFile });
+  const scheduleClient = await connectClient(reconciliationConfig);
+  const schedules = await ensureReconciliationSchedules(scheduleClient, reconciliationConfig).finally(() =>
+    scheduleClient.connection.close()
+  );
   const simulatorLines = PROVIDER_IDS.map(
     (id) => `  ${id.padEnd(8)} simulator  http://127.0.0.1:${SIMULATOR_PORTS[id]}   (controls under /_sim)`
   );
@@ -217,6 +261,7 @@ async function main(): Promise<void> {
       `  Temporal gRPC      ${temporal.address}   namespace: ${temporal.namespace}`,
       ...simulatorLines,
       `  Webhook inbox      http://127.0.0.1:${INBOX_PORT}/webhooks   (prints the demo merchant's webhooks)`,
+      `  Reconciliation     schedules ${schedules.join(', ')} daily at ${reconciliationConfig.reconciliation.runAt} WIB; report: GET /v1/operator/reconciliations?date=YYYY-MM-DD`,
       '',
       `Demo merchant API key (test-only): ${secrets.merchant.apiKey}`,
       `Operator key (test-only):          ${secrets.operatorKey}`,
@@ -224,6 +269,7 @@ async function main(): Promise<void> {
       `  curl -s http://127.0.0.1:${API_PORT}/v1/payments -H "Authorization: Bearer ${secrets.merchant.apiKey}" \\`,
       `    -H 'content-type: application/json' \\`,
       `    -d '{"reference":"order-1","amount":150000,"method":"FINPAY_CODE","customer":{"name":"Budi","email":"budi@example.com","phone":"081286288844"}}'`,
+      '  then open its instructions.checkoutUrl: the hosted checkout page, with sandbox buttons to pay or expire it.',
       '',
       'Ctrl-C stops everything.',
     ].join('\n')

@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EncryptionConfigSchema, encryptionFromEnv } from './temporal/payload-encryption';
+import { PROVIDER_IDS } from './domain/provider';
+import { RoutingConfigSchema } from './routing/rules';
 import { DEFAULT_TIMINGS } from '../workflows/timings';
 import type { WorkflowTimings } from '../workflows/timings';
 
@@ -35,6 +37,34 @@ export const TemporalConfigSchema = z.object({
   tls: z.union([z.boolean(), TlsSchema]).optional(),
 });
 export type TemporalConfig = z.infer<typeof TemporalConfigSchema>;
+
+/**
+ * The hosted checkout page (`/checkout/<token>`, README "Hosted checkout"). Without this section payments
+ * carry no `checkoutUrl`. The worker signs links and the API verifies them, so both need the same keys.
+ */
+export const CheckoutConfigSchema = z.object({
+  /** HMAC keys for checkout links: the first signs, every one verifies (append the old key when rotating). */
+  signingKeys: z.array(z.string().min(32, 'at least 32 characters')).min(1),
+  /** Base URL customers open the page at (default: `api.publicUrl`). */
+  publicUrl: z.url().optional(),
+  /** How long a link keeps working after the payment can no longer be paid, to show the final screen. */
+  graceMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 60)
+    .default(60),
+  /**
+   * Sandbox mode: the page offers "simulate payment" and "expire" buttons that drive the simulators'
+   * `/_sim` controls at these URLs (by provider), like a provider's test mode. Never set in production.
+   */
+  sandbox: z
+    .object({
+      simulatorUrls: z.object({ finpay: z.url().optional(), nicepay: z.url().optional(), bdpay: z.url().optional() }),
+    })
+    .optional(),
+});
+export type CheckoutConfig = z.infer<typeof CheckoutConfigSchema>;
 
 export const KasirConfigSchema = z.object({
   temporal: TemporalConfigSchema.default({ address: '127.0.0.1:7233', namespace: 'kasir', taskQueue: 'kasir' }),
@@ -75,6 +105,33 @@ export const KasirConfigSchema = z.object({
       trustAllowedOriginsWithoutAuth: z.boolean().default(false),
     })
     .default({ allowedOrigins: [], trustAllowedOriginsWithoutAuth: false }),
+  /**
+   * Daily reconciliation (workflows/reconciliation.ts): when each provider's Temporal Schedule runs, in
+   * Jakarta time, and how fast a run may ask a provider. Optional; these are the defaults.
+   */
+  reconciliation: z
+    .object({
+      /** `HH:mm`, Jakarta time (WIB): each run reconciles the last complete Jakarta day. */
+      runAt: z
+        .string()
+        .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'HH:mm, 24-hour')
+        .default('01:00'),
+      /** Providers with a schedule (default: every one). */
+      providers: z.array(z.enum(PROVIDER_IDS)).optional(),
+      checksPerSecond: z.number().positive().max(1_000).default(5),
+      batchSize: z.number().int().min(1).max(100).default(10),
+      pageSize: z.number().int().min(1).max(1_000).default(100),
+      checksPerRun: z.number().int().min(1).default(500),
+    })
+    .default({ runAt: '01:00', checksPerSecond: 5, batchSize: 10, pageSize: 100, checksPerRun: 500 }),
+  /**
+   * Payment routing and failover (src/routing, README "Routing"): per merchant and payment method, the
+   * providers in order, with optional amount bounds and weights, and when a provider counts as unhealthy.
+   * Optional: a merchant without a rule for a method is routed as before (the first provider in registry
+   * order that takes it, or the one it names).
+   */
+  routing: RoutingConfigSchema.optional(),
+  checkout: CheckoutConfigSchema.optional(),
   merchants: z.array(MerchantSchema),
   providers: z.object({ finpay: z.unknown(), nicepay: z.unknown(), bdpay: z.unknown(), ayopop: z.unknown() }),
   /** Partial overrides of DEFAULT_TIMINGS, merged section by section. */

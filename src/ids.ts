@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 
-export type MovementKind = 'payment' | 'payout' | 'bill';
+export type MovementKind = 'payment' | 'payout' | 'bill' | 'refund';
 
-const PREFIX: Record<MovementKind, string> = { payment: 'P', payout: 'O', bill: 'B' };
+const PREFIX: Record<MovementKind, string> = { payment: 'P', payout: 'O', bill: 'B', refund: 'R' };
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 function base32(bytes: Buffer, length: number): string {
@@ -38,8 +38,8 @@ export function workflowIdOf(kind: MovementKind, id: string): string {
 
 /** The movement kind a Kasir id (as echoed by a provider) belongs to, or undefined if it is not ours. */
 export function kindOfId(id: string): MovementKind | undefined {
-  if (!/^[POB][0-9A-HJKMNP-TV-Z]{19}$/.test(id)) return undefined;
-  return id[0] === 'P' ? 'payment' : id[0] === 'O' ? 'payout' : 'bill';
+  if (!/^[POBR][0-9A-HJKMNP-TV-Z]{19}$/.test(id)) return undefined;
+  return (Object.keys(PREFIX) as MovementKind[]).find((kind) => PREFIX[kind] === id[0]);
 }
 
 /** Stripe-style request fingerprint: SHA-256 of the body with keys sorted, so key order does not matter. */

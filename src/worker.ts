@@ -4,8 +4,10 @@ import path from 'node:path';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createReconciliationActivities } from '../activities/reconciliation';
 import type { KasirConfig } from './config';
 import { createConnectors } from './connectors/registry';
+import { checkoutLinksOf } from './checkout/tokens';
 import { dataConverterOf } from './temporal/payload-encryption';
 import type { Connectors } from './connectors/registry';
 
@@ -44,9 +46,13 @@ export async function createKasirWorker(options: KasirWorkerOptions): Promise<Wo
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     dataConverter: dataConverterOf(config.encryption),
     ...workflowCode(options.workflowBundle),
-    activities: createActivities({
-      connectors,
-      merchantWebhook: (merchantId) => merchants.get(merchantId),
-    }),
+    activities: {
+      ...createActivities({
+        connectors,
+        merchantWebhook: (merchantId) => merchants.get(merchantId),
+        checkout: checkoutLinksOf(config),
+      }),
+      ...createReconciliationActivities({ connectors, merchantWebhook: (merchantId) => merchants.get(merchantId) }),
+    },
   });
 }

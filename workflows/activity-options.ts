@@ -3,32 +3,31 @@
  * retry.
  */
 import { ActivityFailure, ApplicationFailure, TemporalFailure } from '@temporalio/workflow';
-import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/domain/errors';
 import type { WebhookTimings } from './timings';
+
+/** The retry policy of a provider call: backoff to 20 s, no retry of what the provider refused for good. */
+function providerRetry(initialInterval: string, maximumAttempts: number): RetryPolicy {
+  return {
+    initialInterval,
+    backoffCoefficient: 2,
+    maximumInterval: '20 seconds',
+    maximumAttempts,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+}
 
 /** Registration, cancel: safe to repeat (the provider rejects a duplicate order id), so bounded retries. */
 export const providerCall = {
   startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '20 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
+  retry: providerRetry('1 second', 5),
 } as const satisfies ActivityOptions;
 
 /** Status inquiries: a failed one is simply tried again at the next poll. */
 export const providerInquiry = {
   startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '20 seconds',
-    maximumAttempts: 3,
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
+  retry: providerRetry('2 seconds', 3),
 } as const satisfies ActivityOptions;
 
 /**
@@ -40,17 +39,21 @@ export const moneyMovingSubmission = {
   retry: { maximumAttempts: 1 },
 } as const satisfies ActivityOptions;
 
+/** Just above the merchant webhook's HTTP timeout, so a delivery lost with a dead worker is retried promptly. */
+const WEBHOOK_TIMEOUT = '15 seconds';
+
+/** Merchant webhooks are retried with backoff until the merchant answers 2xx. */
+function webhookRetry(timings: WebhookTimings): RetryPolicy {
+  return {
+    initialInterval: timings.initialIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: timings.maxIntervalMs,
+  };
+}
+
 /** Merchant webhooks: retried with backoff until the merchant answers 2xx. */
 export function webhookDelivery(timings: WebhookTimings): ActivityOptions {
-  return {
-    // Just above the HTTP timeout, so a delivery lost with a dead worker is retried promptly.
-    startToCloseTimeout: '15 seconds',
-    retry: {
-      initialInterval: timings.initialIntervalMs,
-      backoffCoefficient: 2,
-      maximumInterval: timings.maxIntervalMs,
-    },
-  };
+  return { startToCloseTimeout: WEBHOOK_TIMEOUT, retry: webhookRetry(timings) };
 }
 
 /** Registration as a local activity: the same bounded retries, run inside the workflow task. */
@@ -61,15 +64,7 @@ export const localProviderCall = {
 
 /** Merchant webhooks as local activities; past a minute of retrying, the SDK backs off on durable timers. */
 export function localWebhookDelivery(timings: WebhookTimings): LocalActivityOptions {
-  return {
-    startToCloseTimeout: '15 seconds',
-    retry: {
-      initialInterval: timings.initialIntervalMs,
-      backoffCoefficient: 2,
-      maximumInterval: timings.maxIntervalMs,
-    },
-    localRetryThreshold: '1 minute',
-  };
+  return { startToCloseTimeout: WEBHOOK_TIMEOUT, retry: webhookRetry(timings), localRetryThreshold: '1 minute' };
 }
 
 /**
@@ -81,4 +76,17 @@ export function activityFailureOf(err: unknown): { type?: string; message: strin
   const cause = err instanceof ActivityFailure ? (err.cause ?? err) : err;
   if (!(cause instanceof TemporalFailure)) return undefined;
   return { type: cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined, message: cause.message };
+}
+
+/**
+ * The activity's answer, or undefined if the activity failed (the caller asks again later, or decides
+ * without it); anything else is rethrown.
+ */
+export async function answerOf<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (err) {
+    if (activityFailureOf(err)) return undefined;
+    throw err;
+  }
 }

@@ -3,52 +3,30 @@
  * final. A payment that did not answer definitively is resolved by status on the same reference after
  * the provider's documented delay, never by paying again.
  */
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type { KasirActivities } from '../activities';
+import { ApplicationFailure, condition, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { EarlierSubmission } from '../activities/earlier-runs';
-import type { BillPaymentInput, BillPaymentOutcome, BillStatus } from '../src/domain/bill';
+import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
 import { billIsFinal, billStatusRank, billTotalOf } from '../src/domain/bill';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
-import { moneyMovingSubmission, providerCall, providerInquiry } from './activity-options';
-import { activityFailureOf } from './activity-options';
+import { activityFailureOf, answerOf } from './activity-options';
+import { calls, inquiries, submissions } from './activity-proxies';
+import { answeredInquiryOf, billInquiryInputOf } from './bill-inquiry';
+import { askAgainWhileCheckUnavailable } from './check-then-send';
+import { initialBillState } from './initial-states';
 import { nowIso } from './status-and-timeline';
 import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
-import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
-import type { CallbackReader } from './movement';
+import { firstAnswer, MOVEMENT_CORE } from './movement';
+import { MovementWorkflow } from './movement-workflow';
 import { nextDelay } from './timings';
-import type { BillState, BillWorkflowInput, Carried, TimelineEntry } from './movement-state';
-
-const calls = proxyActivities<KasirActivities>(providerCall);
-const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);
-const inquiries = proxyActivities<KasirActivities>(providerInquiry);
-
-/** How often the check-then-pay activity is tried while the provider cannot be asked. */
-const CHECK_TRIES = 8;
+import type { BillState, BillWorkflowInput, TimelineEntry } from './movement-state';
 
 /** Patch id: the status check and the payment run in one activity (reset-safe). */
 const CHECK_AND_PAY_TOGETHER = 'check-and-pay-together';
 
-function initialState(input: BillWorkflowInput): BillState {
-  const at = nowIso();
-  return {
-    id: input.billId,
-    kind: 'bill',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    provider: input.provider,
-    productCode: input.productCode,
-    status: 'INQUIRED',
-    requestFingerprint: input.requestFingerprint,
-    paymentSubmitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-  };
-}
+/** Patch id: a reset run asks whether a run it replaces paid before inquiring again or expiring. */
+const RESET_RUN_ASKS_WHAT_WAS_PAID = 'reset-run-asks-what-was-paid';
 
 export async function billWorkflow(input: BillWorkflowInput): Promise<BillState> {
   if (!patched(MOVEMENT_CORE)) return billWorkflowV1(input);
@@ -61,25 +39,13 @@ interface Confirmation {
   answer?: { error?: string };
 }
 
-class Bill implements CallbackReader {
-  private readonly input: BillWorkflowInput;
-  private readonly movement: Movement<BillState>;
-  private readonly state: BillState;
+class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
   private inquired: boolean;
   private confirmation?: Confirmation;
-  private attempt: number;
-  private checksThisRun = 0;
 
   constructor(input: BillWorkflowInput) {
-    this.input = input;
-    this.state = input.resume?.state ?? initialState(input);
-    this.movement = new Movement(
-      { kind: 'bill', rank: billStatusRank, timings: input.timings },
-      this.state,
-      input.resume
-    );
+    super(input, initialBillState, 'bill', billStatusRank);
     this.inquired = input.resume !== undefined;
-    this.attempt = input.resume?.attempt ?? 0;
 
     setHandler(billStateQuery, () => this.state);
     setHandler(billInquiredUpdate, async () => {
@@ -102,7 +68,9 @@ class Bill implements CallbackReader {
   }
 
   async run(): Promise<BillState> {
-    if (!this.input.resume) await this.inquire();
+    if (!this.input.resume && this.replacesEarlierRuns()) await this.adoptWhatReplacedRunsPaid(false);
+    if (!this.input.resume && !this.state.paymentSubmitted) await this.inquire();
+    this.inquired = true;
     if (this.state.status === 'INQUIRED' && !this.state.paymentSubmitted) await this.awaitConfirmation();
     if (this.confirmation !== undefined && !this.state.paymentSubmitted && this.state.status === 'INQUIRED')
       await this.payOnce();
@@ -111,34 +79,19 @@ class Bill implements CallbackReader {
     if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
       this.movement.clearAttention();
     }
-    return this.movement.closeOut(this, (carried) => this.nextRun(carried), { attempt: this.attempt });
+    return this.closeOut();
   }
 
   // ---- inquiry and confirmation --------------------------------------------------------------------
 
   private async inquire(): Promise<void> {
     try {
-      const outcome = await calls.inquireBill(this.state.provider, {
-        productCode: this.input.productCode,
-        accountNumber: this.input.accountNumber,
-        amount: this.input.amount,
-        zoneId: this.input.zoneId,
-        month: this.input.month,
-      });
+      const outcome = await calls.inquireBill(this.state.provider, billInquiryInputOf(this.input));
       if (outcome.result === 'failed') {
         this.state.inquiryFailure = { code: outcome.providerCode, reason: outcome.reason };
         this.movement.transition('INQUIRY_FAILED', 'inquiry', outcome.providerCode);
       } else {
-        this.state.inquiry = {
-          inquiryId: outcome.inquiryId,
-          customerName: outcome.customerName,
-          productName: outcome.productName,
-          amount: outcome.amount,
-          totalAdmin: outcome.totalAdmin,
-          processingFee: outcome.processingFee,
-          expiresAt: outcome.expiresAt ?? new Date(Date.now() + this.input.timings.bill.confirmWindowMs).toISOString(),
-          details: outcome.details,
-        };
+        this.state.inquiry = answeredInquiryOf(outcome, this.input.timings.bill.confirmWindowMs);
         this.state.providerCode = outcome.providerCode;
         this.movement.recordMoneyEvent('inquiry', `inquired: total ${billTotalOf(this.state)}`);
         this.movement.emit('bill.inquired');
@@ -198,8 +151,59 @@ class Bill implements CallbackReader {
       await this.movement.readCallbacks(this);
       await this.continueAsNewIfDue();
     }
-    if (this.confirmation === undefined)
-      this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+    if (this.confirmation !== undefined) return;
+    // A reset run may have lost the confirmation a replaced run paid on: it never expires paid money.
+    if (this.replacesEarlierRuns() && (await this.adoptWhatReplacedRunsPaid(true))) return;
+    this.movement.transition('EXPIRED', 'expiry', 'not confirmed before the inquiry expired');
+  }
+
+  /**
+   * True in a run a workflow reset started (its history was copied from the run it replaces), from the
+   * patch on. Such a run may not know that a replaced run paid: it asks before inquiring again, and
+   * before closing without money.
+   */
+  private replacesEarlierRuns(): boolean {
+    if (this.state.startedByReset) return true;
+    const info = workflowInfo();
+    // Carried across continue-as-new: a run continued from a reset run has its own run id as original.
+    if (info.originalExecutionRunId !== info.runId && patched(RESET_RUN_ASKS_WHAT_WAS_PAID)) {
+      this.state.startedByReset = true;
+    }
+    return this.state.startedByReset === true;
+  }
+
+  /**
+   * Asks the provider (and the replaced runs' histories) whether this bill was paid before; adopts that
+   * payment if so (true). Nothing is sent. If they cannot be asked, the run goes on and says so.
+   */
+  private async adoptWhatReplacedRunsPaid(untilAnswered: boolean): Promise<boolean> {
+    for (let round = 0; ; round++) {
+      try {
+        const found = await askAgainWhileCheckUnavailable(
+          () => submissions.billPaidBefore(this.state.provider, this.state.id),
+          {
+            schedule: this.input.timings.bill.statusPoll,
+            unavailable: () => this.movement.note('payment', 'could not ask whether a replaced run paid; asking again'),
+          }
+        );
+        if ('held' in found) this.adoptHeld(found.held);
+        else if ('earlier' in found) this.adoptEarlierRun(found.earlier);
+        if (this.state.attentionReason?.startsWith('RESET_UNCHECKED')) this.movement.clearAttention();
+        return !('nothing' in found);
+      } catch (err) {
+        const failure = activityFailureOf(err);
+        if (!failure) throw err;
+        if (!this.state.needsAttention) {
+          this.movement.flag(
+            `RESET_UNCHECKED: this run replaces runs a reset discarded and could not ask whether they paid (${failure.message})`,
+            'payment'
+          );
+        }
+        // Before closing without money, it keeps asking: a bill a replaced run paid is never told EXPIRED.
+        if (!untilAnswered) return false;
+        await sleep(nextDelay(this.input.timings.bill.statusPoll, round));
+      }
+    }
   }
 
   // ---- payment -----------------------------------------------------------------------------------
@@ -229,34 +233,22 @@ class Bill implements CallbackReader {
     this.movement.transition('PAYING', 'payment');
     try {
       if (checkInPayment) {
-        const answer = await this.checkThenPay(input);
+        const answer = await this.sendUnlessHeld(
+          () => submissions.payBillUnlessHeld(this.state.provider, input),
+          this.input.timings.bill.statusPoll,
+          'payment',
+          'payment'
+        );
         if ('held' in answer) return this.adoptHeld(answer.held);
         if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
         this.apply(answer.payment, 'payment');
       } else {
-        this.apply(await payments.payBill(this.state.provider, input), 'payment');
+        this.apply(await submissions.payBill(this.state.provider, input), 'payment');
       }
     } catch (err) {
       const failure = activityFailureOf(err);
       if (!failure) throw err;
       this.movement.transition('PROCESSING', 'payment', `no definite answer: ${failure.message}`);
-    }
-  }
-
-  /** The check-then-pay activity, asked again while the provider cannot be asked (nothing was sent then). */
-  private async checkThenPay(input: BillPaymentInput): ReturnType<KasirActivities['payBillUnlessHeld']> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await payments.payBillUnlessHeld(this.state.provider, input);
-      } catch (err) {
-        const failure = activityFailureOf(err);
-        if (failure?.type !== PROVIDER_CHECK_UNAVAILABLE || tries >= CHECK_TRIES) throw err;
-        this.movement.note(
-          'payment',
-          'the provider could not be asked whether it holds this payment; nothing sent, asking again'
-        );
-        await sleep(nextDelay(this.input.timings.bill.statusPoll, tries - 1));
-      }
     }
   }
 
@@ -277,17 +269,14 @@ class Bill implements CallbackReader {
    * resolved by the provider's status, as after any lost answer.
    */
   private adoptEarlierRun(earlier: EarlierSubmission): void {
+    this.state.paymentSubmitted = true;
     this.movement.recordMoneyEvent(
       'payment',
       `an earlier run (${earlier.runId}, ${earlier.status ?? 'status unknown'}) already paid this bill; not paid again`
     );
     if (earlier.status === 'FAILED') {
-      this.state.failure ??= {
-        code: 'FAILED',
-        message: 'the payment failed in an earlier run; ask the provider whether the deposit was refunded',
-        depositRefunded: false,
-      };
-      this.movement.transition('FAILED', 'payment', 'failed in an earlier run');
+      // The replaced run's failure detail (and whether the deposit came back) is in its history.
+      this.movement.transition('FAILED', 'payment', `failed in run ${earlier.runId}`);
     } else {
       this.movement.transition('PROCESSING', 'payment', 'paid by an earlier run; resolving by status');
     }
@@ -307,15 +296,11 @@ class Bill implements CallbackReader {
       Date.now() + (this.attempt === 0 ? timings.firstStatusCheckMs : nextDelay(timings.statusPoll, this.attempt));
     while (!billIsFinal(this.state.status)) {
       const wakeAt = this.state.needsAttention ? checkAt : Math.min(checkAt, attentionAt);
-      await this.movement.waitForWork(wakeAt);
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(wakeAt);
       if (!billIsFinal(this.state.status) && Date.now() >= checkAt) {
         const outcome = await this.status();
         if (outcome) this.apply(outcome, 'poll');
-        this.attempt++;
-        this.checksThisRun++;
-        checkAt = Date.now() + nextDelay(timings.statusPoll, this.attempt);
+        checkAt = this.counted(timings.statusPoll);
       }
       if (!this.state.needsAttention && !billIsFinal(this.state.status) && Date.now() >= attentionAt) {
         this.movement.flag(
@@ -396,24 +381,7 @@ class Bill implements CallbackReader {
     return this.state.needsAttention && (this.state.attentionReason ?? '').startsWith('PAID_AFTER_FAILURE');
   }
 
-  private async status(): Promise<BillPaymentOutcome | undefined> {
-    try {
-      return await inquiries.billStatus(this.state.provider, this.state.id);
-    } catch (err) {
-      if (activityFailureOf(err)) return undefined;
-      throw err;
-    }
-  }
-
-  // ---- history --------------------------------------------------------------------------------------
-
-  private async continueAsNewIfDue(): Promise<void> {
-    await this.movement.continueAsNewIfDue(this.checksThisRun, (carried) => this.nextRun(carried), {
-      attempt: this.attempt,
-    });
-  }
-
-  private nextRun(carried: Carried<BillState>): [BillWorkflowInput] {
-    return [{ ...this.input, resume: carried }];
+  private status(): Promise<BillPaymentOutcome | undefined> {
+    return answerOf(() => inquiries.billStatus(this.state.provider, this.state.id));
   }
 }

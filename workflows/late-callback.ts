@@ -30,7 +30,7 @@ import { merchantOutbox } from './movement';
 import { KasirNeedsAttention, KasirStatus } from './search-attributes';
 import { nextDelay } from './timings';
 import type { WorkflowTimings } from './timings';
-import type { MoneyMovementState } from './movement-state';
+import type { CalledBackMovementState as MoneyMovementState } from './movement-state';
 
 export interface LateCallbackInput {
   /** The closed movement's last state, read by query when the callback arrived. */
@@ -80,7 +80,8 @@ const EVENT_TYPE: Record<MoneyMovementState['kind'], string> = {
 type ProviderWord = { answer: 'succeeded'; amount?: Rupiah } | { answer: 'denied' } | { answer: 'pending' };
 
 export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<LateCallbackState> {
-  const { movement, callback } = input;
+  const { callback } = input;
+  const movement = asHeldBy(input.movement, callback.provider);
   const state: LateCallbackState = input.resume?.state ?? {
     status: 'LATE_CALLBACK_UNCONFIRMED',
     movementId: movement.id,
@@ -167,6 +168,17 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
   outbox.emit(EVENT_TYPE[movement.kind], corrected);
   await Promise.race([delivering, condition(() => outbox.drained())]);
   return state;
+}
+
+/**
+ * The movement as the calling provider would hold it: a payment that failed over from that provider
+ * (routing) is believed and asked there, never at the provider it moved to, so money left behind at a
+ * provider the payment left is recorded, not denied.
+ */
+function asHeldBy(movement: MoneyMovementState, provider: ProviderCallbackEvent['provider']): MoneyMovementState {
+  if (movement.kind !== 'payment' || movement.provider === provider) return movement;
+  if (!movement.routing?.tried.some((t) => t.provider === provider)) return movement;
+  return { ...movement, provider, providerReference: undefined };
 }
 
 function providerStatusOf(callback: ProviderCallbackEvent): string {

@@ -1,44 +1,98 @@
 /** Merchant webhooks: the outbox each workflow run delivers from, in order, with durable retries. */
-import { condition, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
+import type { WebhookDeliveryResult } from '../activities/webhooks';
 import { merchantViewOf } from '../src/domain/merchant-view';
 import type { MerchantView } from '../src/domain/merchant-view';
 import { localWebhookDelivery, webhookDelivery } from './activity-options';
+import { eventRedeliveriesQuery, merchantEventsQuery, recordRedeliveryUpdate } from './messages';
+import type { EventRedeliveries, MerchantEventLog } from './messages';
 import { LOCAL_ACTIVITIES } from './patches';
+import { KasirWebhookFailing } from './search-attributes';
 import { nowIso } from './status-and-timeline';
 import type { WebhookTimings } from './timings';
-import type { MerchantEvent, MoneyMovementState, OutboxState } from './movement-state';
+import type { MerchantEvent, MerchantEventRecord, MoneyMovementState, OutboxState } from './movement-state';
+
+/**
+ * Patch id: the outbox watches each delivery with a timer and flags the workflow `KasirWebhookFailing`
+ * while one has gone undelivered past `webhook.failingAfterMs` (two more history events per webhook,
+ * none per retry; the upserts only when the merchant's endpoint is failing).
+ */
+export const WEBHOOK_FAILING_FLAG = 'webhook-failing-flag';
+
+/** How long a webhook may go undelivered before its movement is flagged, unless timings say otherwise. */
+export const DEFAULT_WEBHOOK_FAILING_AFTER_MS = 15 * 60_000;
+
+/** Events the log keeps (undelivered ones are always kept); their data is the merchant view, ~1-2 kB each. */
+const EVENT_LOG_LIMIT = 50;
+
+/** Attempts kept per event and per redelivery record entry (their total is counted apart). */
+export const ATTEMPTS_KEPT = 20;
+
+export interface OutboxOptions {
+  /** The id of the event queued with sequence number `seq`. */
+  eventIdOf?: (seq: number) => string;
+  /** Flag the workflow while a webhook goes undelivered this long (patched); undefined: no watch. */
+  failingAfterMs?: number;
+}
 
 /**
  * Merchant webhooks, delivered in order by a background loop with durable retries. Event ids are
  * `<workflowId>:<seq>` unless the workflow names them otherwise, stable across retries, so merchants
- * can deduplicate.
+ * can deduplicate. The latest events stay in a bounded log with their delivery attempts (the activity
+ * returns them), carried across continue-as-new and answered by {@link merchantEventsQuery}.
  */
 export class Outbox {
   private readonly pending: MerchantEvent[];
+  private readonly log: MerchantEventRecord[];
   private nextSeq: number;
+  private webhookFailing: boolean;
   private readonly deliver: KasirActivities['deliverMerchantWebhook'];
   private readonly eventIdOf: (seq: number) => string;
+  private readonly failingAfterMs?: number;
 
   constructor(
     deliver: KasirActivities['deliverMerchantWebhook'],
     carried?: OutboxState,
-    eventIdOf: (seq: number) => string = (seq) => `${workflowInfo().workflowId}:${seq}`
+    eventIdOf: (seq: number) => string = (seq) => `${workflowInfo().workflowId}:${seq}`,
+    options: Omit<OutboxOptions, 'eventIdOf'> = {}
   ) {
     this.pending = carried ? [...carried.pending] : [];
+    this.log = carried?.log ? carried.log.map((record) => ({ ...record, attempts: [...record.attempts] })) : [];
+    // A run handed over before the log existed: its undelivered events start the log.
+    for (const event of this.pending) {
+      if (!this.log.some((record) => record.id === event.id)) this.log.push(pendingRecord(event));
+    }
     this.nextSeq = carried?.nextSeq ?? 1;
+    this.webhookFailing = carried?.webhookFailing ?? false;
     this.deliver = deliver;
     this.eventIdOf = eventIdOf;
+    this.failingAfterMs = options.failingAfterMs;
+    // A query adds nothing to history, so every workflow with an outbox answers it, old histories included.
+    setHandler(merchantEventsQuery, (): MerchantEventLog => this.events());
   }
 
   emit(type: string, state: MoneyMovementState): void {
-    this.pending.push({
+    const event: MerchantEvent = {
       id: this.eventIdOf(this.nextSeq++),
       type,
       merchantId: state.merchantId,
       createdAt: nowIso(),
       data: merchantView(state),
-    });
+    };
+    this.pending.push(event);
+    this.log.push(pendingRecord(event));
+    this.trimLog();
   }
 
   /** Runs for the life of the workflow run; never returns. */
@@ -46,7 +100,8 @@ export class Outbox {
     for (;;) {
       await condition(() => this.pending.length > 0);
       const event = this.pending[0]!;
-      await this.deliver(event);
+      const result = await this.deliverWatched(event);
+      this.settle(event.id, result);
       this.pending.shift();
     }
   }
@@ -56,8 +111,68 @@ export class Outbox {
   }
 
   snapshot(): OutboxState {
-    return { pending: [...this.pending], nextSeq: this.nextSeq };
+    return {
+      pending: [...this.pending],
+      nextSeq: this.nextSeq,
+      log: this.log.map((record) => ({ ...record, attempts: [...record.attempts] })),
+      ...(this.webhookFailing ? { webhookFailing: true } : {}),
+    };
   }
+
+  events(): MerchantEventLog {
+    return { events: this.log, webhookFailing: this.webhookFailing };
+  }
+
+  /**
+   * Delivers one event. With the watch (patched), a timer races the delivery: if it fires first, the
+   * workflow is flagged `KasirWebhookFailing` and the event marked failing. The activity's retries still
+   * add no history, and nothing here waits on the movement's own loop.
+   */
+  private async deliverWatched(event: MerchantEvent): Promise<WebhookDeliveryResult | undefined> {
+    if (this.failingAfterMs === undefined || !patched(WEBHOOK_FAILING_FLAG)) return this.deliver(event);
+    let settled = false;
+    const delivering = this.deliver(event);
+    delivering.then(
+      () => void (settled = true),
+      () => void (settled = true)
+    );
+    if (!(await condition(() => settled, this.failingAfterMs))) {
+      const record = this.log.find((r) => r.id === event.id);
+      if (record && record.delivery === 'pending') record.delivery = 'failing';
+      this.flagFailing(true);
+    }
+    return delivering;
+  }
+
+  private settle(id: string, result: WebhookDeliveryResult | undefined): void {
+    const record = this.log.find((r) => r.id === id);
+    if (record) {
+      // Results recorded before attempts were returned carry none: the count stays unknown (0).
+      record.delivery = result?.delivered === false ? 'skipped' : 'delivered';
+      record.deliveredAt = nowIso();
+      if (result?.attempts) record.attempts = result.attempts.slice(-ATTEMPTS_KEPT);
+      if (result?.attemptCount !== undefined) record.attemptCount = result.attemptCount;
+    }
+    this.flagFailing(false);
+  }
+
+  private flagFailing(failing: boolean): void {
+    if (this.webhookFailing === failing) return;
+    this.webhookFailing = failing;
+    upsertSearchAttributes([{ key: KasirWebhookFailing, value: failing }]);
+  }
+
+  private trimLog(): void {
+    while (this.log.length > EVENT_LOG_LIMIT) {
+      const oldest = this.log.findIndex((r) => r.delivery !== 'pending' && r.delivery !== 'failing');
+      if (oldest < 0) return;
+      this.log.splice(oldest, 1);
+    }
+  }
+}
+
+function pendingRecord(event: MerchantEvent): MerchantEventRecord {
+  return { ...event, delivery: 'pending', attempts: [], attemptCount: 0 };
 }
 
 /** The outbox of the frozen workflows in `legacy/`: local-activity delivery behind its patch. */
@@ -74,4 +189,56 @@ export function legacyOutbox(timings: WebhookTimings, carried?: OutboxState): Ou
  */
 function merchantView(state: MoneyMovementState): MerchantView<MoneyMovementState> {
   return JSON.parse(JSON.stringify(merchantViewOf(state))) as MerchantView<MoneyMovementState>;
+}
+
+/** How long a redelivery record stays open without a redelivery before it closes (the next one starts it again). */
+const REDELIVERY_RECORD_IDLE_MS = 7 * 24 * 60 * 60_000;
+/** Events a redelivery record keeps attempts for, newest kept. */
+const REDELIVERY_RECORD_EVENTS = 50;
+
+export interface EventRedeliveriesInput {
+  movementWorkflowId: string;
+  merchantId: string;
+  /** What the record's previous run (closed when it went idle) held, read by the API; or carried across continue-as-new. */
+  previous?: EventRedeliveries;
+}
+
+/**
+ * eventRedeliveriesWorkflow: the durable record of the redeliveries merchants and operators asked for of
+ * one movement's events (`<movement workflow id>:redeliveries`, `KasirKind = event_redeliveries`). The
+ * API sends a redelivery itself and records its attempt here with update-with-start, so redeliveries
+ * never add history to, wake, or re-open the movement's own workflow, whether it is open or closed.
+ * Bounded: attempts per event and events per record; it closes after a week without redeliveries.
+ */
+export async function eventRedeliveriesWorkflow(input: EventRedeliveriesInput): Promise<EventRedeliveries> {
+  const state: EventRedeliveries = input.previous ?? {
+    movementWorkflowId: input.movementWorkflowId,
+    merchantId: input.merchantId,
+    attempts: {},
+  };
+  let recorded = 0;
+  setHandler(eventRedeliveriesQuery, () => state);
+  setHandler(recordRedeliveryUpdate, ({ eventId, attempt }) => {
+    recorded++;
+    const attempts = [...(state.attempts[eventId] ?? []), attempt].slice(-ATTEMPTS_KEPT);
+    delete state.attempts[eventId];
+    state.attempts[eventId] = attempts;
+    const ids = Object.keys(state.attempts);
+    for (const id of ids.slice(0, Math.max(0, ids.length - REDELIVERY_RECORD_EVENTS))) delete state.attempts[id];
+    return state;
+  });
+  for (;;) {
+    const seen = recorded;
+    const active = await condition(
+      () => recorded !== seen || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 1_000,
+      REDELIVERY_RECORD_IDLE_MS
+    );
+    if (!active) break;
+    if (recorded === seen) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof eventRedeliveriesWorkflow>({ ...input, previous: state });
+    }
+  }
+  await condition(allHandlersFinished);
+  return state;
 }

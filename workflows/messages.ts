@@ -5,7 +5,15 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { LateCallbackState } from './late-callback';
-import type { BillState, PaymentState, PayoutState } from './movement-state';
+import type {
+  BillState,
+  DeliveryAttempt,
+  MerchantEventRecord,
+  PaymentState,
+  PayoutState,
+  RefundState,
+} from './movement-state';
+import type { RefundLedgerState, RefundRequest } from './refund-ledger';
 
 /** A verified (or hint-level) provider callback, delivered by the API edge. Never signal-with-start. */
 export const providerCallbackSignal = defineSignal<[ProviderCallbackEvent]>('providerCallback');
@@ -58,3 +66,58 @@ export const confirmBillPaymentUpdate = defineUpdate<BillState, [ConfirmBillPaym
 
 /** The record a late callback left (see workflows/late-callback.ts). */
 export const lateCallbackStateQuery = defineQuery<LateCallbackState>('lateCallbackState');
+
+export const refundStateQuery = defineQuery<RefundState>('refundState');
+
+/** Completes once the refund's single submission has an answer (accepted, refused or unknown). */
+export const refundSubmittedUpdate = defineUpdate<RefundState>('refundSubmitted');
+
+/** A payment's refunds, together: what was paid, reserved and returned. */
+export const refundLedgerQuery = defineQuery<RefundLedgerState>('refundLedger');
+
+/**
+ * Reserves a refund against what remains of the payment and starts its workflow. The validator refuses
+ * a refund above what remains (refunds still in flight count), so concurrent requests cannot together
+ * exceed what was paid; the same refund id with the same body answers again, with another body it is
+ * refused.
+ */
+export const requestRefundUpdate = defineUpdate<RefundLedgerState, [RefundRequest]>('requestRefund');
+
+export type ResolveRefundRequest = Omit<ResolvePayoutRequest, 'force'>;
+/**
+ * An operator resolves a refund whose outcome is UNKNOWN (its answer was lost and the payment's status
+ * cannot prove it), with evidence. A FAILED frees its amount on the payment's ledger.
+ */
+export const resolveRefundUpdate = defineUpdate<RefundState, [ResolveRefundRequest]>('resolveRefund');
+
+/** A refund tells its payment's ledger its final outcome: a FAILED one frees its amount again. */
+export const refundSettledSignal =
+  defineSignal<[{ refundId: string; status: 'SUCCEEDED' | 'FAILED' }]>('refundSettled');
+
+/** A workflow's merchant events, as its outbox's bounded log holds them. */
+export interface MerchantEventLog {
+  events: MerchantEventRecord[];
+  /** True while the workflow is flagged `KasirWebhookFailing`. */
+  webhookFailing: boolean;
+}
+
+/**
+ * The latest merchant events of a workflow and their delivery. Answered by every workflow with a merchant
+ * outbox (movements, late-callback records, and the legacy workflows for what their current run queued).
+ */
+export const merchantEventsQuery = defineQuery<MerchantEventLog>('merchantEvents');
+
+/** Redeliveries of one movement's events (`POST /v1/events/{id}/redeliver`), by event id. */
+export interface EventRedeliveries {
+  movementWorkflowId: string;
+  merchantId: string;
+  /** The latest attempts per event id, oldest first (bounded). */
+  attempts: Record<string, DeliveryAttempt[]>;
+}
+
+/** Records one redelivery the API made. Sent with update-with-start to the movement's redelivery record. */
+export const recordRedeliveryUpdate = defineUpdate<EventRedeliveries, [{ eventId: string; attempt: DeliveryAttempt }]>(
+  'recordRedelivery'
+);
+
+export const eventRedeliveriesQuery = defineQuery<EventRedeliveries>('eventRedeliveries');

@@ -5,6 +5,7 @@ import type {
   PaymentCustomer,
   PaymentInstructions,
   PaymentMethod,
+  PaymentRef,
   PaymentStatus,
   ProviderFailure,
 } from '../src/domain/payment';
@@ -12,6 +13,7 @@ import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { MerchantView } from '../src/domain/merchant-view';
 import type { Beneficiary, PayoutFeeMode, PayoutStatus } from '../src/domain/payout';
 import type { ProviderId } from '../src/domain/provider';
+import type { RefundStatus } from '../src/domain/refund';
 import type { WorkflowTimings } from './timings';
 
 /** One entry of a workflow's audit trail, newest last. */
@@ -62,8 +64,57 @@ export interface PaymentWorkflowInput extends MoneyMovementInputBase {
   description: string;
   expiresInMinutes: number;
   returnUrl?: string;
+  /**
+   * The routing rule's outcome (src/routing), when the merchant has a rule for the method: the
+   * providers that may take the payment over, in order. Absent in inputs recorded before routing and
+   * for merchants without a rule: then the payment stays with `provider`, as before.
+   */
+  routing?: PaymentRoutingInput;
   /** Carried across continue-as-new. */
   resume?: Carried<PaymentState>;
+}
+
+/** A provider that may take a payment over, with the callback URL it is given. */
+export interface PaymentFallback {
+  provider: ProviderId;
+  callbackUrl: string;
+}
+
+export interface PaymentRoutingInput {
+  /** The merchant named the provider in its request: no failover. */
+  pinned?: boolean;
+  fallbacks: PaymentFallback[];
+  /** How the API chose, in words (rule, weights, amount bounds, unhealthy providers), for the timeline. */
+  decision: string;
+}
+
+/**
+ * Why registration left a provider for the next one:
+ * - `declined`: it returned a decline as data, with no unknown attempt before;
+ * - `refused`: it refused the request with an error that proves nothing was created (429, credentials,
+ *   request rejected), with no unknown attempt before;
+ * - `unknown_then_not_found`: an attempt's outcome was unknown, its status inquiry then answered "not
+ *   found", and a cancel was attempted where it has a cancel API.
+ */
+export type LeftProviderReason = 'declined' | 'refused' | 'unknown_then_not_found';
+
+export interface TriedProvider {
+  provider: ProviderId;
+  reason: LeftProviderReason;
+  detail: string;
+  at: string;
+}
+
+/** Where a routed payment has been: `provider` holds the order; these did not. */
+export interface PaymentRouting {
+  pinned?: boolean;
+  /** Providers registration left, oldest first. */
+  tried: TriedProvider[];
+  /**
+   * True once every provider left after an unknown outcome was asked again as the payment closed (a
+   * late order there is cancelled or flagged).
+   */
+  leftChecked?: boolean;
 }
 
 export interface PaymentState {
@@ -89,6 +140,8 @@ export interface PaymentState {
    * carried across continue-as-new so the next run asks on and never registers again.
    */
   registrationUnresolved?: string;
+  /** Routed payments only: the providers tried before `provider` (issue #15). */
+  routing?: PaymentRouting;
   /** Set when a payment arrived after Kasir expired it, or registration's outcome could not be known. */
   needsAttention: boolean;
   attentionReason?: string;
@@ -187,6 +240,11 @@ export interface BillState {
   transactionId?: string;
   token?: string;
   failure?: { code: string; message: string; depositRefunded: boolean };
+  /**
+   * This bill's workflow was reset (its run, or one it continued from, replaced earlier runs): it asks
+   * whether a replaced run paid before inquiring again or closing without money.
+   */
+  startedByReset?: boolean;
   needsAttention: boolean;
   attentionReason?: string;
   createdAt: string;
@@ -194,7 +252,50 @@ export interface BillState {
   timeline: TimelineEntry[];
 }
 
-export type MoneyMovementState = PaymentState | PayoutState | BillState;
+export interface RefundWorkflowInput extends MoneyMovementInputBase {
+  /** Kasir's refund id: the workflow id's suffix and NICEPAY's `partnerRefundNo`. */
+  refundId: string;
+  /** The payment it refunds, as its provider knows it. */
+  payment: PaymentRef;
+  /** What the payment's customer paid: the most all its refunds together may return. */
+  paidAmount: Rupiah;
+  reason: string;
+  /** The workflow that holds the payment's refunds together (workflows/refund-ledger.ts), told the outcome. */
+  ledgerWorkflowId: string;
+  resume?: Carried<RefundState>;
+}
+
+export interface RefundState {
+  id: string;
+  kind: 'refund';
+  merchantId: string;
+  merchantReference: string;
+  /** Kasir's id of the payment refunded. */
+  paymentId: string;
+  provider: ProviderId;
+  amount: Rupiah;
+  reason: string;
+  status: RefundStatus;
+  requestFingerprint: string;
+  /** True once the refund activity was scheduled: from then on, only inquiries. */
+  submitted: boolean;
+  submittedAt?: string;
+  providerStatus?: string;
+  failure?: ProviderFailure;
+  needsAttention: boolean;
+  attentionReason?: string;
+  /** An operator's resolution of an UNKNOWN refund, with what proves it. */
+  resolution?: { by: string; outcome: 'SUCCEEDED' | 'FAILED'; evidence: string; at: string };
+  createdAt: string;
+  updatedAt: string;
+  timeline: TimelineEntry[];
+  metadata?: Record<string, string>;
+}
+
+export type MoneyMovementState = PaymentState | PayoutState | BillState | RefundState;
+
+/** Movements a provider calls back about: a refund has no callbacks of its own (its payment's come). */
+export type CalledBackMovementState = PaymentState | PayoutState | BillState;
 
 /** A merchant webhook event, as the workflow's outbox holds it. The id is stable for deduplication. */
 export interface MerchantEvent {
@@ -206,10 +307,48 @@ export interface MerchantEvent {
   data: MerchantView<MoneyMovementState>;
 }
 
+/**
+ * One try at delivering a merchant event: when it started, the merchant's HTTP status or the network
+ * error, and how long it took. `redelivery` marks a try asked for through `POST /v1/events/{id}/redeliver`.
+ */
+export interface DeliveryAttempt {
+  at: string;
+  /** Temporal's attempt number of the delivery activity (1 for a redelivery). */
+  attempt: number;
+  status?: number;
+  /** Set instead of `status` when no HTTP answer came (timeout, refused connection, merchant not configured). */
+  error?: string;
+  latencyMs: number;
+  redelivery?: boolean;
+}
+
+/**
+ * What a merchant may know of an event's delivery: queued (`pending`), answered 2xx (`delivered`),
+ * still being retried after a failure (`failing`), or not sent because the merchant chose no webhook URL
+ * (`skipped`).
+ */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failing' | 'skipped';
+
+/** A merchant event as the outbox's bounded log keeps it, with its delivery. */
+export interface MerchantEventRecord extends MerchantEvent {
+  delivery: DeliveryStatus;
+  /** The latest attempts, oldest first (bounded); `attemptCount` counts them all. */
+  attempts: DeliveryAttempt[];
+  attemptCount: number;
+  deliveredAt?: string;
+}
+
 /** The merchant webhook outbox: events not yet delivered, and the next sequence number. */
 export interface OutboxState {
   pending: MerchantEvent[];
   nextSeq: number;
+  /**
+   * The latest events with their delivery (bounded), for `GET /v1/events`. Absent in runs handed over
+   * before the event log existed.
+   */
+  log?: MerchantEventRecord[];
+  /** True while `KasirWebhookFailing` is set on this workflow, so a later run clears it. */
+  webhookFailing?: boolean;
 }
 
 /** What a workflow hands to its next run when it continues as new. */

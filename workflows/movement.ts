@@ -27,7 +27,7 @@ import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { webhookDelivery } from './activity-options';
 import { nowIso, publishStatus } from './status-and-timeline';
-import { Outbox } from './merchant-outbox';
+import { DEFAULT_WEBHOOK_FAILING_AFTER_MS, Outbox } from './merchant-outbox';
 import { SeenEvents } from './seen-events';
 import { providerCallbackSignal } from './messages';
 import { MOVEMENT_CORE_PATCH } from './patches';
@@ -40,6 +40,9 @@ export const MOVEMENT_CORE = MOVEMENT_CORE_PATCH;
 
 /** Patch id: the first-answer update (update-with-start) answers within FIRST_ANSWER_WAIT_MS. */
 const BOUNDED_FIRST_ANSWER = 'bounded-first-answer';
+
+/** Patch id: continue-as-new waits a bounded time for running handlers, then goes back to the loop. */
+const BOUNDED_HANDLER_WAIT = 'bounded-handler-wait';
 
 /**
  * How long the first-answer update waits for the provider's first answer before it answers with the
@@ -74,6 +77,11 @@ export interface CallbackReader {
   applyVerified(event: ProviderCallbackEvent): boolean;
   /** One status inquiry whose answer is applied. */
   confirm(): Promise<void>;
+  /**
+   * A callback from a provider this movement is not with: true if the movement took it (a payment that
+   * failed over hears from a provider it left); otherwise the core notes and ignores it.
+   */
+  fromAnotherProvider?(event: ProviderCallbackEvent): boolean;
 }
 
 export class Movement<S extends MoneyMovementState> {
@@ -199,6 +207,7 @@ export class Movement<S extends MoneyMovementState> {
         continue;
       }
       if (event.provider !== this.state.provider) {
+        if (reader.fromAnotherProvider?.(event)) continue;
         this.note(
           'callback',
           `ignored a callback from ${event.provider}; this ${this.rules.kind} is with ${this.state.provider}`
@@ -241,7 +250,15 @@ export class Movement<S extends MoneyMovementState> {
   ): Promise<void> {
     // A hint held back to coalesce is answered in this run: it is not part of what is carried.
     if (!this.continueAsNewDue(pollsThisRun) || this.hasWork() || this.hintWaiting) return;
-    await condition(() => allHandlersFinished() || this.hasWork());
+    if (!allHandlersFinished() && patched(BOUNDED_HANDLER_WAIT)) {
+      // A handler that waits on the loop itself (an unbounded first-answer update of an execution started
+      // before `bounded-first-answer`) would never finish while the loop waits here: wait a while, then
+      // go back to the loop and try again later.
+      await condition(() => allHandlersFinished() || this.hasWork(), FIRST_ANSWER_WAIT_MS);
+      if (!allHandlersFinished()) return;
+    } else {
+      await condition(() => allHandlersFinished() || this.hasWork());
+    }
     if (this.hasWork()) return;
     await continueAsNew<(...args: A) => Promise<unknown>>(...nextRun(this.carry(cursor)));
   }
@@ -309,12 +326,19 @@ export class Movement<S extends MoneyMovementState> {
  * merchant answers 2xx) add no history. An event's id is fixed when it is queued and carries the id of
  * the run that queued it: stable across retries and continue-as-new, and new after a reset or for a
  * movement re-created after retention, so a merchant deduplicating on ids never drops a new outcome as
- * a repeat of an old one.
+ * a repeat of an old one. The outbox keeps the latest events with their delivery attempts (answered by
+ * `merchantEventsQuery`) and flags the workflow `KasirWebhookFailing` while one goes undelivered longer
+ * than `webhook.failingAfterMs`.
  */
 export function merchantOutbox(timings: WorkflowTimings, carried?: OutboxState): Outbox {
   const deliver = proxyActivities<KasirActivities>(webhookDelivery(timings.webhook)).deliverMerchantWebhook;
-  return new Outbox(deliver, carried, (seq) => {
-    const info = workflowInfo();
-    return `${info.workflowId}:${info.runId}:${seq}`;
-  });
+  return new Outbox(
+    deliver,
+    carried,
+    (seq) => {
+      const info = workflowInfo();
+      return `${info.workflowId}:${info.runId}:${seq}`;
+    },
+    { failingAfterMs: timings.webhook.failingAfterMs ?? DEFAULT_WEBHOOK_FAILING_AFTER_MS }
+  );
 }

@@ -7,57 +7,70 @@ import {
   ApplicationFailure,
   condition,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PaymentOutcome, PaymentRef, PaymentRegistration, PaymentStatus } from '../src/domain/payment';
-import { closedWithoutPayment, paymentStatusRank } from '../src/domain/payment';
-import { localProviderCall, providerCall, providerInquiry } from './activity-options';
-import { activityFailureOf } from './activity-options';
+import { closedWithoutPayment, PAYMENT_METHODS, paymentStatusRank } from '../src/domain/payment';
+import { activityFailureOf, answerOf } from './activity-options';
+import { calls, inquiries, localCalls } from './activity-proxies';
+import { initialPaymentState } from './initial-states';
 import { REGISTRATION_ASKED_ACROSS_RUNS } from './patches';
 import { nowIso } from './status-and-timeline';
 import { paymentWorkflowV1 } from './legacy/payment-v1';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
 import type { CancelPaymentRequest } from './messages';
-import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
-import type { CallbackReader } from './movement';
+import { firstAnswer, MOVEMENT_CORE } from './movement';
+import { MovementWorkflow } from './movement-workflow';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
-import type { Carried, PaymentState, PaymentWorkflowInput, TimelineEntry } from './movement-state';
+import { KasirProvider } from './search-attributes';
+import type {
+  LeftProviderReason,
+  PaymentFallback,
+  PaymentState,
+  PaymentWorkflowInput,
+  TimelineEntry,
+} from './movement-state';
 
-const calls = proxyActivities<KasirActivities>(providerCall);
-const localCalls = proxyLocalActivities<KasirActivities>(localProviderCall);
-const inquiries = proxyActivities<KasirActivities>(providerInquiry);
+/**
+ * Methods whose order can reach the customer without Kasir showing any instructions (the provider pushes
+ * it to the customer's e-wallet app, docs/providers/bdpay.md §7.2, or the customer is already on the
+ * provider's page): after an unknown outcome they never fail over.
+ */
+const PUSHED_TO_CUSTOMER: ReadonlySet<string> = new Set(PAYMENT_METHODS.filter((m) => m.startsWith('EWALLET_')));
 
 /** Errors after which the provider may hold the order: ask it before anything else. */
 const MAY_EXIST = ['OutcomeUnknownError', 'ProviderResponseInvalidError'];
 
+/**
+ * Errors that prove the provider created nothing: it refused the request before acting on it
+ * (credentials refused, request rejected, operation not offered). A provider that was unavailable (429,
+ * 503 after the activity's retries) is not among them: connectors report a mutating call whose effect is
+ * unknown as `OutcomeUnknownError`, but an error that escapes later in the same call must never move a
+ * payment that may exist. Only these, and a decline returned as
+ * data, let registration fail over at once; anything else (an activity timeout, an unexpected failure)
+ * keeps the payment where it is.
+ */
+const REFUSED_BEFORE_ACTING = ['ProviderAuthError', 'ProviderRequestRejectedError', 'OperationNotSupportedError'];
+
+/**
+ * Patch id: routing (issue #15). A payment whose input carries a routing decision records it on its
+ * timeline and may fail over to its next provider. Only inputs the API built from a routing rule carry
+ * one, so histories recorded before never reach this patch.
+ */
+const ROUTING_FAILOVER = 'routing-failover';
+
+/** Why registration left a provider that holds no order for this payment. */
+interface Left {
+  reason: LeftProviderReason;
+  detail: string;
+}
+
 /** The domain's ladder, with REGISTERING below PENDING so registration's answer can move it. */
 function rank(status: PaymentStatus): number {
   return status === 'REGISTERING' ? -1 : paymentStatusRank(status);
-}
-
-function initialState(input: PaymentWorkflowInput): PaymentState {
-  const at = nowIso();
-  return {
-    id: input.paymentId,
-    kind: 'payment',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    provider: input.provider,
-    method: input.method,
-    amount: input.amount,
-    status: 'REGISTERING',
-    requestFingerprint: input.requestFingerprint,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-    metadata: input.metadata,
-  };
 }
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
@@ -70,21 +83,11 @@ interface CancelRequest {
   answer?: { error?: string };
 }
 
-class Payment implements CallbackReader {
-  private readonly input: PaymentWorkflowInput;
-  private readonly movement: Movement<PaymentState>;
-  private readonly state: PaymentState;
+class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput> {
   private cancel?: CancelRequest;
-  private attempt: number;
-  private pollsThisRun = 0;
-  private watchUntil?: number;
 
   constructor(input: PaymentWorkflowInput) {
-    this.input = input;
-    this.state = input.resume?.state ?? initialState(input);
-    this.movement = new Movement({ kind: 'payment', rank, timings: input.timings }, this.state, input.resume);
-    this.attempt = input.resume?.attempt ?? 0;
-    this.watchUntil = input.resume?.watchUntil;
+    super(input, initialPaymentState, 'payment', rank);
 
     setHandler(paymentStateQuery, () => this.state);
     setHandler(paymentRegisteredUpdate, async () => {
@@ -109,12 +112,13 @@ class Payment implements CallbackReader {
       // A run that continued as new while asking about a lost registration goes on asking; it never
       // registers again.
       const unresolved = this.state.registrationUnresolved;
-      if (unresolved !== undefined) await this.resolveUnknownRegistration(unresolved);
+      if (unresolved !== undefined) await this.failOverWhileLeft(await this.resolveUnknownRegistration(unresolved));
       else await this.register();
     }
     if (this.state.status === 'PENDING') await this.awaitPayment();
     if (this.shouldWatchForLatePayment()) await this.watchForLatePayment();
-    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
+    if (this.mustCheckLeftProviders()) await this.checkLeftProviders();
+    return this.closeOut();
   }
 
   // ---- registration ----------------------------------------------------------------------------
@@ -125,6 +129,16 @@ class Payment implements CallbackReader {
    * provider, never taken as a failure: a provider that holds the order has it PENDING.
    */
   private async register(): Promise<void> {
+    this.recordRoutingDecision();
+    await this.failOverWhileLeft(await this.registerAtProvider());
+  }
+
+  /**
+   * Registration at the current provider. Returns why it left the provider when the next one in the
+   * payment's routing rule may take the payment over (the provider provably holds no order); otherwise
+   * the payment's state says how registration ended.
+   */
+  private async registerAtProvider(): Promise<Left | undefined> {
     const retry = this.input.timings.payment.registrationRetry ?? DEFAULT_REGISTRATION_RETRY;
     let unknownBefore = false;
     for (let sent = 1; ; sent++) {
@@ -136,8 +150,8 @@ class Payment implements CallbackReader {
           method: this.state.method,
           customer: this.input.customer,
           description: this.input.description,
-          expiresInMinutes: this.input.expiresInMinutes,
-          callbackUrl: this.input.callbackUrl,
+          expiresInMinutes: this.expiresInMinutesLeft(),
+          callbackUrl: this.callbackUrl(),
           returnUrl: this.input.returnUrl,
         });
       } catch (err) {
@@ -146,6 +160,9 @@ class Payment implements CallbackReader {
         const type = failure.type ?? 'REGISTRATION_FAILED';
         if (!MAY_EXIST.includes(type)) {
           if (unknownBefore) return this.resolveUnknownRegistration(`${type}: ${failure.message}`);
+          if (REFUSED_BEFORE_ACTING.includes(type) && this.nextFallback()) {
+            return { reason: 'refused', detail: `${type}: ${failure.message}` };
+          }
           this.state.failure = { code: type, message: failure.message };
           this.movement.transition('FAILED', 'registration', type);
           return;
@@ -167,6 +184,9 @@ class Payment implements CallbackReader {
       // A refusal after an unknown attempt may be the provider refusing our own earlier order.
       if (unknownBefore)
         return this.resolveUnknownRegistration(`${registration.failure.code}: ${registration.failure.message}`);
+      if (this.nextFallback()) {
+        return { reason: 'declined', detail: `${registration.failure.code}: ${registration.failure.message}` };
+      }
       this.state.failure = registration.failure;
       this.movement.transition('FAILED', 'registration', registration.failure.code);
       return;
@@ -186,7 +206,7 @@ class Payment implements CallbackReader {
    * it holds is PENDING (instructions it did not repeat cannot be shown, so an operator is told); an
    * order it does not know is closed at the provider if possible and watched for a stray payment.
    */
-  private async resolveUnknownRegistration(why: string): Promise<void> {
+  private async resolveUnknownRegistration(why: string): Promise<Left | undefined> {
     const known = await this.askAboutLostRegistration(why);
     if (this.state.status !== 'REGISTERING') {
       // A callback answered meanwhile (paid, expired, or held without the instructions it never repeated).
@@ -206,7 +226,10 @@ class Payment implements CallbackReader {
       );
       return;
     }
-    if (known.status !== 'not_found' && known.status !== 'pending') return this.apply(known, 'registration');
+    if (known.status !== 'not_found' && known.status !== 'pending') {
+      this.apply(known, 'registration');
+      return;
+    }
     if (known?.status === 'pending') {
       this.state.providerStatus = known.providerStatus;
       this.state.providerReference ??= known.providerReference;
@@ -214,6 +237,9 @@ class Payment implements CallbackReader {
       this.flagLostInstructions();
       return;
     }
+    // A push or redirect method (e-wallets) may already have reached the customer through a request that
+    // landed after the "not found": its payment never moves to another provider on an unknown outcome.
+    if (!PUSHED_TO_CUSTOMER.has(this.state.method) && this.nextFallback()) return this.leaveAfterNotFound(why);
     this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
     await calls.cancelPayment(this.state.provider, this.ref()).catch(() => undefined);
     this.movement.transition('FAILED', 'registration', this.state.failure.code);
@@ -221,6 +247,179 @@ class Payment implements CallbackReader {
       'REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment',
       'registration'
     );
+  }
+
+  // ---- routing: failing over to the next provider (issue #15) ---------------------------------------
+
+  /** Records the API's routing decision on the timeline, once, as the first money event. */
+  private recordRoutingDecision(): void {
+    const routing = this.input.routing;
+    if (routing === undefined || this.state.routing !== undefined || !patched(ROUTING_FAILOVER)) return;
+    this.state.routing = { tried: [], ...(routing.pinned ? { pinned: true } : {}) };
+    this.movement.recordMoneyEvent(
+      'registration',
+      routing.pinned
+        ? `routing: ${this.state.provider}, pinned by the merchant (no failover)`
+        : `routing: ${routing.decision}`
+    );
+  }
+
+  /**
+   * The next provider of the payment's rule, if it may fail over at all: never for a pinned provider,
+   * an input without routing, or a provider already tried.
+   */
+  private nextFallback(): PaymentFallback | undefined {
+    const routing = this.input.routing;
+    if (routing === undefined || routing.pinned) return undefined;
+    const tried = new Set([this.state.provider, ...(this.state.routing?.tried ?? []).map((t) => t.provider)]);
+    const next = routing.fallbacks.find((f) => !tried.has(f.provider));
+    if (next === undefined || !patched(ROUTING_FAILOVER)) return undefined;
+    return next;
+  }
+
+  /** Moves the payment, under the same id, to each next provider while the one before provably holds no order. */
+  private async failOverWhileLeft(left: Left | undefined): Promise<void> {
+    while (left !== undefined && this.state.status === 'REGISTERING') {
+      const next = this.nextFallback();
+      if (next === undefined) return; // unreachable: a Left is only returned while a next provider exists
+      const from = this.state.provider;
+      const routing = (this.state.routing ??= { tried: [] });
+      routing.tried.push({ provider: from, reason: left.reason, detail: left.detail, at: nowIso() });
+      this.state.provider = next.provider;
+      delete this.state.providerReference;
+      delete this.state.providerStatus;
+      delete this.state.failure;
+      upsertSearchAttributes([{ key: KasirProvider, value: next.provider }]);
+      this.movement.recordMoneyEvent(
+        'registration',
+        `failed over from ${from} to ${next.provider} (${left.reason}: ${left.detail}); the same payment id is ${next.provider}'s order reference`
+      );
+      left = await this.registerAtProvider();
+    }
+  }
+
+  /**
+   * After an unknown outcome and the provider's "not found": closes the order at the provider where it
+   * can (a cancel is attempted; a provider without a cancel API refuses it), then leaves it. If the
+   * cancel's answer shows the order after all (pending, or paid), the payment stays with this provider.
+   */
+  private async leaveAfterNotFound(why: string): Promise<Left | undefined> {
+    let afterCancel: PaymentOutcome | undefined;
+    try {
+      afterCancel = await calls.cancelPayment(this.state.provider, this.ref());
+    } catch (err) {
+      if (!activityFailureOf(err)) throw err; // no such order, no cancel API, or no answer: it said "not found"
+    }
+    if (afterCancel?.status === 'pending') {
+      this.state.providerStatus = afterCancel.providerStatus;
+      this.state.providerReference ??= afterCancel.providerReference;
+      this.movement.transition(
+        'PENDING',
+        'registration',
+        'the provider holds the order after all; its answer was lost'
+      );
+      this.flagLostInstructions();
+      return undefined;
+    }
+    if (afterCancel?.status === 'succeeded' || afterCancel?.status === 'refunded') {
+      this.apply(afterCancel, 'registration');
+      return undefined;
+    }
+    const cancel = afterCancel ? `cancel answered ${afterCancel.providerStatus}` : 'cancel attempted';
+    return { reason: 'unknown_then_not_found', detail: `${why}; status inquiry: not found; ${cancel}` };
+  }
+
+  /**
+   * The payment's expiry as minutes from now: after a failover the next provider gets what is left, so
+   * the payment never outlives what the merchant asked for.
+   */
+  private expiresInMinutesLeft(): number {
+    if (!this.state.routing?.tried.length) return this.input.expiresInMinutes;
+    return Math.max(1, Math.floor((this.expiresAt() - Date.now()) / 60_000));
+  }
+
+  /** The callback URL of the current provider: the input's for the first, the fallback's after a failover. */
+  private callbackUrl(): string {
+    if (this.state.provider === this.input.provider) return this.input.callbackUrl;
+    return this.input.routing?.fallbacks.find((f) => f.provider === this.state.provider)?.callbackUrl ?? '';
+  }
+
+  private mustCheckLeftProviders(): boolean {
+    const routing = this.state.routing;
+    return (
+      routing !== undefined && !routing.leftChecked && routing.tried.some((t) => t.reason === 'unknown_then_not_found')
+    );
+  }
+
+  /**
+   * As the payment closes, asks every provider it left after an unknown outcome once more: an order
+   * stored there after its "not found" (a request still in flight) is cancelled where possible, and
+   * anything else (paid there, still payable, or no answer) is flagged for an operator. Callbacks from
+   * those providers are not the payment's (the movement core notes and ignores them), so this is where
+   * such money is caught while the workflow runs.
+   */
+  private async checkLeftProviders(): Promise<void> {
+    const routing = this.state.routing!;
+    const left = [
+      ...new Set(routing.tried.filter((t) => t.reason === 'unknown_then_not_found').map((t) => t.provider)),
+    ];
+    for (const provider of left) {
+      const ref = { ...this.ref(), providerReference: undefined };
+      const seen = await answerOf(() => inquiries.inquirePayment(provider, ref));
+      if (seen === undefined) {
+        this.movement.flag(
+          `LEFT_PROVIDER_UNCHECKED: ${provider} (left after an unknown outcome) could not be asked whether it holds an order for this payment`,
+          'registration'
+        );
+        continue;
+      }
+      if (seen.status === 'succeeded' || seen.status === 'refunded') {
+        this.movement.flag(
+          `PAID_AT_LEFT_PROVIDER: ${provider} reports ${seen.providerStatus} for this payment, which moved to ${this.state.provider}`,
+          'registration'
+        );
+        continue;
+      }
+      if (seen.status !== 'pending') {
+        this.movement.note('registration', `${provider} (left) reports ${seen.providerStatus}: no live order there`);
+        continue;
+      }
+      const afterCancel = await answerOf(() => calls.cancelPayment(provider, ref));
+      const closed = afterCancel !== undefined && ['cancelled', 'expired', 'failed'].includes(afterCancel.status);
+      if (closed) {
+        this.movement.recordMoneyEvent(
+          'registration',
+          `${provider} (left) held an order for this payment after all; cancelled (${afterCancel.providerStatus})`
+        );
+      } else {
+        this.movement.flag(
+          `LIVE_ORDER_AT_LEFT_PROVIDER: ${provider} holds a payable order for this payment, which moved to ${this.state.provider}, and could not close it`,
+          'registration'
+        );
+      }
+    }
+    routing.leftChecked = true;
+  }
+
+  /**
+   * A callback from a provider this payment failed over from: money there is not this payment's at its
+   * current provider, and must never be lost either. Claimed money is flagged for an operator at once
+   * (the check as the payment closes asks that provider itself); anything else is noted.
+   */
+  fromAnotherProvider(event: ProviderCallbackEvent): boolean {
+    if (!this.state.routing?.tried.some((t) => t.provider === event.provider)) return false;
+    if (event.kind === 'payment' && (event.outcome.status === 'succeeded' || event.outcome.status === 'refunded')) {
+      this.movement.flag(
+        `PAID_AT_LEFT_PROVIDER: ${event.provider} calls back ${event.outcome.providerStatus} for this payment, which moved to ${this.state.provider}`,
+        'callback'
+      );
+    } else {
+      this.movement.note(
+        'callback',
+        `${event.provider} (left) calls back ${event.kind === 'payment' ? event.outcome.providerStatus : event.kind}`
+      );
+    }
+    return true;
   }
 
   private flagLostInstructions(): void {
@@ -252,20 +451,18 @@ class Payment implements CallbackReader {
     let known = await this.inquire();
     let askAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
     while (known === undefined && this.state.status === 'REGISTERING' && Date.now() < this.expiresAt()) {
-      await this.movement.waitForWork(Math.min(askAt, this.expiresAt()));
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(Math.min(askAt, this.expiresAt()));
       if (this.state.status !== 'REGISTERING' || Date.now() >= this.expiresAt()) break;
       if (Date.now() >= askAt) {
         this.movement.note('registration', 'the provider could not be asked about the order; asking again');
         known = await this.inquire();
-        this.attempt++;
-        this.pollsThisRun++;
-        askAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
+        askAt = this.counted(this.input.timings.payment.poll);
       }
       if (known === undefined) await this.continueAsNewIfDue();
     }
     delete this.state.registrationUnresolved;
+    // The outage's backoff is not the order's: waiting for the customer starts from the first poll again.
+    this.attempt = 0;
     return known;
   }
 
@@ -281,15 +478,11 @@ class Payment implements CallbackReader {
     let pollAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
     while (this.state.status === 'PENDING') {
       if (Date.now() >= expiresAt) return this.handleExpiry();
-      await this.movement.waitForWork(Math.min(pollAt, expiresAt));
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(Math.min(pollAt, expiresAt));
       if (this.state.status === 'PENDING' && Date.now() >= pollAt && Date.now() < expiresAt) {
         const outcome = await this.inquire();
         if (outcome) this.apply(outcome, 'poll');
-        this.attempt++;
-        this.pollsThisRun++;
-        pollAt = Date.now() + nextDelay(this.input.timings.payment.poll, this.attempt);
+        pollAt = this.counted(this.input.timings.payment.poll);
       }
       if (this.state.status === 'PENDING') await this.continueAsNewIfDue();
     }
@@ -369,21 +562,16 @@ class Payment implements CallbackReader {
   private async watchForLatePayment(): Promise<void> {
     const timings = this.input.timings.payment;
     this.watchUntil ??= Date.parse(this.state.updatedAt) + timings.lateWindowMs;
-    let lateAttempt = this.watchUntil === this.input.resume?.watchUntil ? this.attempt : 0;
-    this.attempt = lateAttempt;
-    let pollAt = Date.now() + nextDelay(timings.latePoll, lateAttempt);
+    // The late watch has its own schedule: it starts again from the first step, unless carried over.
+    if (this.watchUntil !== this.input.resume?.watchUntil) this.attempt = 0;
+    let pollAt = Date.now() + nextDelay(timings.latePoll, this.attempt);
     while (closedWithoutPayment(this.state.status) && Date.now() < this.watchUntil) {
-      await this.movement.waitForWork(Math.min(pollAt, this.watchUntil));
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(Math.min(pollAt, this.watchUntil));
       if (closedWithoutPayment(this.state.status) && Date.now() >= pollAt && Date.now() < this.watchUntil) {
         const outcome = await this.inquire();
         if (outcome?.status === 'succeeded') this.apply(outcome, 'poll');
         else if (outcome) this.movement.note('poll', `late watch: provider reports ${outcome.providerStatus}`);
-        lateAttempt++;
-        this.attempt = lateAttempt;
-        this.pollsThisRun++;
-        pollAt = Date.now() + nextDelay(timings.latePoll, lateAttempt);
+        pollAt = this.counted(timings.latePoll);
       }
       if (closedWithoutPayment(this.state.status)) await this.continueAsNewIfDue();
     }
@@ -395,17 +583,7 @@ class Payment implements CallbackReader {
   applyVerified(event: ProviderCallbackEvent): boolean {
     if (event.kind !== 'payment') return false;
     const outcome = event.outcome;
-    if (
-      outcome.providerReference &&
-      this.state.providerReference &&
-      outcome.providerReference !== this.state.providerReference
-    ) {
-      this.movement.note(
-        'callback',
-        `callback names provider reference ${outcome.providerReference}; confirming by inquiry`
-      );
-      return false;
-    }
+    if (this.namesOtherReference(outcome.providerReference, this.state.providerReference, 'inquiry')) return false;
     if (outcome.status === 'succeeded' && outcome.paidAmount === undefined) return false;
     this.apply(outcome, 'callback');
     return true;
@@ -455,13 +633,9 @@ class Payment implements CallbackReader {
     }
   }
 
-  private async inquire(): Promise<PaymentOutcome | undefined> {
-    try {
-      return await inquiries.inquirePayment(this.state.provider, this.ref());
-    } catch (err) {
-      if (activityFailureOf(err)) return undefined; // the next poll asks again
-      throw err;
-    }
+  /** The provider's view, or undefined if it could not be asked (the next poll asks again). */
+  private inquire(): Promise<PaymentOutcome | undefined> {
+    return answerOf(() => inquiries.inquirePayment(this.state.provider, this.ref()));
   }
 
   private ref(): PaymentRef {
@@ -472,20 +646,6 @@ class Payment implements CallbackReader {
       method: this.state.method,
       createdAt: this.state.createdAt,
     };
-  }
-
-  // ---- history --------------------------------------------------------------------------------------
-
-  private cursor(): { attempt: number; watchUntil?: number } {
-    return { attempt: this.attempt, watchUntil: this.watchUntil };
-  }
-
-  private async continueAsNewIfDue(): Promise<void> {
-    await this.movement.continueAsNewIfDue(this.pollsThisRun, (carried) => this.nextRun(carried), this.cursor());
-  }
-
-  private nextRun(carried: Carried<PaymentState>): [PaymentWorkflowInput] {
-    return [{ ...this.input, resume: carried }];
   }
 }
 

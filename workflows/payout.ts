@@ -3,61 +3,26 @@
  * once, and resolves an unknown outcome only by query and callbacks. Never auto-fails: after a window
  * it raises needs-attention, and an operator's resolution is checked against the provider first.
  */
-import { ApplicationFailure, condition, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type { KasirActivities } from '../activities';
+import { ApplicationFailure, condition, patched, setHandler, sleep } from '@temporalio/workflow';
 import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import { PROVIDER_CHECK_UNAVAILABLE } from '../src/domain/errors';
-import type { PayoutOutcome, PayoutStatus, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
+import type { PayoutOutcome, PayoutStatus, PayoutSubmission } from '../src/domain/payout';
 import { payoutIsFinal, payoutStatusRank, resolutionContradicts } from '../src/domain/payout';
-import { moneyMovingSubmission, providerInquiry } from './activity-options';
-import { activityFailureOf } from './activity-options';
+import { activityFailureOf, answerOf } from './activity-options';
+import { inquiries, submissions } from './activity-proxies';
+import { CHECK_TRIES } from './check-then-send';
+import { initialPayoutState } from './initial-states';
 import { nowIso } from './status-and-timeline';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
-import { firstAnswer, MOVEMENT_CORE, Movement } from './movement';
-import type { CallbackReader } from './movement';
+import { firstAnswer, MOVEMENT_CORE } from './movement';
+import { MovementWorkflow } from './movement-workflow';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
-import type { Carried, PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
-
-const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
-
-/** How often the check-then-submit activity is tried while the provider cannot be asked. */
-const CHECK_TRIES = 8;
+import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
 
 /** Patch id: the provider check and the submission run in one activity (reset-safe). */
 const CHECK_AND_SUBMIT_TOGETHER = 'check-and-submit-together';
-const inquiries = proxyActivities<KasirActivities>(providerInquiry);
-
-function maskAccount(accountNumber: string): string {
-  return accountNumber.length <= 4 ? '****' : `${'*'.repeat(accountNumber.length - 4)}${accountNumber.slice(-4)}`;
-}
-
-function initialState(input: PayoutWorkflowInput): PayoutState {
-  const at = nowIso();
-  return {
-    id: input.payoutId,
-    kind: 'payout',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    provider: input.provider,
-    amount: input.amount,
-    feeMode: input.feeMode,
-    beneficiary: {
-      bankCode: input.beneficiary.bankCode,
-      accountNumberMasked: maskAccount(input.beneficiary.accountNumber),
-    },
-    status: 'SUBMITTING',
-    requestFingerprint: input.requestFingerprint,
-    submitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-    metadata: input.metadata,
-  };
-}
 
 export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<PayoutState> {
   if (!patched(MOVEMENT_CORE)) return payoutWorkflowV1(input);
@@ -69,26 +34,11 @@ interface Resolution {
   answer?: { error?: string };
 }
 
-class Payout implements CallbackReader {
-  private readonly input: PayoutWorkflowInput;
-  private readonly movement: Movement<PayoutState>;
-  private readonly state: PayoutState;
+class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
   private resolution?: Resolution;
-  private attempt: number;
-  private queriesThisRun = 0;
-  private watchUntil?: number;
 
   constructor(input: PayoutWorkflowInput) {
-    this.input = input;
-    this.state = input.resume?.state ?? initialState(input);
-    this.movement = new Movement(
-      { kind: 'payout', rank: payoutStatusRank, timings: input.timings },
-      this.state,
-      input.resume
-    );
-    this.attempt = input.resume?.attempt ?? 0;
-    this.watchUntil = input.resume?.watchUntil;
-
+    super(input, initialPayoutState, 'payout', payoutStatusRank);
     setHandler(payoutStateQuery, () => this.state);
     setHandler(payoutSubmittedUpdate, async () => {
       await firstAnswer(() => this.state.status !== 'SUBMITTING');
@@ -110,7 +60,7 @@ class Payout implements CallbackReader {
     if (payoutIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
       this.movement.clearAttention();
     }
-    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
+    return this.closeOut();
   }
 
   // ---- submission --------------------------------------------------------------------------------
@@ -144,7 +94,13 @@ class Payout implements CallbackReader {
     try {
       let submission: PayoutSubmission;
       if (checkInSubmission) {
-        const answer = await this.checkThenSubmit(input);
+        // After the last try, the failure is the outcome: UNKNOWN (below).
+        const answer = await this.sendUnlessHeld(
+          () => submissions.submitPayoutUnlessHeld(this.state.provider, input),
+          this.input.timings.payout.query,
+          'submission',
+          'payout'
+        );
         if ('held' in answer) return this.adoptHeld(answer.held);
         if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
         submission = answer.submission;
@@ -186,26 +142,6 @@ class Payout implements CallbackReader {
       if (!failure) throw err;
       // Whatever broke (timeout, worker death, anything), the request may have reached the provider.
       this.movement.transition('UNKNOWN', 'submission', failure.message);
-    }
-  }
-
-  /**
-   * The check-then-submit activity, asked again while the provider cannot even be asked whether it
-   * holds the payout (nothing was sent then). After the last try, its failure is the outcome: UNKNOWN.
-   */
-  private async checkThenSubmit(input: SubmitPayoutInput): ReturnType<KasirActivities['submitPayoutUnlessHeld']> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await submissions.submitPayoutUnlessHeld(this.state.provider, input);
-      } catch (err) {
-        const failure = activityFailureOf(err);
-        if (failure?.type !== PROVIDER_CHECK_UNAVAILABLE || tries >= CHECK_TRIES) throw err;
-        this.movement.note(
-          'submission',
-          'the provider could not be asked whether it holds this payout; nothing sent, asking again'
-        );
-        await sleep(nextDelay(this.input.timings.payout.query, tries - 1));
-      }
     }
   }
 
@@ -261,15 +197,11 @@ class Payout implements CallbackReader {
         );
       }
       const wakeAt = this.state.needsAttention ? queryAt : Math.min(queryAt, this.attentionAt());
-      await this.movement.waitForWork(wakeAt);
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(wakeAt);
       if (!payoutIsFinal(this.state.status) && Date.now() >= queryAt) {
         const outcome = await this.query();
         if (outcome) this.apply(outcome, 'query');
-        this.attempt++;
-        this.queriesThisRun++;
-        queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
+        queryAt = this.counted(this.input.timings.payout.query);
       }
       if (!payoutIsFinal(this.state.status)) await this.continueAsNewIfDue();
     }
@@ -295,15 +227,11 @@ class Payout implements CallbackReader {
     const watching = () =>
       this.resolutionNeedsWatching() && !this.contradictedAfterwards() && Date.now() < this.watchUntil!;
     while (watching()) {
-      await this.movement.waitForWork(Math.min(queryAt, this.watchUntil));
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(Math.min(queryAt, this.watchUntil));
       if (watching() && Date.now() >= queryAt) {
         const outcome = await this.query();
         if (outcome) this.apply(outcome, 'query');
-        this.attempt++;
-        this.queriesThisRun++;
-        queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
+        queryAt = this.counted(this.input.timings.payout.query);
       }
       if (watching()) await this.continueAsNewIfDue();
     }
@@ -397,17 +325,7 @@ class Payout implements CallbackReader {
   applyVerified(event: ProviderCallbackEvent): boolean {
     if (event.kind !== 'payout') return false;
     const outcome = event.outcome;
-    if (
-      outcome.providerReference &&
-      this.state.providerReference &&
-      outcome.providerReference !== this.state.providerReference
-    ) {
-      this.movement.note(
-        'callback',
-        `callback names provider reference ${outcome.providerReference}; confirming by query`
-      );
-      return false;
-    }
+    if (this.namesOtherReference(outcome.providerReference, this.state.providerReference, 'query')) return false;
     this.apply(outcome, 'callback');
     return true;
   }
@@ -480,29 +398,12 @@ class Payout implements CallbackReader {
     }
   }
 
-  private async query(): Promise<PayoutOutcome | undefined> {
-    try {
-      return await inquiries.inquirePayout(this.state.provider, {
+  private query(): Promise<PayoutOutcome | undefined> {
+    return answerOf(() =>
+      inquiries.inquirePayout(this.state.provider, {
         reference: this.state.id,
         providerReference: this.state.providerReference,
-      });
-    } catch (err) {
-      if (activityFailureOf(err)) return undefined;
-      throw err;
-    }
-  }
-
-  // ---- history --------------------------------------------------------------------------------------
-
-  private cursor(): { attempt: number; watchUntil?: number } {
-    return { attempt: this.attempt, watchUntil: this.watchUntil };
-  }
-
-  private async continueAsNewIfDue(): Promise<void> {
-    await this.movement.continueAsNewIfDue(this.queriesThisRun, (carried) => this.nextRun(carried), this.cursor());
-  }
-
-  private nextRun(carried: Carried<PayoutState>): [PayoutWorkflowInput] {
-    return [{ ...this.input, resume: carried }];
+      })
+    );
   }
 }

@@ -9,3 +9,11 @@ export const KasirMerchant = defineSearchAttributeKey('KasirMerchant', SearchAtt
 export const KasirMerchantReference = defineSearchAttributeKey('KasirMerchantReference', SearchAttributeType.KEYWORD);
 export const KasirAmount = defineSearchAttributeKey('KasirAmount', SearchAttributeType.INT);
 export const KasirNeedsAttention = defineSearchAttributeKey('KasirNeedsAttention', SearchAttributeType.BOOL);
+/** On a reconciliation run: the kinds of difference it found (src/domain/reconciliation.ts), e.g. `AMOUNT_DIFFERS`. */
+export const KasirDifferenceKinds = defineSearchAttributeKey('KasirDifferenceKinds', SearchAttributeType.KEYWORD_LIST);
+/**
+ * On a movement: one of its merchant webhooks has gone undelivered longer than `webhook.failingAfterMs`
+ * (the merchant's endpoint is failing); cleared once it is delivered. `KasirWebhookFailing = true` lists
+ * them, `AND KasirMerchant = '<id>'` one merchant's.
+ */
+export const KasirWebhookFailing = defineSearchAttributeKey('KasirWebhookFailing', SearchAttributeType.BOOL);

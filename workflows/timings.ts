@@ -47,12 +47,22 @@ export interface BillTimings {
 export interface WebhookTimings {
   initialIntervalMs: number;
   maxIntervalMs: number;
+  /**
+   * A webhook undelivered this long flags its movement `KasirWebhookFailing` until it is delivered.
+   * Optional (default DEFAULT_WEBHOOK_FAILING_AFTER_MS in workflows/merchant-outbox.ts).
+   */
+  failingAfterMs?: number;
 }
 
 export interface WorkflowTimings {
   payment: PaymentTimings;
   payout: PayoutTimings;
   bill: BillTimings;
+  /**
+   * Refunds whose answer was lost: inquiry backoff and the attention window (the payout's when absent),
+   * and `windowMs`, how long after a payment's first refund request more may be asked for.
+   */
+  refund?: Pick<PayoutTimings, 'query' | 'attentionAfterMs'> & { windowMs?: number };
   webhook: WebhookTimings;
   /** Polls before a long wait continues as new, keeping history small. */
   pollsPerRun: number;
@@ -89,6 +99,11 @@ export const DEFAULT_TIMINGS: WorkflowTimings = {
     firstStatusCheckMs: 150 * SECOND,
     statusPoll: { initialMs: 30 * SECOND, maxMs: 30 * MINUTE, factor: 2 },
     attentionAfterMs: 24 * HOUR,
+  },
+  refund: {
+    query: { initialMs: 10 * SECOND, maxMs: HOUR, factor: 2 },
+    attentionAfterMs: 24 * HOUR,
+    windowMs: 180 * 24 * HOUR,
   },
   webhook: { initialIntervalMs: SECOND, maxIntervalMs: 10 * MINUTE },
   pollsPerRun: 200,

@@ -30,8 +30,12 @@ import { pathMatches } from './route';
 import { codecRouter } from './codec-server';
 import { billRoutes } from './routes/bills';
 import { callbackRoutes } from './routes/callbacks';
+import { checkoutRouter } from './routes/checkout';
+import { eventRoutes } from './routes/events';
 import { paymentRoutes } from './routes/payments';
 import { payoutRoutes } from './routes/payouts';
+import { refundRoutes } from './routes/refunds';
+import { reconciliationRoutes } from './routes/reconciliations';
 import { systemRoutes } from './routes/system';
 
 export interface CreateAppOptions {
@@ -227,7 +231,16 @@ function errorHandler(deps: ApiDeps) {
 
 /** Every route of the API, in mount order. */
 export function apiRoutes(document: () => OpenApiDocument): AnyRoute[] {
-  return [...paymentRoutes, ...payoutRoutes, ...billRoutes, ...callbackRoutes, ...systemRoutes(document)];
+  return [
+    ...paymentRoutes,
+    ...refundRoutes,
+    ...payoutRoutes,
+    ...billRoutes,
+    ...reconciliationRoutes,
+    ...eventRoutes,
+    ...callbackRoutes,
+    ...systemRoutes(document),
+  ];
 }
 
 export function createApp(options: CreateAppOptions): express.Express {
@@ -249,6 +262,9 @@ export function createApp(options: CreateAppOptions): express.Express {
   app.use(requestContext(deps));
   const codec = codecRouter(options.config, deps.log);
   if (codec) app.use('/codec', codec);
+  // The customers' checkout page (HTML under its own CSP), when `checkout` is configured.
+  const checkout = checkoutRouter(deps);
+  if (checkout) app.use('/checkout', checkout);
   for (const route of routes) {
     app[route.method](route.path, authenticate(route, deps), ...bodyParsers(route), handle(route, deps));
   }

@@ -12,6 +12,7 @@ import type { Merchant } from '../config';
 import { workflowIdOf } from '../ids';
 import type { MovementKind } from '../ids';
 import type { ApiDeps } from './deps';
+import { ApiError } from './http-errors';
 import { indexOf } from './movement-kinds';
 import { MerchantReferenceSchema } from './schemas';
 
@@ -27,10 +28,23 @@ export function visibilityLiteral(value: string): string | undefined {
 
 const BooleanQuery = z.enum(['true', 'false']).transform((value) => value === 'true');
 
+/** An instant with its offset (`2026-11-30T10:00:00Z`, `2026-11-30T17:00:00+07:00`), written back in UTC. */
+const InstantQuery = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time with Z or an offset' })
+  .transform((value) => new Date(value).toISOString());
+
 /** Query parameters every list route takes after its own filters (status, provider, ...). */
 export const ListQueryFields = {
   reference: MerchantReferenceSchema.optional().meta({ description: 'Exact merchant reference.' }),
   needs_attention: BooleanQuery.optional().meta({ description: '`true` or `false`.' }),
+  created_from: InstantQuery.optional().meta({
+    description: 'Only movements created at or after this instant (ISO 8601 with Z or an offset).',
+    example: '2026-11-30T00:00:00+07:00',
+  }),
+  created_before: InstantQuery.optional().meta({
+    description: 'Only movements created before this instant (ISO 8601 with Z or an offset).',
+    example: '2026-12-01T00:00:00+07:00',
+  }),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   page_token: z
     .string()
@@ -46,6 +60,9 @@ export interface ListQuery {
   method?: string;
   reference?: string;
   needs_attention?: boolean;
+  /** UTC ISO instants: `createdAt` at or after `created_from` and before `created_before`. */
+  created_from?: string;
+  created_before?: string;
   limit: number;
   page_token?: string;
 }
@@ -72,6 +89,12 @@ export function movementListQuery(kind: MovementKind, merchantId: string, filter
     clauses.push(`${attribute} = ${literal}`);
   }
   if (filters.needs_attention !== undefined) clauses.push(`KasirNeedsAttention = ${filters.needs_attention}`);
+  // Appended after the older clauses, so a token for a query without a range keeps its hash.
+  if (filters.created_from !== undefined) clauses.push(`StartTime >= '${filters.created_from}'`);
+  if (filters.created_before !== undefined) clauses.push(`StartTime < '${filters.created_before}'`);
+  // A movement is one workflow id, but every run of it has a visibility record: the runs a
+  // continue-as-new closed are not the movement again.
+  clauses.push(`ExecutionStatus != 'ContinuedAsNew'`);
   return clauses.join(' AND ');
 }
 
@@ -147,7 +170,8 @@ function summaryOf(
 
 /**
  * One page of a merchant's movements of one kind, newest first. A `page_token` this API did not issue
- * for exactly this query (filters and merchant) is a 400 naming `page_token` before Temporal is asked.
+ * for exactly this query (kind, merchant and filters) is a 400 naming `page_token` before Temporal is
+ * asked, and so is an empty created range (naming `created_before`).
  */
 export async function listMovements(
   deps: ApiDeps,
@@ -155,6 +179,10 @@ export async function listMovements(
   merchant: Merchant,
   query: ListQuery
 ): Promise<MovementPage> {
+  if (query.created_from !== undefined && query.created_before !== undefined) {
+    if (query.created_before <= query.created_from)
+      throw ApiError.field('created_before', 'invalid_range', 'must be later than created_from');
+  }
   const visibilityQuery = movementListQuery(kind, merchant.id, query);
   if (visibilityQuery === undefined) return { object: 'list', data: [], hasMore: false, nextPageToken: null };
   const nextPageToken = query.page_token ? deps.pageTokens.decode(visibilityQuery, query.page_token) : undefined;
@@ -167,10 +195,13 @@ export async function listMovements(
     })
   );
   // The query is scoped to the merchant; checking each row again costs nothing and guards the guard.
+  // A reset leaves the run it replaced (terminated) beside the new one: one row per movement, the newest.
+  const seen = new Set<string>();
   const data = (response.executions ?? [])
     .map((execution) => summaryOf(kind, execution))
     .filter((row) => row.merchant === merchant.id)
-    .map((row) => row.summary);
+    .map((row) => row.summary)
+    .filter((summary) => !seen.has(summary.id) && seen.add(summary.id));
   const token =
     response.nextPageToken && response.nextPageToken.length > 0
       ? deps.pageTokens.encode(visibilityQuery, response.nextPageToken)

@@ -19,6 +19,8 @@ import {
   paymentStateQuery,
   payoutStateQuery,
   payoutSubmittedUpdate,
+  refundStateQuery,
+  refundSubmittedUpdate,
 } from '../../workflows/messages';
 import {
   KasirAmount,
@@ -38,9 +40,11 @@ import type {
   PaymentWorkflowInput,
   PayoutState,
   PayoutWorkflowInput,
+  RefundState,
+  RefundWorkflowInput,
 } from '../../workflows/movement-state';
-import { BillViewSchema, PaymentViewSchema, PayoutViewSchema } from './schemas';
-import type { BillView, PaymentView, PayoutView } from './schemas';
+import { BillViewSchema, PaymentViewSchema, PayoutViewSchema, RefundViewSchema } from './schemas';
+import type { BillView, PaymentView, PayoutView, RefundView } from './schemas';
 
 /** What the API reads of every movement's state, whatever its kind. */
 export interface MovementStateBase {
@@ -72,9 +76,12 @@ export interface MovementKindSpec<S extends MovementStateBase, I extends Movemen
   title: string;
   /** The workflow's registered name. */
   workflowType: string;
-  /** The movement's path, with `:id` (the `Location` of a create, the GET route). */
+  /**
+   * The movement's path, with `:id` (the `Location` of a create, the GET route); without `/:id`, the
+   * collection its list route answers on.
+   */
   path: string;
-  /** OpenAPI tag of its routes. */
+  /** OpenAPI tag of its routes, also the plural of the list route (`listPayouts`, "List payouts"). */
   tag: string;
   stateQuery: QueryDefinition<S>;
   /** Sent with update-with-start: answers once the workflow has its first result. */
@@ -96,16 +103,36 @@ export interface MovementKindSpec<S extends MovementStateBase, I extends Movemen
   details: (input: I) => string[];
 }
 
-export const PAYMENTS: MovementKindSpec<PaymentState, PaymentWorkflowInput, PaymentView> = {
+/** What a kind declares; its title, workflow type and tag follow from `kind`. */
+type DeclaredKind<S extends MovementStateBase, I extends MovementInputFields, V> = Omit<
+  MovementKindSpec<S, I, V>,
+  'title' | 'workflowType' | 'tag' | 'isPending'
+> &
+  Partial<Pick<MovementKindSpec<S, I, V>, 'isPending'>>;
+
+/**
+ * A kind from its declaration: `payout` → title `Payout`, workflow `payoutWorkflow`, tag `Payouts`;
+ * unless it says otherwise, pending while its status is still the initial one.
+ */
+function movementKind<S extends MovementStateBase, I extends MovementInputFields, V>(
+  declared: DeclaredKind<S, I, V>
+): MovementKindSpec<S, I, V> {
+  const title = `${declared.kind.charAt(0).toUpperCase()}${declared.kind.slice(1)}`;
+  return {
+    isPending: (state) => state.status === declared.initialStatus,
+    ...declared,
+    title,
+    workflowType: `${declared.kind}Workflow`,
+    tag: `${title}s`,
+  };
+}
+
+export const PAYMENTS = movementKind<PaymentState, PaymentWorkflowInput, PaymentView>({
   kind: 'payment',
-  title: 'Payment',
-  workflowType: 'paymentWorkflow',
   path: '/v1/payments/:id',
-  tag: 'Payments',
   stateQuery: paymentStateQuery,
   firstAnswer: paymentRegisteredUpdate,
   initialStatus: 'REGISTERING',
-  isPending: (state) => state.status === 'REGISTERING',
   view: merchantViewOf,
   viewSchema: PaymentViewSchema,
   idOf: (input) => input.paymentId,
@@ -117,18 +144,14 @@ export const PAYMENTS: MovementKindSpec<PaymentState, PaymentWorkflowInput, Paym
     `provider: ${input.provider}`,
     `expires in: ${input.expiresInMinutes} min`,
   ],
-};
+});
 
-export const PAYOUTS: MovementKindSpec<PayoutState, PayoutWorkflowInput, PayoutView> = {
+export const PAYOUTS = movementKind<PayoutState, PayoutWorkflowInput, PayoutView>({
   kind: 'payout',
-  title: 'Payout',
-  workflowType: 'payoutWorkflow',
   path: '/v1/payouts/:id',
-  tag: 'Payouts',
   stateQuery: payoutStateQuery,
   firstAnswer: payoutSubmittedUpdate,
   initialStatus: 'SUBMITTING',
-  isPending: (state) => state.status === 'SUBMITTING',
   view: merchantViewOf,
   viewSchema: PayoutViewSchema,
   idOf: (input) => input.payoutId,
@@ -139,14 +162,11 @@ export const PAYOUTS: MovementKindSpec<PayoutState, PayoutWorkflowInput, PayoutV
     `bank: ${input.beneficiary.bankCode}`,
     `provider: ${input.provider}`,
   ],
-};
+});
 
-export const BILLS: MovementKindSpec<BillState, BillWorkflowInput, BillView> = {
+export const BILLS = movementKind<BillState, BillWorkflowInput, BillView>({
   kind: 'bill',
-  title: 'Bill',
-  workflowType: 'billWorkflow',
   path: '/v1/bills/payments/:id',
-  tag: 'Bills',
   stateQuery: billStateQuery,
   firstAnswer: billInquiredUpdate,
   initialStatus: 'INQUIRED',
@@ -159,7 +179,25 @@ export const BILLS: MovementKindSpec<BillState, BillWorkflowInput, BillView> = {
   indexed: (input) => ({ amount: input.amount }),
   summary: (input) => `Bill ${input.productCode}`,
   details: (input) => [`product: ${input.productCode}`, `provider: ${input.provider}`],
-};
+});
+
+export const REFUNDS = movementKind<RefundState, RefundWorkflowInput, RefundView>({
+  kind: 'refund',
+  path: '/v1/refunds/:id',
+  stateQuery: refundStateQuery,
+  firstAnswer: refundSubmittedUpdate,
+  initialStatus: 'REQUESTED',
+  view: merchantViewOf,
+  viewSchema: RefundViewSchema,
+  idOf: (input) => input.refundId,
+  indexed: (input) => ({ amount: input.amount }),
+  summary: (input) => `Refund ${input.amount} IDR of payment ${input.payment.reference}`,
+  details: (input) => [
+    `amount: ${input.amount} IDR`,
+    `payment: ${input.payment.reference}`,
+    `provider: ${input.provider}`,
+  ],
+});
 
 /** The state query of a movement of any kind, for code that learns the kind at run time (callbacks). */
 export function stateQueryOf(kind: MovementKind): QueryDefinition<MoneyMovementState> {
@@ -167,6 +205,7 @@ export function stateQueryOf(kind: MovementKind): QueryDefinition<MoneyMovementS
     payment: PAYMENTS.stateQuery,
     payout: PAYOUTS.stateQuery,
     bill: BILLS.stateQuery,
+    refund: REFUNDS.stateQuery,
   };
   return queries[kind];
 }

@@ -104,18 +104,7 @@ export async function createMovement<S extends MovementStateBase, I extends Move
     );
   }
 
-  if (state.requestFingerprint !== input.requestFingerprint) {
-    metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
-    throw new ApiError(
-      409,
-      'idempotency_error',
-      'idempotency_key_reused',
-      `The reference '${input.merchantReference}' was already used for ${spec.kind} ${id} with a different request body. ` +
-        `A reference identifies one ${spec.kind}, whatever the Idempotency-Key: repeat the original request exactly ` +
-        `to retrieve it, or use a new reference for a new ${spec.kind}.`,
-      { param: 'reference' }
-    );
-  }
+  refuseOtherRequest(deps, spec, state, input);
   metrics.workflowStarts.inc({ kind: spec.kind, outcome });
   // A replay shows what GET shows: a late correction included.
   if (outcome !== 'created') state = await withLateCorrection(deps, workflowId, state);
@@ -144,20 +133,8 @@ async function keyDerivedMovement<S extends MovementStateBase, I extends Movemen
     throw err;
   }
   if (state.merchantId !== input.merchantId || state.merchantReference === key) return undefined;
-  if (state.requestFingerprint !== input.requestFingerprint) {
-    deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
-    throw new ApiError(
-      409,
-      'idempotency_error',
-      'idempotency_key_reused',
-      `The Idempotency-Key '${key}' was already used for ${spec.kind} ${legacyId} (reference '${state.merchantReference}') ` +
-        'with a different request body. Repeat the original request exactly to retrieve it.',
-      { param: 'Idempotency-Key' }
-    );
-  }
-  const outcome = spec.isPending(state) ? 'pending' : 'replayed';
-  deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
-  return { state, outcome };
+  refuseOtherRequest(deps, spec, state, input, key);
+  return replayOf(deps, spec, state);
 }
 
 /**
@@ -206,23 +183,52 @@ async function sameReferenceElsewhere<S extends MovementStateBase, I extends Mov
     handle.query(spec.stateQuery)
   );
   if (state.merchantId !== input.merchantId || state.merchantReference !== input.merchantReference) return undefined;
-  if (state.requestFingerprint !== input.requestFingerprint) {
-    deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
-    throw new ApiError(
-      409,
-      'idempotency_error',
-      'idempotency_key_reused',
-      `The reference '${input.merchantReference}' was already used for ${spec.kind} ${state.id} with a different request body. ` +
-        `A reference identifies one ${spec.kind}: repeat the original request exactly to retrieve it, or use a new reference.`,
-      { param: 'reference' }
-    );
-  }
-  const outcome = spec.isPending(state) ? 'pending' : 'replayed';
-  deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
+  refuseOtherRequest(deps, spec, state, input);
   deps.log.info(
     { workflowId: existingWorkflowId, kind: spec.kind },
     'replayed a movement created under an older id for this reference'
   );
+  return replayOf(deps, spec, state);
+}
+
+/**
+ * A 409 (`idempotency_key_reused`) when an existing movement was created by a request with another body
+ * than this one, counted as a conflict. It names `reference`, or the `Idempotency-Key` its id was
+ * derived from (a movement from before ids came from the reference alone).
+ */
+function refuseOtherRequest(
+  deps: ApiDeps,
+  spec: Pick<KindOf<MovementStateBase>, 'kind'>,
+  state: MovementStateBase,
+  input: MovementInputFields,
+  idempotencyKey?: string
+): void {
+  if (state.requestFingerprint === input.requestFingerprint) return;
+  deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome: 'conflict' });
+  const [param, message] =
+    idempotencyKey === undefined
+      ? [
+          'reference',
+          `The reference '${input.merchantReference}' was already used for ${spec.kind} ${state.id} with a different ` +
+            `request body. A reference identifies one ${spec.kind}, whatever the Idempotency-Key: repeat the original ` +
+            `request exactly to retrieve it, or use a new reference for a new ${spec.kind}.`,
+        ]
+      : [
+          'Idempotency-Key',
+          `The Idempotency-Key '${idempotencyKey}' was already used for ${spec.kind} ${state.id} (reference ` +
+            `'${state.merchantReference}') with a different request body. Repeat the original request exactly to retrieve it.`,
+        ];
+  throw new ApiError(409, 'idempotency_error', 'idempotency_key_reused', message, { param });
+}
+
+/** An existing movement answering a repeated create: replayed (200), or pending (202) without a first answer yet. */
+function replayOf<S extends MovementStateBase>(
+  deps: ApiDeps,
+  spec: Pick<KindOf<S>, 'kind' | 'isPending'>,
+  state: S
+): CreatedMovement<S> {
+  const outcome = spec.isPending(state) ? 'pending' : 'replayed';
+  deps.metrics.workflowStarts.inc({ kind: spec.kind, outcome });
   return { state, outcome };
 }
 

@@ -1,8 +1,9 @@
 /**
- * Page tokens of `GET /v1/payments`: Temporal's opaque visibility page token, wrapped with the hash of
- * the visibility query it belongs to and signed (HMAC-SHA256) with a key only Kasir's API holds. A
- * token Kasir did not issue (forged, tampered, from another deployment, for other filters or another
- * merchant) is refused as a fast 400 naming `page_token`: nothing unsigned ever reaches Temporal, which
+ * Page tokens of the list routes (`GET /v1/payments`, `/v1/payouts`, `/v1/bills/payments`): Temporal's
+ * opaque visibility page token, wrapped with the hash of the visibility query it belongs to (which
+ * names the kind, the merchant and every filter) and signed (HMAC-SHA256) with a key only Kasir's API
+ * holds. A token Kasir did not issue (forged, tampered, from another deployment, for another kind,
+ * other filters or another merchant) is refused as a fast 400 naming `page_token`: nothing unsigned ever reaches Temporal, which
  * can take many seconds to give up on a token it cannot read.
  *
  * Token: `<base64url(JSON {q, t})>.<base64url(HMAC-SHA256(key, "kasir-page-token.v1." + payload))>`.

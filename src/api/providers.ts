@@ -14,3 +14,5 @@ export const PAYMENT_PROVIDER_IDS = ['finpay', 'nicepay', 'bdpay'] as const sati
 export const PAYOUT_PROVIDER_IDS = ['bdpay'] as const satisfies readonly ProviderId[];
 /** Connectors with `bills` (PPOB). */
 export const BILL_PROVIDER_IDS = ['ayopop'] as const satisfies readonly ProviderId[];
+/** Connectors whose `payments` can refund (`refund`): Finpay and NICEPAY. BDPay states it has no refunds. */
+export const REFUND_PROVIDER_IDS = ['finpay', 'nicepay'] as const satisfies readonly ProviderId[];

@@ -9,6 +9,8 @@ import { MAX_RUPIAH } from '../domain/money';
 import { PAYMENT_METHODS, PAYMENT_STATUSES } from '../domain/payment';
 import { PAYOUT_STATUSES } from '../domain/payout';
 import { PROVIDER_IDS } from '../domain/provider';
+import { REFUND_STATUSES } from '../domain/refund';
+import type { MovementKind } from '../ids';
 import { ERROR_TYPES } from './http-errors';
 import { BILL_PROVIDER_IDS, PAYMENT_PROVIDER_IDS, PAYOUT_PROVIDER_IDS } from './providers';
 
@@ -130,6 +132,17 @@ const TimelineEntrySchema = z.object({
   lastAt: z.string().optional().meta({ description: 'When a repeated routine entry last happened.' }),
 });
 
+/** The fields that say which movement it is, first in every view. */
+function identityOf<K extends MovementKind>(kind: K) {
+  return {
+    id: z.string(),
+    kind: z.literal(kind),
+    merchantId: z.string(),
+    merchantReference: z.string(),
+    provider: ProviderSchema,
+  };
+}
+
 const FailureSchema = z.object({ code: z.string(), message: z.string() });
 
 const TimestampsAndAttention = {
@@ -148,6 +161,14 @@ export const PaymentInstructionsSchema = z
     deeplink: z.string().optional(),
     qrContent: z.string().optional(),
     qrImageUrl: z.string().optional(),
+    checkoutUrl: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          "Kasir's hosted checkout page for this payment: send the customer there instead of rendering the instructions yourself. " +
+          'Signed and unguessable; valid until the payment closes (plus a grace period to show the outcome).',
+      }),
     expiresAt: z.string(),
   })
   .meta({
@@ -157,11 +178,7 @@ export const PaymentInstructionsSchema = z
 
 export const PaymentViewSchema = z
   .object({
-    id: z.string(),
-    kind: z.literal('payment'),
-    merchantId: z.string(),
-    merchantReference: z.string(),
-    provider: ProviderSchema,
+    ...identityOf('payment'),
     method: PaymentMethodSchema,
     amount: z.number().int(),
     status: z.enum(PAYMENT_STATUSES),
@@ -172,6 +189,38 @@ export const PaymentViewSchema = z
     paidAt: z.string().optional(),
     failure: FailureSchema.optional(),
     metadata: z.record(z.string(), z.string()).optional(),
+    routing: z
+      .object({
+        pinned: z.boolean().optional(),
+        tried: z.array(
+          z.object({
+            provider: ProviderSchema,
+            reason: z.enum(['declined', 'refused', 'unknown_then_not_found']),
+            detail: z.string(),
+            at: z.string(),
+          })
+        ),
+        leftChecked: z.boolean().optional(),
+      })
+      .optional()
+      .meta({
+        description:
+          'Routed payments only: the providers registration left (and why) before `provider`, which holds the order.',
+      }),
+    refundedAmount: z.number().int().optional().meta({
+      description: 'Returned to the customer by refunds that succeeded; present once a refund was asked for.',
+    }),
+    refunds: z
+      .array(
+        z.object({
+          id: z.string(),
+          amount: z.number().int(),
+          status: z.enum(['IN_FLIGHT', 'SUCCEEDED', 'FAILED']),
+          requestedAt: z.string(),
+        })
+      )
+      .optional()
+      .meta({ description: "The payment's refunds, oldest first (GET `/v1/refunds/{id}` for each one's detail)." }),
     ...TimestampsAndAttention,
   })
   .meta({ id: 'Payment', description: 'A payment (money in) as Kasir reports it.' });
@@ -179,11 +228,7 @@ export type PaymentView = z.infer<typeof PaymentViewSchema>;
 
 export const PayoutViewSchema = z
   .object({
-    id: z.string(),
-    kind: z.literal('payout'),
-    merchantId: z.string(),
-    merchantReference: z.string(),
-    provider: ProviderSchema,
+    ...identityOf('payout'),
     amount: z.number().int(),
     fee: z.number().int().optional(),
     feeMode: z.enum(['deducted', 'merchant']),
@@ -220,13 +265,36 @@ export const PayoutViewSchema = z
   });
 export type PayoutView = z.infer<typeof PayoutViewSchema>;
 
+export const RefundViewSchema = z
+  .object({
+    ...identityOf('refund'),
+    paymentId: z.string().meta({ description: 'The payment this refund returns money of.' }),
+    amount: z.number().int(),
+    reason: z.string(),
+    status: z.enum(REFUND_STATUSES).meta({
+      description:
+        'REQUESTED until the provider answers; SUCCEEDED or FAILED; UNKNOWN while an answer that was lost is resolved by inquiry (never by refunding again).',
+    }),
+    submitted: z.boolean(),
+    submittedAt: z.string().optional(),
+    providerStatus: z
+      .string()
+      .optional()
+      .meta({ description: "The payment's status at the provider after the refund." }),
+    failure: FailureSchema.optional(),
+    resolution: z
+      .object({ by: z.string(), outcome: z.enum(['SUCCEEDED', 'FAILED']), evidence: z.string(), at: z.string() })
+      .optional()
+      .meta({ description: "An operator's resolution of a refund whose outcome the provider could not prove." }),
+    metadata: z.record(z.string(), z.string()).optional(),
+    ...TimestampsAndAttention,
+  })
+  .meta({ id: 'Refund', description: 'A refund of a paid payment, as Kasir reports it.' });
+export type RefundView = z.infer<typeof RefundViewSchema>;
+
 export const BillViewSchema = z
   .object({
-    id: z.string(),
-    kind: z.literal('bill'),
-    merchantId: z.string(),
-    merchantReference: z.string(),
-    provider: ProviderSchema,
+    ...identityOf('bill'),
     productCode: z.string(),
     status: z.enum(BILL_STATUSES),
     inquiry: z
@@ -261,35 +329,107 @@ export const BillViewSchema = z
   .meta({ id: 'Bill', description: 'A bill (PPOB): inquiry, then one payment after your confirmation.' });
 export type BillView = z.infer<typeof BillViewSchema>;
 
-export const PaymentSummarySchema = z
-  .object({
-    id: z.string(),
-    kind: z.literal('payment'),
-    merchantReference: z.string().optional(),
-    provider: z.string().optional(),
-    method: z.string().optional(),
-    amount: z.number().int().optional(),
-    status: z.string().optional(),
-    needsAttention: z.boolean().optional(),
-    createdAt: z.string().optional(),
-    closedAt: z.string().optional(),
-  })
-  .meta({
-    id: 'PaymentSummary',
-    description:
-      'A payment as the search index sees it (eventually consistent, updated within seconds). GET the payment for its full state.',
-  });
-export type PaymentSummary = z.infer<typeof PaymentSummarySchema>;
+/** A page of one kind's movements as `GET` on its collection answers, named `<Title>List` in the OpenAPI document. */
+export function movementListSchema<K extends MovementKind>(kind: K, title: string) {
+  const summary = z
+    .object({
+      id: z.string(),
+      kind: z.literal(kind),
+      merchantReference: z.string().optional(),
+      provider: z.string().optional(),
+      method: z.string().optional(),
+      amount: z.number().int().optional(),
+      status: z.string().optional(),
+      needsAttention: z.boolean().optional(),
+      createdAt: z.string().optional(),
+      closedAt: z.string().optional(),
+    })
+    .meta({
+      id: `${title}Summary`,
+      description: `A ${kind} as the search index sees it (eventually consistent, updated within seconds). GET the ${kind} for its full state.`,
+    });
+  return z
+    .object({
+      object: z.literal('list'),
+      data: z.array(summary),
+      hasMore: z.boolean(),
+      nextPageToken: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pass as `page_token` for the next page; null on the last page.' }),
+    })
+    .meta({ id: `${title}List` });
+}
 
-export const PaymentListSchema = z
+/** A page of movements of kind `K`. */
+export type MovementList<K extends MovementKind> = z.infer<ReturnType<typeof movementListSchema<K>>>;
+export type PaymentList = MovementList<'payment'>;
+export type PaymentSummary = PaymentList['data'][number];
+export type PayoutList = MovementList<'payout'>;
+export type BillList = MovementList<'bill'>;
+
+/** Delivery of a merchant event (workflows/movement-state.ts `DeliveryStatus`). */
+export const DeliveryStatusSchema = z.enum(['pending', 'delivered', 'failing', 'skipped']).meta({
+  description:
+    '`pending`: queued, not yet answered; `delivered`: your endpoint answered 2xx; `failing`: your endpoint failed and ' +
+    'Kasir is retrying with backoff; `skipped`: you configured no webhook URL.',
+});
+
+export const DeliveryAttemptSchema = z
+  .object({
+    at: z.string().meta({ description: 'When the attempt started.' }),
+    attempt: z.number().int().meta({ description: 'Attempt number of the delivery (1 for a redelivery).' }),
+    status: z.number().int().optional().meta({ description: 'The HTTP status your endpoint answered.' }),
+    error: z.string().optional().meta({ description: 'Why no HTTP answer came (timeout, network error).' }),
+    latencyMs: z.number().int(),
+    redelivery: z.boolean().optional().meta({ description: 'Sent by `POST /v1/events/{id}/redeliver`.' }),
+  })
+  .meta({ id: 'DeliveryAttempt' });
+export type DeliveryAttemptView = z.infer<typeof DeliveryAttemptSchema>;
+
+export const EventViewSchema = z
+  .object({
+    object: z.literal('event'),
+    id: z.string().meta({ description: 'The id your webhook carried (`Kasir-Event-Id`); deduplicate on it.' }),
+    type: z.string().meta({ example: 'payment.succeeded' }),
+    merchantId: z.string(),
+    createdAt: z.string(),
+    movement: z.object({
+      kind: z.enum(['payment', 'payout', 'bill', 'refund']),
+      id: z.string(),
+    }),
+    data: z
+      .record(z.string(), z.unknown())
+      .meta({ description: 'The movement as the webhook carried it (as GET shows it).' }),
+    deliveryStatus: DeliveryStatusSchema,
+    deliveredAt: z.string().optional(),
+    attemptCount: z.number().int().meta({ description: 'Delivery attempts made so far, redeliveries included.' }),
+    attempts: z.array(DeliveryAttemptSchema).meta({ description: 'The latest attempts, oldest first (bounded).' }),
+    nextAttemptAt: z.string().optional().meta({ description: 'When Kasir retries a failing delivery next.' }),
+  })
+  .meta({ id: 'Event', description: 'A webhook Kasir sent (or is sending) you, with its delivery.' });
+export type EventView = z.infer<typeof EventViewSchema>;
+
+export const EventListSchema = z
   .object({
     object: z.literal('list'),
-    data: z.array(PaymentSummarySchema),
+    data: z.array(EventViewSchema),
     hasMore: z.boolean(),
     nextPageToken: z
       .string()
       .nullable()
       .meta({ description: 'Pass as `page_token` for the next page; null on the last page.' }),
   })
-  .meta({ id: 'PaymentList' });
-export type PaymentList = z.infer<typeof PaymentListSchema>;
+  .meta({ id: 'EventList' });
+export type EventList = z.infer<typeof EventListSchema>;
+
+export const RedeliveryResultSchema = z
+  .object({
+    object: z.literal('event_redelivery'),
+    eventId: z.string(),
+    delivered: z.boolean().meta({ description: 'Your endpoint answered 2xx.' }),
+    attempt: DeliveryAttemptSchema,
+    recorded: z.boolean().meta({ description: "The attempt was recorded in the event's delivery attempts." }),
+  })
+  .meta({ id: 'EventRedelivery' });
+export type RedeliveryResult = z.infer<typeof RedeliveryResultSchema>;

@@ -6,9 +6,11 @@ import type { ProviderId } from './provider';
 
 /**
  * How far a callback can be trusted.
- * - `verified`: its body is covered by a signature we checked (Finpay HMAC, BDPay platSign);
- * - `hint`: it proves only who sent it, or nothing (NICEPAY signs headers, not the body; Ayopop signs
- *   nothing). The workflow confirms a hint by status inquiry before acting.
+ * - `verified`: its body is covered by a signature we checked (Finpay HMAC);
+ * - `hint`: it proves only who sent it, or nothing: NICEPAY signs headers, not the body; Ayopop signs
+ *   nothing; BDPay's `platSign` is checked but read as a hint (docs/providers/bdpay.md §2.4: the signature
+ *   does not protect everything the callback says). The workflow confirms a hint by status inquiry
+ *   before acting.
  */
 export type CallbackTrust = 'verified' | 'hint';
 

@@ -10,7 +10,7 @@ import type { Rupiah } from './money';
 
 /** The fields of a movement's state this module reads. */
 interface MovementStateFields {
-  kind: 'payment' | 'payout' | 'bill';
+  kind: 'payment' | 'payout' | 'bill' | 'refund';
   /** Kasir's own fingerprint of the merchant's request (idempotency): never shown. */
   requestFingerprint: string;
 }

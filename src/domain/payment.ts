@@ -85,6 +85,11 @@ export interface PaymentInstructions {
   /** QRIS payload to render as a QR code. */
   qrContent?: string;
   qrImageUrl?: string;
+  /**
+   * Kasir's hosted checkout page for this payment (signed, unguessable, valid until the payment closes
+   * plus a grace period); present when `checkout` is configured.
+   */
+  checkoutUrl?: string;
   /** ISO-8601 instant after which the provider no longer accepts payment. */
   expiresAt: string;
 }

@@ -5,7 +5,7 @@ describe('listing: visibility queries', () => {
   it('writes the query every page token of a list is bound to, clause by clause in a fixed order', () => {
     assert.equal(
       movementListQuery('payment', 'acme', { status: 'PENDING', limit: 20 }),
-      "KasirKind = 'payment' AND KasirMerchant = 'acme' AND KasirStatus = 'PENDING'"
+      "KasirKind = 'payment' AND KasirMerchant = 'acme' AND KasirStatus = 'PENDING' AND ExecutionStatus != 'ContinuedAsNew'"
     );
     assert.equal(
       movementListQuery('payment', 'acme', {
@@ -18,14 +18,39 @@ describe('listing: visibility queries', () => {
         page_token: 'ignored here',
       }),
       "KasirKind = 'payment' AND KasirMerchant = 'acme' AND KasirStatus = 'PENDING' AND KasirProvider = 'finpay' " +
-        "AND KasirMethod = 'QRIS' AND KasirMerchantReference = 'ORDER-1' AND KasirNeedsAttention = false"
+        "AND KasirMethod = 'QRIS' AND KasirMerchantReference = 'ORDER-1' AND KasirNeedsAttention = false " +
+        "AND ExecutionStatus != 'ContinuedAsNew'"
+    );
+  });
+
+  it('appends a created range after the filters, then leaves out runs a continue-as-new closed', () => {
+    assert.equal(
+      movementListQuery('bill', 'acme', {
+        status: 'INQUIRED',
+        created_from: '2026-11-30T00:00:00.000Z',
+        created_before: '2026-12-01T00:00:00.000Z',
+        limit: 20,
+      }),
+      "KasirKind = 'bill' AND KasirMerchant = 'acme' AND KasirStatus = 'INQUIRED' " +
+        "AND StartTime >= '2026-11-30T00:00:00.000Z' AND StartTime < '2026-12-01T00:00:00.000Z' " +
+        "AND ExecutionStatus != 'ContinuedAsNew'"
+    );
+    assert.equal(
+      movementListQuery('payout', 'acme', {
+        needs_attention: true,
+        created_before: '2026-12-01T00:00:00.000Z',
+        limit: 5,
+      }),
+      "KasirKind = 'payout' AND KasirMerchant = 'acme' AND KasirNeedsAttention = true " +
+        "AND StartTime < '2026-12-01T00:00:00.000Z' AND ExecutionStatus != 'ContinuedAsNew'"
     );
   });
 
   it('keeps a quote inside its literal, so a filter value never adds a clause', () => {
     assert.equal(
       movementListQuery('payment', 'globex', { reference: "x' OR KasirMerchant = 'acme", limit: 20 }),
-      "KasirKind = 'payment' AND KasirMerchant = 'globex' AND KasirMerchantReference = 'x\\' OR KasirMerchant = \\'acme'"
+      "KasirKind = 'payment' AND KasirMerchant = 'globex' AND KasirMerchantReference = 'x\\' OR KasirMerchant = \\'acme' " +
+        "AND ExecutionStatus != 'ContinuedAsNew'"
     );
   });
 

@@ -253,7 +253,17 @@ describe('API documentation, health and metrics', function () {
         listOf(at(doc, 'paths', '/v1/payments', 'get', 'parameters'))
           .map((p) => String(at(p, 'name')))
           .sort(),
-        ['limit', 'method', 'needs_attention', 'page_token', 'provider', 'reference', 'status']
+        [
+          'created_before',
+          'created_from',
+          'limit',
+          'method',
+          'needs_attention',
+          'page_token',
+          'provider',
+          'reference',
+          'status',
+        ]
       );
       assert.deepEqual(at(doc, 'paths', '/v1/operator/payouts/{id}/resolve', 'post', 'security'), [
         { operatorKey: [] },

@@ -18,7 +18,17 @@ import type { TestStack } from '../helpers/stack';
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Packages only development, tests and the sandbox use. */
-const DEV_ONLY_PACKAGES = ['tsx', 'esbuild', 'mocha', 'fast-check', '@temporalio/testing', 'pino-pretty', 'typescript'];
+const DEV_ONLY_PACKAGES = [
+  'tsx',
+  'esbuild',
+  'mocha',
+  'fast-check',
+  '@temporalio/testing',
+  'pino-pretty',
+  'typescript',
+  'playwright-core',
+  'jsqr',
+];
 
 describe('production build', function () {
   this.timeout(180_000);

@@ -47,7 +47,7 @@ function paymentInput(overrides: Partial<CreatePaymentInput> = {}): CreatePaymen
 }
 
 describe('finpay schemas', () => {
-  it('parses the seed 001 Finpay Payment Code request and response verbatim', () => {
+  it("parses Finpay's published Payment Code request and response verbatim (docs/providers/finpay.md §3.2, §3.3)", () => {
     const request = InitiateRequest.parse(readJson(seedFixtures, 'seed001-finpaycode-initiate-request.json'));
     assert.equal(request.order.id, '1680576995412');
     assert.equal(request.order.amount, '1000');
@@ -59,7 +59,7 @@ describe('finpay schemas', () => {
     assert.equal(response.expiryLink, '2023-04-05 09:56:35');
   });
 
-  it('turns the seed 001 answer into instructions with the expiry converted from WIB', () => {
+  it("turns Finpay's published answer into instructions with the expiry converted from WIB", () => {
     const response = FinpayCodeInitiateResponse.parse(
       readJson(seedFixtures, 'seed001-finpaycode-initiate-response.json')
     );
@@ -80,7 +80,7 @@ describe('finpay schemas', () => {
     });
   });
 
-  it('holds the Finpay Payment Code answer to seed 001: paymentCode, redirecturl and expiryLink are mandatory', () => {
+  it('holds the Finpay Payment Code answer to its docs (docs/providers/finpay.md §3.3): paymentCode, redirecturl and expiryLink are mandatory', () => {
     const sample = readJson(seedFixtures, 'seed001-finpaycode-initiate-response.json') as Record<string, unknown>;
     for (const field of ['paymentCode', 'redirecturl', 'expiryLink', 'processingTime', 'responseCode']) {
       const { [field]: _dropped, ...rest } = sample;
@@ -272,7 +272,7 @@ describe('finpay request mapping', () => {
     }
   });
 
-  it('adds what OVO, DANA and LinkAja need (reference §1.3 live notes)', () => {
+  it('adds what OVO, DANA and LinkAja need (docs/providers/finpay.md §7.3)', () => {
     assert.equal(
       toInitiateRequest({ ...paymentInput(), method: 'EWALLET_OVO' }).sourceOfFunds.accountId,
       '081286288844'

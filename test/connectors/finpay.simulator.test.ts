@@ -430,7 +430,7 @@ describe('finpay connector against its simulator', function () {
       ...overrides,
     });
 
-    it('accepts the seed 001 sample request as is', async () => {
+    it("accepts Finpay's published sample request as is", async () => {
       const answer = await rawFinpay('POST', '/pg/payment/card/initiate', seedLikeRequest());
       assert.equal(answer.status, 200);
       assert.equal(answer.body.responseCode, '2000000');
@@ -685,7 +685,7 @@ describe('finpay connector against a misbehaving Finpay', () => {
     await assert.rejects(payments.create(created), ProviderResponseInvalidError);
   });
 
-  it('holds a Finpay Payment Code answer to seed 001 (no paymentCode is invalid)', async () => {
+  it('holds a Finpay Payment Code answer to its docs (no paymentCode is invalid)', async () => {
     answer = {
       status: 200,
       body: JSON.stringify({

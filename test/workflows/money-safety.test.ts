@@ -27,7 +27,7 @@ import {
 } from '../../workflows/messages';
 import type { WorkflowTimings } from '../../workflows/timings';
 import type { BillWorkflowInput, PaymentState, PayoutState } from '../../workflows/movement-state';
-import { simControl, simGet, startPayment, startPayout, uniqueReference } from '../helpers/movements';
+import { simControl, simGet, startBill, startPayment, startPayout, uniqueReference } from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -782,5 +782,38 @@ describe('money safety on the movement core', function () {
     await simControl(bdpay, `/_sim/payouts/${state.id}/settle`);
     assert.equal((await handle.result()).status, 'SUCCEEDED');
     assert.equal(await payoutSubmissions(state.id), 1);
+  });
+  it('18. a paid bill reset to its first workflow task adopts the payment instead of inquiring again and expiring', async () => {
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds,
+    });
+    assert.equal(state.status, 'INQUIRED');
+    const paid = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{}] });
+    assert.notEqual(paid.status, 'FAILED');
+    const closed = await handle.result();
+    assert.equal(closed.status, 'SUCCEEDED');
+    assert.equal(await billPayments(state.id), 1);
+
+    // The chain's first run: a reset to its first task replays nothing of the payment.
+    const runs: { runId: string; startedAt: number }[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+      runs.push({ runId: run.runId, startedAt: run.startTime.getTime() });
+    }
+    const firstRunId = runs.sort((a, b) => a.startedAt - b.startedAt)[0]!.runId;
+    const history = await stack.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
+    const firstCompleted = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
+    assert.ok(firstCompleted?.eventId);
+    const reset = await stack.client.workflowService.resetWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId: handle.workflowId, runId: firstRunId },
+      workflowTaskFinishEventId: firstCompleted.eventId,
+      requestId: randomUUID(),
+      reason: 'money-safety test: replay a paid bill from its first workflow task',
+    });
+    const again = await stack.client.workflow.getHandle<typeof billWorkflow>(handle.workflowId, reset.runId).result();
+    assert.equal(again.status, 'SUCCEEDED', `after reset: ${JSON.stringify(again.timeline)}`);
+    assert.equal(await billPayments(state.id), 1, 'the reset run paid nothing');
+    assert.ok(!again.timeline.some((t) => t.status === 'EXPIRED' || t.status === 'INQUIRY_FAILED'));
   });
 });

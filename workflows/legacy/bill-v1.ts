@@ -14,13 +14,14 @@ import {
   condition,
   continueAsNew,
   patched,
-  proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { KasirActivities } from '../../activities';
 import type { BillPaymentOutcome, BillStatus } from '../../src/domain/bill';
+import { billTotalOf } from '../../src/domain/bill';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
-import { moneyMovingSubmission, providerCall, providerInquiry } from '../activity-options';
+import { calls, inquiries, submissions } from '../activity-proxies';
+import { initialBillState } from '../initial-states';
+import { answeredInquiryOf, billInquiryInputOf } from '../bill-inquiry';
 import { CONFIRM_EVERY_HINT } from '../patches';
 import { legacyOutbox } from '../merchant-outbox';
 import { activityFailureOf } from '../activity-options';
@@ -31,37 +32,10 @@ import type { ConfirmBillPaymentRequest } from '../messages';
 import { nextDelay } from '../timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from '../movement-state';
 
-const calls = proxyActivities<KasirActivities>(providerCall);
-const payments = proxyActivities<KasirActivities>(moneyMovingSubmission);
-const inquiries = proxyActivities<KasirActivities>(providerInquiry);
-
 const FINAL: readonly BillStatus[] = ['SUCCEEDED', 'FAILED', 'INQUIRY_FAILED', 'EXPIRED'];
 
-function initialState(input: BillWorkflowInput): BillState {
-  const at = nowIso();
-  return {
-    id: input.billId,
-    kind: 'bill',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    provider: input.provider,
-    productCode: input.productCode,
-    status: 'INQUIRED',
-    requestFingerprint: input.requestFingerprint,
-    paymentSubmitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-  };
-}
-
-export function billTotal(state: BillState): number | undefined {
-  return state.inquiry ? state.inquiry.amount + state.inquiry.totalAdmin + state.inquiry.processingFee : undefined;
-}
-
 export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillState> {
-  const state = input.resume?.state ?? initialState(input);
+  const state = input.resume?.state ?? initialBillState(input);
   const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
   const seen = new SeenEvents(input.resume?.seenEventIds);
   const callbacks: ProviderCallbackEvent[] = [];
@@ -88,7 +62,7 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
         if (state.status !== 'INQUIRED' || state.paymentSubmitted) {
           throw new Error(`bill ${state.id} is ${state.status}; only an INQUIRED bill can be paid`);
         }
-        const total = billTotal(state);
+        const total = billTotalOf(state);
         if (request.expectedTotal !== undefined && request.expectedTotal !== total) {
           throw new Error(`expectedTotal ${request.expectedTotal} does not match the inquiry total ${total}`);
         }
@@ -140,27 +114,12 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
   // Inquiry.
   if (!input.resume) {
     try {
-      const outcome = await calls.inquireBill(state.provider, {
-        productCode: input.productCode,
-        accountNumber: input.accountNumber,
-        amount: input.amount,
-        zoneId: input.zoneId,
-        month: input.month,
-      });
+      const outcome = await calls.inquireBill(state.provider, billInquiryInputOf(input));
       if (outcome.result === 'failed') {
         state.inquiryFailure = { code: outcome.providerCode, reason: outcome.reason };
         transition('INQUIRY_FAILED', 'inquiry', outcome.providerCode);
       } else {
-        state.inquiry = {
-          inquiryId: outcome.inquiryId,
-          customerName: outcome.customerName,
-          productName: outcome.productName,
-          amount: outcome.amount,
-          totalAdmin: outcome.totalAdmin,
-          processingFee: outcome.processingFee,
-          expiresAt: outcome.expiresAt ?? new Date(Date.now() + input.timings.bill.confirmWindowMs).toISOString(),
-          details: outcome.details,
-        };
+        state.inquiry = answeredInquiryOf(outcome, input.timings.bill.confirmWindowMs);
         state.providerCode = outcome.providerCode;
         recordTimeline(state, { status: 'INQUIRED', source: 'inquiry', note: outcome.providerCode });
         publishStatus(state);
@@ -190,7 +149,7 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
     transition('PAYING', 'payment');
     try {
       apply(
-        await payments.payBill(state.provider, {
+        await submissions.payBill(state.provider, {
           reference: state.id,
           inquiryId: state.inquiry!.inquiryId,
           productCode: state.productCode,

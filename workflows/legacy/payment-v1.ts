@@ -15,12 +15,9 @@ import {
   condition,
   continueAsNew,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
-import type { KasirActivities } from '../../activities';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import type {
   PaymentOutcome,
@@ -30,7 +27,8 @@ import type {
   ProviderPaymentStatus,
 } from '../../src/domain/payment';
 import { closedWithoutPayment, paymentStatusRank } from '../../src/domain/payment';
-import { localProviderCall, providerCall, providerInquiry } from '../activity-options';
+import { calls, inquiries, localCalls } from '../activity-proxies';
+import { initialPaymentState } from '../initial-states';
 import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES } from '../patches';
 import { legacyOutbox } from '../merchant-outbox';
 import { activityFailureOf } from '../activity-options';
@@ -40,10 +38,6 @@ import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, provid
 import type { CancelPaymentRequest } from '../messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from '../timings';
 import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from '../movement-state';
-
-const calls = proxyActivities<KasirActivities>(providerCall);
-const localCalls = proxyLocalActivities<KasirActivities>(localProviderCall);
-const inquiries = proxyActivities<KasirActivities>(providerInquiry);
 
 /** Added after the first histories were recorded: registrations that ended unknown used to fail at once. */
 const RETRY_UNKNOWN_REGISTRATION = 'retry-unknown-registration';
@@ -60,28 +54,8 @@ const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
   not_found: 'PENDING',
 };
 
-function initialState(input: PaymentWorkflowInput): PaymentState {
-  const at = nowIso();
-  return {
-    id: input.paymentId,
-    kind: 'payment',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    provider: input.provider,
-    method: input.method,
-    amount: input.amount,
-    status: 'REGISTERING',
-    requestFingerprint: input.requestFingerprint,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-    metadata: input.metadata,
-  };
-}
-
 export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<PaymentState> {
-  const state = input.resume?.state ?? initialState(input);
+  const state = input.resume?.state ?? initialPaymentState(input);
   const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
   const seen = new SeenEvents(input.resume?.seenEventIds);
   const callbacks: ProviderCallbackEvent[] = [];

@@ -14,13 +14,12 @@ import {
   condition,
   continueAsNew,
   patched,
-  proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { KasirActivities } from '../../activities';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus } from '../../src/domain/payout';
-import { moneyMovingSubmission, providerInquiry } from '../activity-options';
+import { inquiries, submissions } from '../activity-proxies';
+import { initialPayoutState } from '../initial-states';
 import { CONFIRM_EVERY_HINT } from '../patches';
 import { legacyOutbox } from '../merchant-outbox';
 import { activityFailureOf } from '../activity-options';
@@ -31,42 +30,10 @@ import type { ResolvePayoutRequest } from '../messages';
 import { nextDelay } from '../timings';
 import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from '../movement-state';
 
-const submissions = proxyActivities<KasirActivities>(moneyMovingSubmission);
-const inquiries = proxyActivities<KasirActivities>(providerInquiry);
-
 const FINAL: readonly PayoutStatus[] = ['SUCCEEDED', 'FAILED'];
 
-function maskAccount(accountNumber: string): string {
-  return accountNumber.length <= 4 ? '****' : `${'*'.repeat(accountNumber.length - 4)}${accountNumber.slice(-4)}`;
-}
-
-function initialState(input: PayoutWorkflowInput): PayoutState {
-  const at = nowIso();
-  return {
-    id: input.payoutId,
-    kind: 'payout',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    provider: input.provider,
-    amount: input.amount,
-    feeMode: input.feeMode,
-    beneficiary: {
-      bankCode: input.beneficiary.bankCode,
-      accountNumberMasked: maskAccount(input.beneficiary.accountNumber),
-    },
-    status: 'SUBMITTING',
-    requestFingerprint: input.requestFingerprint,
-    submitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-    metadata: input.metadata,
-  };
-}
-
 export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<PayoutState> {
-  const state = input.resume?.state ?? initialState(input);
+  const state = input.resume?.state ?? initialPayoutState(input);
   const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
   const seen = new SeenEvents(input.resume?.seenEventIds);
   const callbacks: ProviderCallbackEvent[] = [];

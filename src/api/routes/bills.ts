@@ -4,42 +4,32 @@
  */
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
-import { billTotalOf } from '../../domain/bill';
+import { BILL_STATUSES, billTotalOf } from '../../domain/bill';
 import { MAX_RUPIAH } from '../../domain/money';
 import { confirmBillPaymentUpdate } from '../../../workflows/messages';
 import type { BillWorkflowInput } from '../../../workflows/movement-state';
-import { ApiError } from '../http-errors';
 import { BILLS } from '../movement-kinds';
 import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
-import {
-  BillProviderSchema,
-  BillViewSchema,
-  ErrorResponseSchema,
-  MerchantReferenceSchema,
-  RupiahSchema,
-} from '../schemas';
-import { createMovementRoute, getMovementRoute } from './movement-pipeline';
-import { commonErrors } from './route-commons';
+import { BillProviderSchema, BillViewSchema, MerchantReferenceSchema, RupiahSchema } from '../schemas';
+import { movementRoutes } from './movement-pipeline';
+import { commonErrors, errorResponse, providerWith } from './route-commons';
 
 export const DEFAULT_BILL_PROVIDER: ProviderId = 'ayopop';
+
+/** A biller's code or number: 1 to 64 characters matching `pattern`. */
+function billerCode(pattern: RegExp, message: string) {
+  return z.string().min(1).max(64).regex(pattern, message);
+}
 
 export const BillInquiryCreateSchema = z
   .strictObject({
     reference: MerchantReferenceSchema,
-    productCode: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-      .meta({ example: 'PLNPRE' }),
-    accountNumber: z
-      .string()
-      .min(1)
-      .max(64)
-      .regex(/^[A-Za-z0-9-]+$/, 'letters, digits and - only')
-      .meta({ description: 'Customer number at the biller (meter, phone, policy).' }),
+    productCode: billerCode(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').meta({ example: 'PLNPRE' }),
+    accountNumber: billerCode(/^[A-Za-z0-9-]+$/, 'letters, digits and - only').meta({
+      description: 'Customer number at the biller (meter, phone, policy).',
+    }),
     amount: RupiahSchema.optional().meta({ description: 'For open-amount products (prepaid tokens, top-ups).' }),
     zoneId: z.string().min(1).max(32).optional(),
     month: z.number().int().min(1).max(12).optional(),
@@ -57,30 +47,39 @@ export const BillPaymentCreateSchema = z
   .meta({ id: 'BillPaymentRequest' });
 
 export const billRoutes: AnyRoute[] = [
-  createMovementRoute(BILLS, {
-    path: '/v1/bills/inquiries',
-    operationId: 'createBillInquiry',
-    summary: 'Inquire a bill',
-    description:
-      'Asks the biller what is due (customer name, amount, fees). Nothing is paid until you confirm with POST /v1/bills/payments. ' +
-      'Idempotent like payments: `reference` identifies the bill, whatever the `Idempotency-Key` header.',
-    body: BillInquiryCreateSchema,
-    created: 'Inquired (status INQUIRED) or refused by the biller (status INQUIRY_FAILED).',
-    pending:
-      'Accepted, but the biller has not answered the inquiry yet (status INQUIRED without `inquiry`): GET it shortly.',
-    input({ deps, body, id, base }): BillWorkflowInput {
-      const provider = body.provider ?? DEFAULT_BILL_PROVIDER;
-      if (!deps.connectors[provider].bills)
-        throw ApiError.field('provider', 'provider_not_supported', `${provider} does not pay bills`);
-      return {
-        ...base(provider),
-        billId: id,
-        productCode: body.productCode,
-        accountNumber: body.accountNumber,
-        amount: body.amount,
-        zoneId: body.zoneId,
-        month: body.month,
-      };
+  ...movementRoutes(BILLS, {
+    create: {
+      path: '/v1/bills/inquiries',
+      operationId: 'createBillInquiry',
+      summary: 'Inquire a bill',
+      description:
+        'Asks the biller what is due (customer name, amount, fees). Nothing is paid until you confirm with POST /v1/bills/payments. ' +
+        'Idempotent like payments: `reference` identifies the bill, whatever the `Idempotency-Key` header.',
+      body: BillInquiryCreateSchema,
+      created: 'Inquired (status INQUIRED) or refused by the biller (status INQUIRY_FAILED).',
+      pending:
+        'Accepted, but the biller has not answered the inquiry yet (status INQUIRED without `inquiry`): GET it shortly.',
+      input({ deps, body, id, base }): BillWorkflowInput {
+        const provider = providerWith(deps.connectors, 'bills', {
+          provider: body.provider,
+          fallback: DEFAULT_BILL_PROVIDER,
+          does: 'pay bills',
+        });
+        return {
+          ...base(provider),
+          billId: id,
+          productCode: body.productCode,
+          accountNumber: body.accountNumber,
+          amount: body.amount,
+          zoneId: body.zoneId,
+          month: body.month,
+        };
+      },
+    },
+    get: 'The bill, from inquiry to payment result, by the `id` returned by the inquiry.',
+    list: {
+      filters: { status: z.enum(BILL_STATUSES), provider: BillProviderSchema },
+      description: 'Every bill from its inquiry on, paid or not.',
     },
   }),
 
@@ -99,12 +98,9 @@ export const billRoutes: AnyRoute[] = [
     body: BillPaymentCreateSchema,
     responses: {
       200: { description: 'The bill after payment (or the repeat of a confirmation).', schema: BillViewSchema },
-      400: { description: 'Invalid request.', schema: ErrorResponseSchema },
-      404: { description: 'No such bill for this merchant.', schema: ErrorResponseSchema },
-      409: {
-        description: 'The bill cannot be paid (expired, inquiry failed, total mismatch).',
-        schema: ErrorResponseSchema,
-      },
+      400: errorResponse('Invalid request.'),
+      404: errorResponse('No such bill for this merchant.'),
+      409: errorResponse('The bill cannot be paid (expired, inquiry failed, total mismatch).'),
       ...commonErrors,
     },
     async handler({ deps, merchant, body, res }) {
@@ -122,6 +118,4 @@ export const billRoutes: AnyRoute[] = [
       res.json(BILLS.view(paid));
     },
   }),
-
-  getMovementRoute(BILLS, 'The bill, from inquiry to payment result, by the `id` returned by the inquiry.'),
 ];

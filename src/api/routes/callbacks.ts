@@ -26,7 +26,7 @@ import { kindOfId, sha256Hex, workflowIdOf } from '../../ids';
 import type { MovementKind } from '../../ids';
 import { providerCallbackSignal } from '../../../workflows/messages';
 import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
-import type { MoneyMovementState } from '../../../workflows/movement-state';
+import type { CalledBackMovementState } from '../../../workflows/movement-state';
 import { searchAttributesOf, stateQueryOf } from '../movement-kinds';
 import { lateRecordIdOf, lateRecordOf, MONEY_RECORDED } from '../movements';
 import type { ApiDeps } from '../deps';
@@ -46,9 +46,13 @@ function headersOf(raw: Record<string, string | string[] | undefined>): Record<s
   );
 }
 
-async function closedState(deps: ApiDeps, kind: MovementKind, workflowId: string): Promise<MoneyMovementState> {
+async function closedState(deps: ApiDeps, kind: MovementKind, workflowId: string): Promise<CalledBackMovementState> {
   const handle = deps.client.workflow.getHandle(workflowId);
-  return deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.query(stateQueryOf(kind)));
+  // Callbacks name payments, payouts and bills only (kindOfId): never a refund.
+  const state = deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
+    handle.query(stateQueryOf(kind))
+  );
+  return state as Promise<CalledBackMovementState>;
 }
 
 /**
@@ -71,7 +75,9 @@ async function handleClosed(
     return;
   }
   const movement = await closedState(deps, kind, workflowId);
-  if (MONEY_RECORDED.has(movement.status)) {
+  // Money recorded at the movement's own provider; a callback from a provider a payment failed over from
+  // is other money (docs: README "Routing"), recorded like any late callback.
+  if (MONEY_RECORDED.has(movement.status) && provider === movement.provider) {
     deps.metrics.callbacks.inc({ provider, result: 'closed' });
     log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a closed workflow that recorded it');
     return;

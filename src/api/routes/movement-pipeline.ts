@@ -5,23 +5,24 @@
  *
  * Create: validate → derive the id from the merchant's reference → the kind builds its workflow input
  * → update-with-start (`movements.ts`) → 201/200/202 with the merchant view. Retrieve: query on
- * behalf of the merchant → the merchant view. List: the visibility index (`listing.ts`).
+ * behalf of the merchant → the merchant view. List: the visibility index (`listing.ts`), on the kind's
+ * collection (`/v1/payouts`), with the filters its search attributes allow. `movementRoutes` gives a
+ * kind all three from one declaration.
  */
 import type { Response } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
 import { deriveId, requestFingerprint } from '../../ids';
 import type { WorkflowTimings } from '../../../workflows/timings';
 import type { ApiDeps } from '../deps';
-import { listMovements } from '../listing';
-import type { ListQuery } from '../listing';
+import { listMovements, ListQueryFields } from '../listing';
 import type { MovementInputFields, MovementKindSpec, MovementStateBase } from '../movement-kinds';
 import { createMovement, loadOwned } from '../movements';
 import type { CreatedMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
-import { ErrorResponseSchema, IdempotencyHeadersSchema, IdParamsSchema } from '../schemas';
-import { callbackUrlOf, commonErrors } from './route-commons';
+import { IdempotencyHeadersSchema, IdParamsSchema, movementListSchema } from '../schemas';
+import { callbackUrlOf, commonErrors, errorResponse } from './route-commons';
 
 const STATUS_OF: Record<CreatedMovement<unknown>['outcome'], number> = { created: 201, replayed: 200, pending: 202 };
 
@@ -40,6 +41,11 @@ function sendCreated(
 /** The movement's own path: its `path` with the id in place of `:id`. */
 function locationOf(kind: { path: string }, id: string): string {
   return kind.path.replace(':id', id);
+}
+
+/** The path of the kind's collection: its `path` without `/:id`. */
+function collectionOf(kind: { path: string }): string {
+  return kind.path.replace(/\/:id$/, '');
 }
 
 /** The fields of a workflow input the pipeline fills in for every kind, once the kind names its provider. */
@@ -103,8 +109,8 @@ export function createMovementRoute<
         headers: { 'Idempotent-Replayed': '`true`: this answer replays an earlier request.' },
       },
       202: { description: spec.pending, schema: kind.viewSchema },
-      400: { description: 'Invalid request: every bad field is listed in `errors`.', schema: ErrorResponseSchema },
-      409: { description: 'The `reference` was already used with a different body.', schema: ErrorResponseSchema },
+      400: errorResponse('Invalid request: every bad field is listed in `errors`.'),
+      409: errorResponse('The `reference` was already used with a different body.'),
       ...commonErrors,
     },
     async handler({ deps, merchant, body, headers, requestId, res }) {
@@ -132,7 +138,8 @@ export function createMovementRoute<
 /** `GET` of one movement of `kind` at `kind.path`, as its workflow holds it now. */
 export function getMovementRoute<S extends MovementStateBase, V>(
   kind: MovementKindSpec<S, never, V>,
-  description?: string
+  description?: string,
+  augment?: ViewAugment<V>
 ): AnyRoute {
   return defineRoute({
     method: 'get',
@@ -146,40 +153,99 @@ export function getMovementRoute<S extends MovementStateBase, V>(
     params: IdParamsSchema,
     responses: {
       200: { description: `The ${kind.kind}.`, schema: kind.viewSchema },
-      404: { description: `No such ${kind.kind} for this merchant.`, schema: ErrorResponseSchema },
+      404: errorResponse(`No such ${kind.kind} for this merchant.`),
       ...commonErrors,
     },
     async handler({ deps, merchant, params, res }) {
       const { state } = await loadOwned(deps, kind, params.id, merchant);
-      res.json(kind.view(state));
+      const view = kind.view(state);
+      res.json(augment ? await augment(deps, view) : view);
     },
   });
 }
 
-export interface ListRouteSpec<Q extends ListQuery> extends RouteDoc {
-  /** The filters: the kind's own (status, provider, ...) and `listing.ts`'s `ListQueryFields`. */
-  query: z.ZodType<Q>;
-  /** The page's schema, as the OpenAPI document shows it. */
-  page: z.ZodType;
+/**
+ * The filters a kind's list takes beside `listing.ts`'s `ListQueryFields` (reference, needs_attention,
+ * created range, limit, page_token): each names a search attribute every movement of the kind sets.
+ */
+export interface ListFilters {
+  /** `KasirStatus`: the kind's statuses. */
+  status: z.ZodType<string>;
+  /** `KasirProvider`: the providers that take this kind. */
+  provider: z.ZodType<string>;
+  /** `KasirMethod`, for kinds that index one. */
+  method?: z.ZodType<string>;
 }
 
-/** `GET` listing the merchant's movements of `kind`, newest first, from the visibility index. */
-export function listMovementsRoute<Q extends ListQuery>(
-  kind: Pick<MovementKindSpec<MovementStateBase, never, unknown>, 'kind' | 'tag'>,
-  spec: ListRouteSpec<Q>
+export interface ListRouteSpec {
+  filters: ListFilters;
+  /** Added to the route's description, after what every list says. */
+  description?: string;
+}
+
+/** The list's query: the kind's filters, each optional, then the ones every list takes. */
+function listQueryOf(filters: ListFilters) {
+  const own = { status: filters.status.optional(), provider: filters.provider.optional() };
+  return filters.method
+    ? z.strictObject({ ...own, method: filters.method.optional(), ...ListQueryFields })
+    : z.strictObject({ ...own, ...ListQueryFields });
+}
+
+/** `GET` on the kind's collection: the merchant's movements of `kind`, newest first, from the visibility index. */
+export function listMovementsRoute(
+  kind: Pick<MovementKindSpec<MovementStateBase, never, unknown>, 'kind' | 'title' | 'tag' | 'path'>,
+  spec: ListRouteSpec
 ): AnyRoute {
+  const plural = kind.tag.toLowerCase();
   return defineRoute({
     method: 'get',
-    ...merchantRoute(kind, spec),
+    ...merchantRoute(kind, {
+      path: collectionOf(kind),
+      operationId: `list${kind.tag}`,
+      summary: `List ${plural}`,
+      description:
+        `Your ${plural}, newest first, from Kasir's search index (updated within seconds of each change). ` +
+        'Filters combine with AND. Page with `limit` and `page_token`.' +
+        (spec.description !== undefined ? ` ${spec.description}` : ''),
+    }),
     bodyKind: 'none',
-    query: spec.query,
+    query: listQueryOf(spec.filters),
     responses: {
-      200: { description: `A page of ${kind.kind} summaries.`, schema: spec.page },
-      400: { description: 'Invalid filter or page token.', schema: ErrorResponseSchema },
+      200: { description: `A page of ${kind.kind} summaries.`, schema: movementListSchema(kind.kind, kind.title) },
+      400: errorResponse('Invalid filter or page token.'),
       ...commonErrors,
     },
     async handler({ deps, merchant, query, res }) {
       res.json(await listMovements(deps, kind.kind, merchant, query));
     },
   });
+}
+
+/** What `GET` adds to a movement's view from beyond its workflow (a payment's refunds, from its ledger). */
+export type ViewAugment<V> = (deps: ApiDeps, view: V) => Promise<V>;
+
+export interface MovementRoutesSpec<T extends { reference: string }, I, V> {
+  create: CreateRouteSpec<T, I>;
+  /** The description of `GET` on one movement. */
+  get?: string;
+  /** Adds to the view `GET` answers with. */
+  augment?: ViewAugment<V>;
+  list: ListRouteSpec;
+}
+
+/**
+ * Every route the pipeline gives a kind: create, retrieve and list. A kind's route file declares
+ * these once; its own routes (cancel, confirm, resolve) come beside them.
+ */
+export function movementRoutes<
+  S extends MovementStateBase,
+  I extends MovementInputFields,
+  V,
+  T extends { reference: string },
+>(kind: MovementKindSpec<S, I, V>, spec: MovementRoutesSpec<T, I, V>): AnyRoute[] {
+  return [
+    createMovementRoute(kind, spec.create),
+    getMovementRoute(kind, spec.get, spec.augment),
+    listMovementsRoute(kind, spec.list),
+  ];
 }

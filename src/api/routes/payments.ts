@@ -11,26 +11,29 @@ import type { CreatePaymentInput, PaymentMethod } from '../../domain/payment';
 import { PAYMENT_STATUSES } from '../../domain/payment';
 import type { ProviderId } from '../../domain/provider';
 import { cancelPaymentUpdate } from '../../../workflows/messages';
-import type { PaymentWorkflowInput } from '../../../workflows/movement-state';
+import type { PaymentRoutingInput, PaymentWorkflowInput } from '../../../workflows/movement-state';
+import type { ObservedPayment } from '../../routing/health';
+import { ProviderHealth } from '../../routing/health';
+import { chooseRoute, ruleOf } from '../../routing/rules';
+import type { ApiDeps } from '../deps';
 import { ApiError, updateFailureMessage } from '../http-errors';
-import { ListQueryFields } from '../listing';
 import { PAYMENTS } from '../movement-kinds';
 import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import {
-  ErrorResponseSchema,
   IdParamsSchema,
   MerchantReferenceSchema,
   MetadataSchema,
-  PaymentListSchema,
   PaymentMethodSchema,
   PaymentProviderSchema,
   PaymentViewSchema,
   RupiahSchema,
 } from '../schemas';
-import { createMovementRoute, getMovementRoute, listMovementsRoute } from './movement-pipeline';
-import { commonErrors } from './route-commons';
+import { movementRoutes } from './movement-pipeline';
+import type { MovementInputBase } from './movement-pipeline';
+import { withRefunds } from './refunds';
+import { commonErrors, errorResponse } from './route-commons';
 
 export const DEFAULT_EXPIRY_MINUTES = 1440;
 
@@ -40,7 +43,10 @@ export const PaymentCreateSchema = z
     amount: RupiahSchema,
     method: PaymentMethodSchema,
     provider: PaymentProviderSchema.optional().meta({
-      description: 'Omit to use the first provider (in registry order) that takes the method.',
+      description:
+        "Pins the payment to this provider: it is never moved to another one. Omit to let the merchant's routing rule " +
+        'for the method choose (with failover to the next provider of the rule), or, without a rule, the first provider ' +
+        '(in registry order) that takes the method.',
     }),
     customer: z
       .strictObject({
@@ -78,13 +84,6 @@ export const PaymentCancelSchema = z
   .strictObject({ reason: z.string().max(255).optional() })
   .meta({ id: 'PaymentCancelRequest' });
 
-export const PaymentListQuerySchema = z.strictObject({
-  status: z.enum(PAYMENT_STATUSES).optional(),
-  provider: PaymentProviderSchema.optional(),
-  method: PaymentMethodSchema.optional(),
-  ...ListQueryFields,
-});
-
 /** The provider a payment goes to: the one named (if it takes the method), else the first in the registry that does. */
 export function resolvePaymentProvider(
   connectors: Connectors,
@@ -110,6 +109,84 @@ export function resolvePaymentProvider(
   throw ApiError.field('method', 'method_not_supported', `no configured provider supports ${method}`);
 }
 
+/** Per API process (see src/routing/health.ts): one health record per config, so tests' stacks never share one. */
+const HEALTH = new WeakMap<object, ProviderHealth>();
+
+export function providerHealthOf(deps: Pick<ApiDeps, 'config'>): ProviderHealth {
+  let health = HEALTH.get(deps.config);
+  if (health === undefined) {
+    health = new ProviderHealth(deps.config.routing?.health);
+    HEALTH.set(deps.config, health);
+  }
+  return health;
+}
+
+/**
+ * The provider of a payment under the merchant's routing rule for its method, and the providers that
+ * may take it over, or undefined when the merchant has no rule for it, named a provider, or no entry
+ * of the rule can take this payment: it is then routed as without a rule. An entry is usable when its
+ * provider takes the method, the amount is within the entry's bounds and the provider's limits, and
+ * the provider's own request rules accept the payment (`validate`).
+ */
+function routeByRule(
+  deps: ApiDeps,
+  body: PaymentCreateRequest,
+  paymentId: string,
+  base: (provider: ProviderId) => MovementInputBase,
+  registrationAt: (provider: ProviderId) => CreatePaymentInput
+): { provider: ProviderId; routing: PaymentRoutingInput } | undefined {
+  const merchantId = base('finpay').merchantId;
+  const rule = ruleOf(deps.config.routing, merchantId, body.method);
+  if (rule === undefined) return undefined;
+  if (body.provider !== undefined) {
+    return {
+      provider: body.provider,
+      routing: { pinned: true, fallbacks: [], decision: `${body.provider} pinned by the merchant` },
+    };
+  }
+  const health = providerHealthOf(deps);
+  const choice = chooseRoute({
+    rule,
+    method: body.method,
+    amount: body.amount,
+    paymentId,
+    isHealthy: (provider) => health.isHealthy(provider),
+    refusal(provider) {
+      const payments = deps.connectors[provider].payments;
+      if (!payments) return 'takes no payments';
+      if (!payments.methods.includes(body.method)) return `does not offer ${body.method}`;
+      const limits = payments.amountLimits(body.method);
+      if (body.amount < limits.min || body.amount > limits.max) return `takes ${limits.min} to ${limits.max} rupiah`;
+      const issues = payments.validate(registrationAt(provider));
+      return issues.length > 0 ? `would refuse ${issues.map((i) => i.field).join(', ')}` : undefined;
+    },
+  });
+  if (choice === undefined) return undefined;
+  const fallbacks = choice.fallbacks.map((provider) => ({ provider, callbackUrl: base(provider).callbackUrl }));
+  return { provider: choice.provider, routing: { fallbacks, decision: choice.decision } };
+}
+
+/**
+ * The create route, reading each first answer it gives (201, 202; not a replay) into this process's
+ * provider health: which providers the payment left for lack of service, and whether its provider answered.
+ */
+function observingProviderHealth(route: AnyRoute): AnyRoute {
+  return {
+    ...route,
+    async handler(ctx) {
+      const json = ctx.res.json.bind(ctx.res);
+      ctx.res.json = (view: unknown) => {
+        const status = ctx.res.statusCode;
+        if (ctx.deps.config.routing !== undefined && (status === 201 || status === 202)) {
+          providerHealthOf(ctx.deps).observe(view as ObservedPayment);
+        }
+        return json(view);
+      };
+      await route.handler(ctx);
+    },
+  };
+}
+
 /**
  * A cancel the workflow refused (its validator: the payment is not PENDING) or failed: 409 with its
  * reason, or 502 when the provider could not cancel (the payment is still PENDING).
@@ -121,8 +198,9 @@ function cancelRefused(err: WorkflowUpdateFailedError): ApiError {
   return new ApiError(409, 'state_error', 'invalid_state', updateFailureMessage(err));
 }
 
-export const paymentRoutes: AnyRoute[] = [
-  createMovementRoute(PAYMENTS, {
+const [createPaymentRoute, ...readPaymentRoutes] = movementRoutes(PAYMENTS, {
+  augment: withRefunds,
+  create: {
     path: '/v1/payments',
     operationId: 'createPayment',
     summary: 'Create a payment',
@@ -135,7 +213,23 @@ export const paymentRoutes: AnyRoute[] = [
     created: 'Created; instructions included unless registration failed (status FAILED).',
     pending: 'Accepted, but the provider has not answered yet (status REGISTERING): GET it shortly.',
     input({ deps, body, id, base }): PaymentWorkflowInput {
-      const { provider, payments } = resolvePaymentProvider(deps.connectors, body.method, body.provider);
+      // What a provider will be asked to register, exactly as the workflow will send it.
+      const registrationAt = (at: ProviderId): CreatePaymentInput => ({
+        reference: id,
+        amount: body.amount,
+        method: body.method,
+        customer: body.customer,
+        description: body.description ?? `Payment ${body.reference}`,
+        expiresInMinutes: body.expiresInMinutes,
+        callbackUrl: base(at).callbackUrl,
+        returnUrl: body.returnUrl,
+      });
+      const routed = routeByRule(deps, body, id, base, registrationAt);
+      const { provider, payments } = resolvePaymentProvider(
+        deps.connectors,
+        body.method,
+        routed?.provider ?? body.provider
+      );
       const limits = payments.amountLimits(body.method);
       if (body.amount < limits.min || body.amount > limits.max) {
         throw ApiError.field(
@@ -144,18 +238,8 @@ export const paymentRoutes: AnyRoute[] = [
           `must be between ${limits.min} and ${limits.max} rupiah for ${body.method} at ${provider}`
         );
       }
-      const { callbackUrl, ...common } = base(provider);
-      // What the provider will be asked to register, exactly as the workflow will send it.
-      const registration: CreatePaymentInput = {
-        reference: id,
-        amount: body.amount,
-        method: body.method,
-        customer: body.customer,
-        description: body.description ?? `Payment ${body.reference}`,
-        expiresInMinutes: body.expiresInMinutes,
-        callbackUrl,
-        returnUrl: body.returnUrl,
-      };
+      const { callbackUrl: _callbackUrl, ...common } = base(provider);
+      const registration = registrationAt(provider);
       // The provider's own rules (a phone Finpay insists on, BDPay's expiry range), checked before any
       // workflow starts, so a payment the provider would refuse costs the merchant a 400, not a key.
       const issues = payments.validate(registration);
@@ -165,11 +249,24 @@ export const paymentRoutes: AnyRoute[] = [
         );
       }
       const { reference: paymentId, ...registrationFields } = registration;
-      return { ...common, ...registrationFields, paymentId, metadata: body.metadata };
+      return {
+        ...common,
+        ...registrationFields,
+        paymentId,
+        metadata: body.metadata,
+        ...(routed ? { routing: routed.routing } : {}),
+      };
     },
-  }),
+  },
+  get: 'The payment as its workflow holds it right now (strongly consistent).',
+  list: {
+    filters: { status: z.enum(PAYMENT_STATUSES), provider: PaymentProviderSchema, method: PaymentMethodSchema },
+  },
+});
 
-  getMovementRoute(PAYMENTS, 'The payment as its workflow holds it right now (strongly consistent).'),
+export const paymentRoutes: AnyRoute[] = [
+  observingProviderHealth(createPaymentRoute!),
+  ...readPaymentRoutes,
 
   defineRoute({
     method: 'post',
@@ -189,18 +286,13 @@ export const paymentRoutes: AnyRoute[] = [
     body: PaymentCancelSchema,
     responses: {
       200: { description: 'The payment after the cancel request.', schema: PaymentViewSchema },
-      404: { description: 'No such payment for this merchant.', schema: ErrorResponseSchema },
-      409: {
-        description:
-          'The payment is not PENDING, or the workflow refused the cancel (`state_error`, `invalid_state`, with its reason); ' +
+      404: errorResponse('No such payment for this merchant.'),
+      409: errorResponse(
+        'The payment is not PENDING, or the workflow refused the cancel (`state_error`, `invalid_state`, with its reason); ' +
           "or the payment's provider offers no cancel API (`state_error`, `cancel_not_supported`): the order stays payable at " +
-          'the provider until it expires at `instructions.expiresAt`, and a payment arriving before then is still recorded.',
-        schema: ErrorResponseSchema,
-      },
-      502: {
-        description: 'The provider could not cancel the payment; it is still PENDING.',
-        schema: ErrorResponseSchema,
-      },
+          'the provider until it expires at `instructions.expiresAt`, and a payment arriving before then is still recorded.'
+      ),
+      502: errorResponse('The provider could not cancel the payment; it is still PENDING.'),
       ...commonErrors,
     },
     async handler({ deps, merchant, params, body, res }) {
@@ -228,16 +320,5 @@ export const paymentRoutes: AnyRoute[] = [
       );
       res.json(PAYMENTS.view(updated));
     },
-  }),
-
-  listMovementsRoute(PAYMENTS, {
-    path: '/v1/payments',
-    operationId: 'listPayments',
-    summary: 'List payments',
-    description:
-      "Your payments, newest first, from Kasir's search index (updated within seconds of each change). " +
-      'Filters combine with AND. Page with `limit` and `page_token`.',
-    query: PaymentListQuerySchema,
-    page: PaymentListSchema,
   }),
 ];

@@ -6,7 +6,7 @@ import type { WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/clie
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
-import { payoutIsFinal, resolutionContradicts } from '../../domain/payout';
+import { PAYOUT_STATUSES, payoutIsFinal, resolutionContradicts } from '../../domain/payout';
 import { MOVEMENT_CORE_PATCH } from '../../../workflows/patches';
 import type { ApiDeps } from '../deps';
 import { resolvePayoutUpdate } from '../../../workflows/messages';
@@ -19,7 +19,6 @@ import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import {
-  ErrorResponseSchema,
   IdParamsSchema,
   MerchantReferenceSchema,
   MetadataSchema,
@@ -27,8 +26,8 @@ import {
   PayoutViewSchema,
   RupiahSchema,
 } from '../schemas';
-import { createMovementRoute, getMovementRoute } from './movement-pipeline';
-import { commonErrors } from './route-commons';
+import { movementRoutes } from './movement-pipeline';
+import { commonErrors, errorResponse, providerWith } from './route-commons';
 
 export const DEFAULT_PAYOUT_PROVIDER: ProviderId = 'bdpay';
 
@@ -132,36 +131,38 @@ async function checkLegacyResolution(
 const TemporalChangeVersion = defineSearchAttributeKey('TemporalChangeVersion', SearchAttributeType.KEYWORD_LIST);
 
 export const payoutRoutes: AnyRoute[] = [
-  createMovementRoute(PAYOUTS, {
-    path: '/v1/payouts',
-    operationId: 'createPayout',
-    summary: 'Send a payout',
-    description:
-      'Submits the payout to the provider exactly once and answers with its first status: PROCESSING, FAILED, or UNKNOWN ' +
-      '(the provider did not answer definitively; Kasir resolves it by inquiry, never by resubmitting). ' +
-      'Idempotent like payments: `reference` identifies the payout, so a repeat with the same `reference` and body returns the ' +
-      'same payout (200, `Idempotent-Replayed: true`) whatever the `Idempotency-Key`, and is never sent twice.',
-    body: PayoutCreateSchema,
-    created: 'Submitted.',
-    pending: 'Accepted, submission still in progress (status SUBMITTING).',
-    input({ deps, body, id, base }): PayoutWorkflowInput {
-      const provider = body.provider ?? DEFAULT_PAYOUT_PROVIDER;
-      if (!deps.connectors[provider].payouts) {
-        throw ApiError.field('provider', 'provider_not_supported', `${provider} does not send payouts`);
-      }
-      return {
-        ...base(provider),
-        payoutId: id,
-        amount: body.amount,
-        metadata: body.metadata,
-        feeMode: body.feeMode,
-        beneficiary: body.beneficiary,
-        description: body.description,
-      };
+  ...movementRoutes(PAYOUTS, {
+    create: {
+      path: '/v1/payouts',
+      operationId: 'createPayout',
+      summary: 'Send a payout',
+      description:
+        'Submits the payout to the provider exactly once and answers with its first status: PROCESSING, FAILED, or UNKNOWN ' +
+        '(the provider did not answer definitively; Kasir resolves it by inquiry, never by resubmitting). ' +
+        'Idempotent like payments: `reference` identifies the payout, so a repeat with the same `reference` and body returns the ' +
+        'same payout (200, `Idempotent-Replayed: true`) whatever the `Idempotency-Key`, and is never sent twice.',
+      body: PayoutCreateSchema,
+      created: 'Submitted.',
+      pending: 'Accepted, submission still in progress (status SUBMITTING).',
+      input({ deps, body, id, base }): PayoutWorkflowInput {
+        const provider = providerWith(deps.connectors, 'payouts', {
+          provider: body.provider,
+          fallback: DEFAULT_PAYOUT_PROVIDER,
+          does: 'send payouts',
+        });
+        return {
+          ...base(provider),
+          payoutId: id,
+          amount: body.amount,
+          metadata: body.metadata,
+          feeMode: body.feeMode,
+          beneficiary: body.beneficiary,
+          description: body.description,
+        };
+      },
     },
+    list: { filters: { status: z.enum(PAYOUT_STATUSES), provider: PayoutProviderSchema } },
   }),
-
-  getMovementRoute(PAYOUTS),
 
   defineRoute({
     method: 'post',
@@ -180,15 +181,13 @@ export const payoutRoutes: AnyRoute[] = [
     body: PayoutResolveSchema,
     responses: {
       200: { description: 'The payout, now final.', schema: PayoutViewSchema },
-      400: { description: 'Invalid request.', schema: ErrorResponseSchema },
-      404: { description: 'No such payout.', schema: ErrorResponseSchema },
-      409: {
-        description:
-          'The payout workflow refused the resolution, with its reason: already final or not yet submitted ' +
+      400: errorResponse('Invalid request.'),
+      404: errorResponse('No such payout.'),
+      409: errorResponse(
+        'The payout workflow refused the resolution, with its reason: already final or not yet submitted ' +
           "(`invalid_state`), or the provider's own status contradicts the outcome (`resolution_contradicted`; " +
-          'resend with `force: true` to apply it anyway).',
-        schema: ErrorResponseSchema,
-      },
+          'resend with `force: true` to apply it anyway).'
+      ),
       ...commonErrors,
     },
     async handler({ deps, params, body, res, log }) {

@@ -139,7 +139,9 @@ function createPayments(client: FinpayClient): PaymentsCapability {
       if (answer.httpStatus === 409 || code.startsWith('409')) {
         // The order id is taken, so an earlier attempt reached Finpay and its answer was lost. Where the
         // status check gives the code back (VA, payment code, retail), that earlier order is this payment.
-        const recovered = await recoverRegistration(client, input, type, startedAt);
+        // Recovery is best effort: whatever fails in it, the order exists, so the outcome is unknown
+        // (never a refusal a caller could read as "nothing was created").
+        const recovered = await recoverRegistration(client, input, type, startedAt).catch(() => undefined);
         if (recovered) return recovered;
         throw new OutcomeUnknownError(`Finpay already has order ${input.reference}; resolve it by status check`, {
           provider: 'finpay',
@@ -164,15 +166,17 @@ function createPayments(client: FinpayClient): PaymentsCapability {
     },
 
     async refund(ref, input) {
-      // Finpay's refund takes no refund id of ours, so a repeated refund is not recognised as one.
+      // Finpay's refund takes no refund id of ours (docs/providers/finpay.md §6): a repeat is not
+      // recognised as one, so Kasir sends each refund once and resolves a lost answer by status, and a
+      // refusal (even "already refunded") is a refusal of this request, never read as its success.
       const answer = await client.refund({ order: { id: ref.reference, amount: toRupiahString(input.amount) } });
-      if (answer.ok) return inquire(ref);
-      const code = answer.refusal.responseCode;
-      if (code === FinpayCode.invalidTransactionStatus || code === FinpayCode.transactionNotPermitted) {
-        const current = await inquire(ref);
-        if (current.status === 'refunded') return current;
-      }
-      throw toRefusalError('refund', answer.httpStatus, answer.refusal);
+      if (!answer.ok) throw toRefusalError('refund', answer.httpStatus, answer.refusal);
+      // Accepted. Where the payment now stands is best effort: a failed status check cannot undo that.
+      return inquire(ref).catch(() => ({
+        status: input.amount >= ref.amount ? ('refunded' as const) : ('succeeded' as const),
+        providerStatus: 'REFUND_ACCEPTED',
+        paidAmount: ref.amount,
+      }));
     },
   };
 }

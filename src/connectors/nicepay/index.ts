@@ -175,21 +175,18 @@ async function refundPayment(
     });
   }
   const answer = await client.debitRefund(toDebitRefundRequest(ref, providerReference, input, merchantId));
-  if (answer.ok) {
-    // The refund answer carries no status, and partial refunds add up: ask NICEPAY where the payment now
-    // stands, and fall back to what this refund alone implies if that inquiry fails.
-    try {
-      return await inquirePayment(client, { ...ref, providerReference }, merchantId);
-    } catch {
-      return toRefundOutcome(answer.body, ref, providerReference, input.amount);
-    }
+  // Accepted (or 409xx01: this partnerRefundNo was accepted before). The refund answer carries no status,
+  // and partial refunds add up: ask NICEPAY where the payment now stands, best effort — a failed inquiry
+  // falls back to what this refund alone implies and never undoes the acceptance.
+  if (!answer.ok && answer.refusal.meaning !== 'duplicate-reference') {
+    // Refusals (not paid, already refunded, amount above what remains): the refund request itself was wrong.
+    throw toRefusalError({ path: NICEPAY_PATHS.debitRefund, effect: 'mutating' }, answer.httpStatus, answer.refusal);
   }
-  if (answer.refusal.meaning === 'duplicate-reference') {
-    // 409xx01 on a refund: this partnerRefundNo was already accepted, so report the payment as it now stands.
-    return inquirePayment(client, { ...ref, providerReference }, merchantId);
+  try {
+    return await inquirePayment(client, { ...ref, providerReference }, merchantId);
+  } catch {
+    return toRefundOutcome(answer.ok ? answer.body : {}, ref, providerReference, input.amount);
   }
-  // Refusals (not paid, already refunded, amount above what remains) mean the refund request itself was wrong.
-  throw toRefusalError({ path: NICEPAY_PATHS.debitRefund, effect: 'mutating' }, answer.httpStatus, answer.refusal);
 }
 
 /**

@@ -295,14 +295,14 @@ export function toDebitRefundRequest(
 
 /** A refund of the whole amount leaves the payment refunded; a partial one leaves it paid. */
 export function toRefundOutcome(
-  response: DebitRefundResponse,
+  response: Partial<Pick<DebitRefundResponse, 'responseCode' | 'originalReferenceNo'>>,
   ref: PaymentRef,
   providerReference: string,
   refunded: Rupiah
 ): PaymentOutcome {
   return {
     status: refunded >= ref.amount ? 'refunded' : 'succeeded',
-    providerStatus: response.responseCode,
+    providerStatus: response.responseCode ?? 'REFUND_ACCEPTED',
     providerReference: response.originalReferenceNo ?? providerReference,
     paidAmount: ref.amount,
   };

@@ -1,11 +1,12 @@
 /**
  * BDPay's `/_sim` controls: pay, expire or fail an open order; settle or fail a processing payout; read
- * and set the merchant account; script answer faults; switch payouts to settle by themselves.
+ * and set the merchant account; script answer faults; switch payouts to settle by themselves; change a
+ * payout silently or forget it, for reconciliation.
  */
 import express from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { BdpayMethodSchema } from '../../connectors/bdpay/schemas';
+import { BdpayMethodSchema, CashStatusSchema } from '../../connectors/bdpay/schemas';
 import type { OrderStatus } from '../../connectors/bdpay/schemas';
 import { scriptRoutes } from '../simulator-kit';
 import { AccountSchema, OPEN_CASH_STATUSES, OPEN_ORDER_STATUSES, ResponseFaultSchema } from './state';
@@ -66,6 +67,25 @@ export function bdpayControls(state: BdpayState): express.Router {
     });
   controls.post('/payouts/:reference/settle', finishing('2', 'Payment success'));
   controls.post('/payouts/:reference/fail', finishing('4', 'Payment failed'));
+  // Reconciliation controls: change BDPay's side of a payout without a callback, or forget it.
+  controls.post(
+    '/payouts/:reference/silent-change',
+    withPayout((payout, req, res) => {
+      const change = z
+        .object({ status: CashStatusSchema.optional(), money: z.number().int().positive().optional() })
+        .safeParse(req.body ?? {});
+      if (!change.success) return void res.status(400).json({ error: change.error.issues });
+      state.changePayoutSilently(payout, change.data);
+      res.json(payout);
+    })
+  );
+  controls.post(
+    '/payouts/:reference/forget',
+    withPayout((payout, _req, res) => {
+      state.forgetPayout(payout);
+      res.status(204).end();
+    })
+  );
   controls.get('/account', (_req, res) => void res.json(state.account));
   controls.post('/account', (req, res) => {
     const parsed = AccountSchema.partial().safeParse(req.body);

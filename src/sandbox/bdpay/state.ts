@@ -24,6 +24,7 @@ import type {
   PrepaidOrderRequest,
 } from '../../connectors/bdpay/schemas';
 import { signFields } from '../../connectors/bdpay/signing';
+import { buildQris } from '../../checkout/qris';
 import { KeyedTimers, takeFault } from '../simulator-kit';
 import type { CallbackDispatcher, SimulatorState } from '../simulator-kit';
 
@@ -320,6 +321,24 @@ export class BdpayState implements SimulatorState {
     });
   }
 
+  /**
+   * Changes a payout as BDPay's books might, without a callback (payout callbacks come only on final
+   * statuses, docs/providers/bdpay.md §5): what the daily reconciliation must find by query alone.
+   */
+  changePayoutSilently(payout: SimPayout, change: { status?: SimPayout['status']; money?: number }): void {
+    if (change.status !== undefined) {
+      payout.status = change.status;
+      if (!OPEN_CASH_STATUSES.includes(change.status)) this.timers.cancel(`payout:${payout.orderNum}`);
+    }
+    if (change.money !== undefined) payout.money = change.money;
+  }
+
+  /** Forgets a payout, as if BDPay had never received it: queries answer NOTEXIST. */
+  forgetPayout(payout: SimPayout): void {
+    this.timers.cancel(`payout:${payout.orderNum}`);
+    this.payouts.delete(payout.orderNum);
+  }
+
   setAutoSettle(afterMs: number | null): void {
     this.autoSettleAfterMs = afterMs;
     for (const payout of this.payouts.values())
@@ -378,8 +397,18 @@ export class BdpayState implements SimulatorState {
       case 'payment-code':
         return { vaNumber: `7720${serial}` };
       case 'qris':
+        // A dynamic QRIS payload (EMVCo MPM, correct CRC) that a banking app could scan; the merchant is fictional.
         return {
-          qrString: `00020101021226610016ID.CO.BDPAY.SIM0118${platOrderNum}5303360540${payMoney.length}${payMoney}5802ID6304SIM0`,
+          qrString: buildQris({
+            acquirer: 'ID.CO.BDPAY.WWW',
+            merchantPan: `93600${serial}`,
+            merchantId: 'BDPAYSIM01',
+            nmid: 'ID1020000000001',
+            merchantName: 'KASIR SANDBOX',
+            merchantCity: 'JAKARTA',
+            amount: Number(payMoney),
+            reference: platOrderNum,
+          }),
         };
       case 'ewallet-redirect':
         return { url };

@@ -1,10 +1,12 @@
 /**
  * Finpay's `/_sim` controls: list and read orders, and move an open one as a customer or Finpay would
- * (pay, expire, fail), or send its callback again.
+ * (pay, expire, fail), or send its callback again; change one silently (paid, status, amount) or forget
+ * it, for reconciliation.
  */
 import express from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { FinpayPaymentStatus } from '../../connectors/finpay/schemas';
 import type { CallbackDispatcher } from '../simulator-kit';
 import { OPEN_STATUSES } from './state';
 import type { FinpayState, SimOrder } from './state';
@@ -47,6 +49,29 @@ export function finpayControls(state: FinpayState, callbacks: CallbackDispatcher
     const desc = z.object({ statusDesc: z.string().min(1) }).safeParse(req.body);
     state.transition(order, 'FAILURE', desc.success ? desc.data.statusDesc : 'Transaction Failed');
     res.json(order);
+  });
+  // Reconciliation controls: change Finpay's side without a callback, so only a status check finds it.
+  controls.post('/orders/:reference/mark-paid-silently', (req, res) => {
+    const order = withOrder(req, res);
+    if (!order) return;
+    state.changeSilently(order, { status: order.type === 'cc' ? 'CAPTURED' : 'PAID' });
+    res.json(order);
+  });
+  controls.post('/orders/:reference/silent-change', (req, res) => {
+    const order = withOrder(req, res);
+    if (!order) return;
+    const change = z
+      .object({ status: FinpayPaymentStatus.optional(), amount: z.number().int().positive().optional() })
+      .safeParse(req.body ?? {});
+    if (!change.success) return void res.status(400).json({ error: change.error.issues });
+    state.changeSilently(order, change.data);
+    res.json(order);
+  });
+  controls.post('/orders/:reference/forget', (req, res) => {
+    const order = withOrder(req, res);
+    if (!order) return;
+    state.forget(order);
+    res.status(204).end();
   });
   controls.post('/orders/:reference/callback', (req, res) => {
     const order = withOrder(req, res);

@@ -147,6 +147,29 @@ export class FinpayState implements SimulatorState {
     this.dispatchCallback(order);
   }
 
+  /**
+   * Changes the order as Finpay's books might, without any callback: the differences the daily
+   * reconciliation must find by status check alone (a payment that arrived silently, an amount that
+   * differs, a status Finpay changed on its side).
+   */
+  changeSilently(order: SimOrder, change: { status?: FinpayPaymentStatus; amount?: number }): void {
+    if (change.status !== undefined) {
+      order.status = change.status;
+      order.statusDesc = null;
+      if (!OPEN_STATUSES.includes(change.status)) this.timers.cancel(order.id);
+    }
+    if (change.amount !== undefined) order.amount = change.amount;
+    order.updatedAt = new Date().toISOString();
+    this.deps.log.info({ reference: order.id, status: order.status }, 'order changed silently');
+  }
+
+  /** Forgets the order, as if Finpay had never received it: status checks answer "not found". */
+  forget(order: SimOrder): void {
+    this.timers.cancel(order.id);
+    this.orders.delete(order.id);
+    if (order.paymentCode !== undefined) this.codesInUse.delete(order.paymentCode);
+  }
+
   /** The order as status checks and callbacks report it, before signing. */
   reportedOrder(order: SimOrder) {
     return {

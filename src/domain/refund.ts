@@ -1,0 +1,55 @@
+/** Refunds: money back to the customer of a paid payment. Pure types and rules, safe to import from workflows. */
+import type { Rupiah } from './money';
+import type { PaymentOutcome, PaymentRef, ProviderFailure } from './payment';
+
+export const REFUND_STATUSES = ['REQUESTED', 'UNKNOWN', 'PROCESSING', 'FAILED', 'SUCCEEDED'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+/**
+ * The ladder a refund's status only climbs. As for payouts, FAILED ranks below SUCCEEDED: money the
+ * provider returned after a failure must still reach the merchant as returned.
+ */
+export function refundStatusRank(status: RefundStatus): number {
+  switch (status) {
+    case 'REQUESTED':
+      return 0;
+    case 'UNKNOWN':
+      return 1;
+    case 'PROCESSING':
+      return 2;
+    case 'FAILED':
+      return 3;
+    case 'SUCCEEDED':
+      return 4;
+  }
+}
+
+export function refundIsFinal(status: RefundStatus): boolean {
+  return refundStatusRank(status) >= 3;
+}
+
+/** What a refund asks of the provider: the payment it refunds and how much of it. */
+export interface SubmitRefundInput {
+  payment: PaymentRef;
+  /** Kasir's refund id: NICEPAY's `partnerRefundNo`; Finpay takes none (docs/providers/finpay.md §6). */
+  refundReference: string;
+  amount: Rupiah;
+  reason: string;
+}
+
+/**
+ * How the provider answered a refund: `accepted` (the provider took it; its payment status after it is
+ * in `payment`), or `refused` (it definitely refunded nothing: not paid, above what remains, not
+ * permitted). Anything else is an unknown outcome, thrown, and resolved by query, never by resubmitting.
+ */
+export type RefundSubmission =
+  { result: 'accepted'; payment: PaymentOutcome } | { result: 'refused'; failure: ProviderFailure };
+
+/**
+ * What a status inquiry of the payment proves about a refund whose answer was lost. Providers report
+ * the payment, not the refund: a payment now `refunded` in full proves a refund of the whole paid
+ * amount; anything else proves nothing either way (a partial refund leaves the payment paid).
+ */
+export function refundProvenBy(payment: PaymentOutcome, refundAmount: Rupiah, paidAmount: Rupiah): boolean {
+  return payment.status === 'refunded' && refundAmount === paidAmount;
+}

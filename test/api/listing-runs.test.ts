@@ -1,0 +1,57 @@
+/**
+ * A movement is one row in its list, however many runs its workflow has: the runs a continue-as-new
+ * closed each keep a visibility record, and the list must not show them as more movements.
+ */
+import assert from 'node:assert/strict';
+import type { PaymentList, PaymentView } from '../../src/api/schemas';
+import { workflowIdOf } from '../../src/ids';
+import { eventually, FAST_TIMINGS, startStack } from '../helpers/stack';
+import type { TestMerchant, TestStack } from '../helpers/stack';
+import { apiClient, paymentBody } from './http';
+
+describe('merchant API: a list shows each movement once, whatever its runs', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+  let api: ReturnType<typeof apiClient>;
+  let acme: TestMerchant;
+
+  before(async function () {
+    this.timeout(120_000);
+    // Fast polls and a tiny history bound: an open payment continues as new after its first poll.
+    stack = await startStack({
+      api: true,
+      timings: {
+        payment: { ...FAST_TIMINGS.payment, poll: { initialMs: 150, maxMs: 150, factor: 1 } },
+        historyEventsPerRun: 10,
+      },
+    });
+    api = apiClient(stack);
+    acme = stack.merchants[0]!;
+  });
+  after(async () => stack?.stop());
+
+  it('lists a payment that continued as new as one row', async () => {
+    const created = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
+    assert.equal(created.status, 201, created.text);
+    const workflowId = workflowIdOf('payment', created.body.id);
+    await eventually(async () => {
+      let runs = 0;
+      for await (const _run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
+      assert.ok(runs >= 2, `runs so far: ${runs}`);
+      return runs;
+    }, 20_000);
+    const page = await eventually(async () => {
+      const response = await api.get<PaymentList>(
+        `/v1/payments?reference=${encodeURIComponent(created.body.merchantReference)}`,
+        { as: acme }
+      );
+      assert.equal(response.status, 200, response.text);
+      assert.ok(response.body.data.length > 0);
+      return response.body;
+    });
+    assert.deepEqual(
+      page.data.map((row) => row.id),
+      [created.body.id]
+    );
+  });
+});

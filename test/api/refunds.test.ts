@@ -1,0 +1,238 @@
+/**
+ * Refunds on the real stack: the merchant API, the payment's ledger and each refund's workflow on a
+ * real Temporal dev server, the Finpay simulator (which counts refund submissions per order and keeps
+ * what was refunded, refusing more than remains).
+ */
+import assert from 'node:assert/strict';
+import type { PaymentView, RefundView } from '../../src/api/schemas';
+import { recordHistory } from '../helpers/histories';
+import { simControl, simGet } from '../helpers/movements';
+import { workflowIdOf } from '../../src/ids';
+import { eventually, startStack } from '../helpers/stack';
+import type { TestMerchant, TestStack } from '../helpers/stack';
+import { apiClient, paymentBody, uniqueRef } from './http';
+
+interface SimOrder {
+  status: string;
+  amount: number;
+  refundedAmount: number;
+}
+
+describe('merchant API: refunds', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  let api: ReturnType<typeof apiClient>;
+  let acme: TestMerchant;
+  let globex: TestMerchant;
+  let finpay: string;
+
+  before(async function () {
+    this.timeout(120_000);
+    stack = await startStack({
+      api: true,
+      timings: {
+        refund: { query: { initialMs: 300, maxMs: 1_000, factor: 2 }, attentionAfterMs: 3_000 },
+      },
+    });
+    api = apiClient(stack);
+    [acme, globex] = stack.merchants as [TestMerchant, TestMerchant];
+    finpay = stack.simulators.finpay.url;
+  });
+  after(async () => stack?.stop());
+  afterEach(async () => void (await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' })));
+
+  const refundSubmissions = async (paymentId: string) =>
+    (await simGet<Record<string, number>>(finpay, '/_sim/submissions'))[`refund:${paymentId}`] ?? 0;
+  const simOrder = (paymentId: string) => simGet<SimOrder>(finpay, `/_sim/orders/${paymentId}`);
+
+  /** A Finpay VA payment the customer paid in full: SUCCEEDED in Kasir. */
+  async function paidPayment(amount = 150_000, as: TestMerchant = acme): Promise<PaymentView> {
+    const created = await api.post<PaymentView>('/v1/payments', paymentBody({ amount }), { as });
+    assert.equal(created.status, 201, created.text);
+    await simControl(finpay, `/_sim/orders/${created.body.id}/pay`);
+    return eventually(async () => {
+      const current = await api.get<PaymentView>(`/v1/payments/${created.body.id}`, { as });
+      assert.equal(current.body.status, 'SUCCEEDED');
+      return current.body;
+    });
+  }
+
+  const refund = (paymentId: string, body: Record<string, unknown>, as: TestMerchant = acme) =>
+    api.post<RefundView>(`/v1/payments/${paymentId}/refunds`, { reference: uniqueRef('RF'), ...body }, { as });
+
+  it('refunds a paid payment in full, once, and the payment shows what was returned', async () => {
+    const payment = await paidPayment();
+    const response = await refund(payment.id, { reason: 'customer returned the goods' });
+    assert.equal(response.status, 201, response.text);
+    assert.equal(response.body.kind, 'refund');
+    assert.equal(response.body.status, 'SUCCEEDED');
+    assert.equal(response.body.amount, payment.amount);
+    assert.equal(response.body.paymentId, payment.id);
+    assert.equal(response.headers.get('location'), `/v1/refunds/${response.body.id}`);
+    assert.equal(await refundSubmissions(payment.id), 1);
+    assert.equal((await simOrder(payment.id)).status, 'REFUNDED');
+
+    const shown = await eventually(async () => {
+      const current = await api.get<PaymentView>(`/v1/payments/${payment.id}`, { as: acme });
+      assert.equal(current.body.refundedAmount, payment.amount);
+      return current.body;
+    });
+    assert.deepEqual(
+      shown.refunds?.map((r) => [r.id, r.amount, r.status]),
+      [[response.body.id, payment.amount, 'SUCCEEDED']]
+    );
+    const event = await eventually(() => {
+      const found = stack.webhooks.eventsFor(response.body.id).find((e) => e.type === 'refund.succeeded');
+      assert.ok(found, 'refund.succeeded webhook');
+      return found;
+    });
+    assert.equal(event.data.status, 'SUCCEEDED');
+    const handle = stack.client.workflow.getHandle(workflowIdOf('refund', response.body.id));
+    await recordHistory(stack, handle, 'refund', 'full-refund-succeeded');
+  });
+
+  it('takes several partial refunds up to the amount paid and refuses one more, naming amount', async () => {
+    const payment = await paidPayment(100_000);
+    const first = await refund(payment.id, { amount: 30_000 });
+    const second = await refund(payment.id, { amount: 70_000 });
+    assert.equal(first.status, 201, first.text);
+    assert.equal(second.status, 201, second.text);
+    assert.equal(first.body.status, 'SUCCEEDED');
+    assert.equal(second.body.status, 'SUCCEEDED');
+    const third = await refund(payment.id, { amount: 1_000 });
+    assert.equal(third.status, 409, third.text);
+    assert.equal(third.error.code, 'refund_exceeds_refundable');
+    assert.equal(third.error.param, 'amount');
+    assert.equal((await simOrder(payment.id)).refundedAmount, 100_000);
+    assert.equal(await refundSubmissions(payment.id), 2);
+  });
+
+  it('lets only one of two concurrent refunds through when together they exceed what was paid', async () => {
+    const payment = await paidPayment(100_000);
+    const answers = await Promise.all([refund(payment.id, { amount: 60_000 }), refund(payment.id, { amount: 60_000 })]);
+    const statuses = answers.map((a) => a.status).sort();
+    assert.deepEqual(statuses, [201, 409], answers.map((a) => a.text).join('\n'));
+    const refused = answers.find((a) => a.status === 409)!;
+    assert.equal(refused.error.code, 'refund_exceeds_refundable');
+    assert.equal((await simOrder(payment.id)).refundedAmount, 60_000);
+    assert.equal(await refundSubmissions(payment.id), 1);
+  });
+
+  it('answers a repeated request with the same refund and refuses the reference for another body', async () => {
+    const payment = await paidPayment(100_000);
+    const reference = uniqueRef('RF');
+    const first = await refund(payment.id, { reference, amount: 10_000 });
+    const again = await refund(payment.id, { reference, amount: 10_000 });
+    assert.equal(first.status, 201, first.text);
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    assert.equal(again.body.id, first.body.id);
+    const other = await refund(payment.id, { reference, amount: 20_000 });
+    assert.equal(other.status, 409, other.text);
+    assert.equal(other.error.param, 'reference');
+    assert.equal(await refundSubmissions(payment.id), 1);
+  });
+
+  it('resolves a full refund whose answer was lost by inquiry, never refunding again', async () => {
+    const payment = await paidPayment();
+    await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
+    const response = await refund(payment.id, {});
+    assert.equal(response.status, 201, response.text);
+    assert.equal(response.body.status, 'UNKNOWN');
+    const settled = await eventually(async () => {
+      const current = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
+      assert.equal(current.body.status, 'SUCCEEDED');
+      return current.body;
+    });
+    assert.equal(settled.needsAttention, false);
+    assert.equal(await refundSubmissions(payment.id), 1);
+    const handle = stack.client.workflow.getHandle(workflowIdOf('refund', response.body.id));
+    await recordHistory(stack, handle, 'refund', 'lost-answer-proven-by-inquiry');
+  });
+
+  it('flags a partial refund whose answer was lost instead of failing it or sending it again', async () => {
+    const payment = await paidPayment(100_000);
+    await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
+    const response = await refund(payment.id, { amount: 25_000 });
+    assert.equal(response.body.status, 'UNKNOWN', response.text);
+    const flagged = await eventually(async () => {
+      const current = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
+      assert.equal(current.body.needsAttention, true);
+      return current.body;
+    });
+    assert.equal(flagged.status, 'UNKNOWN');
+    assert.match(flagged.attentionReason ?? '', /UNRESOLVED/);
+    assert.equal(await refundSubmissions(payment.id), 1);
+    // It still counts against what remains: only 75,000 more may be refunded.
+    const more = await refund(payment.id, { amount: 75_001 });
+    assert.equal(more.status, 409, more.text);
+
+    // An operator settles it with evidence (here wrongly: the provider did refund it). A FAILED frees its
+    // amount on the ledger, and the provider's own limit on what remains is then the last defence.
+    const operator = { 'kasir-operator-key': stack.operatorKey };
+    const path = `/v1/operator/refunds/${response.body.id}/resolve`;
+    const wrong = { outcome: 'FAILED', evidence: 'no such refund in the provider dashboard', operator: 'ops-1' };
+    assert.equal((await api.post(path, wrong, { as: acme })).status, 401);
+    const resolved = await api.post<RefundView>(path, wrong, { headers: operator });
+    assert.equal(resolved.status, 200, resolved.text);
+    assert.equal(resolved.body.status, 'FAILED');
+    assert.equal(resolved.body.resolution?.by, 'ops-1');
+    const twice = await api.post(path, { ...wrong, outcome: 'SUCCEEDED' }, { headers: operator });
+    assert.equal(twice.status, 409, twice.text);
+    const overRefund = await eventually(async () => {
+      const again = await refund(payment.id, { amount: 100_000 });
+      assert.equal(again.status, 201, again.text);
+      return again.body;
+    });
+    assert.equal(overRefund.status, 'FAILED', 'the provider refused more than remains');
+    assert.equal((await simOrder(payment.id)).refundedAmount, 25_000);
+  });
+
+  it('refuses what cannot be refunded with a clear 4xx', async () => {
+    const unpaid = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
+    const notPaid = await refund(unpaid.body.id, {});
+    assert.equal(notPaid.status, 409, notPaid.text);
+    assert.equal(notPaid.error.code, 'payment_not_refundable');
+
+    const bdpay = await api.post<PaymentView>('/v1/payments', paymentBody({ provider: 'bdpay', method: 'QRIS' }), {
+      as: acme,
+    });
+    const noRefunds = await refund(bdpay.body.id, {});
+    assert.equal(noRefunds.status, 422, noRefunds.text);
+    assert.equal(noRefunds.error.code, 'refund_not_supported');
+
+    const bill = await api.post(`/v1/bills/payments/B0000000000000000000/refunds`, {}, { as: acme });
+    assert.equal(bill.status, 422, bill.text);
+    assert.equal(bill.error.code, 'refund_not_supported');
+
+    const badAmount = await refund(unpaid.body.id, { amount: -5 });
+    assert.equal(badAmount.status, 400, badAmount.text);
+    assert.equal(badAmount.error.param, 'amount');
+  });
+
+  it("keeps a merchant's refunds its own: another merchant can neither refund, read nor list them", async () => {
+    const payment = await paidPayment(50_000);
+    const mine = await refund(payment.id, { amount: 5_000 });
+    assert.equal(mine.status, 201, mine.text);
+    assert.equal((await refund(payment.id, { amount: 5_000 }, globex)).status, 404);
+    assert.equal((await api.get(`/v1/refunds/${mine.body.id}`, { as: globex })).status, 404);
+    const listed = await eventually(async () => {
+      const page = await api.get<{ data: { id: string }[] }>(
+        `/v1/refunds?reference=${encodeURIComponent(mine.body.merchantReference)}`,
+        { as: acme }
+      );
+      assert.equal(page.status, 200, page.text);
+      assert.deepEqual(
+        page.body.data.map((r) => r.id),
+        [mine.body.id]
+      );
+      return page.body;
+    });
+    assert.equal(listed.data.length, 1);
+    const theirs = await api.get<{ data: unknown[] }>(
+      `/v1/refunds?reference=${encodeURIComponent(mine.body.merchantReference)}`,
+      { as: globex }
+    );
+    assert.equal(theirs.body.data.length, 0);
+  });
+});

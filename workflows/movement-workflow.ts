@@ -1,0 +1,112 @@
+/**
+ * What the current payment, payout and bill workflows share around the movement core: their input,
+ * state and core, how a waiting loop takes a turn, how asks of the provider are counted, and the cursor
+ * carried across continue-as-new. Each workflow class adds its own process on top.
+ */
+import type { ProviderCallbackEvent } from '../src/domain/callback';
+import { Movement } from './movement';
+import type { CallbackReader } from './movement';
+import { askAgainWhileCheckUnavailable } from './check-then-send';
+import type { CalledBackMovementState, Carried, TimelineEntry } from './movement-state';
+import { nextDelay } from './timings';
+import type { BackoffSchedule, WorkflowTimings } from './timings';
+
+/** The input every movement workflow takes: its timings, and what a previous run carried over. */
+export interface MovementInput<S> {
+  timings: WorkflowTimings;
+  resume?: Carried<S>;
+}
+
+export abstract class MovementWorkflow<
+  S extends CalledBackMovementState,
+  I extends MovementInput<S>,
+> implements CallbackReader {
+  protected readonly input: I;
+  protected readonly state: S;
+  protected readonly movement: Movement<S>;
+  /** Asks of the provider on the current schedule; carried across continue-as-new. */
+  protected attempt: number;
+  /** Asks of the provider in this run, which bound its history. */
+  protected asksThisRun = 0;
+  /** The end of a watch after closing, once one started; carried across continue-as-new. */
+  protected watchUntil?: number;
+
+  protected constructor(
+    input: I,
+    initialState: (input: I) => S,
+    kind: S['kind'],
+    rank: (status: S['status']) => number
+  ) {
+    this.input = input;
+    this.state = input.resume?.state ?? initialState(input);
+    this.movement = new Movement({ kind, rank, timings: input.timings }, this.state, input.resume);
+    this.attempt = input.resume?.attempt ?? 0;
+    this.watchUntil = input.resume?.watchUntil;
+  }
+
+  abstract applyVerified(event: ProviderCallbackEvent): boolean;
+
+  abstract confirm(): Promise<void>;
+
+  /** One turn of a waiting loop: wait until `wakeAt` or for work, serve requests, read callbacks. */
+  protected async takeTurn(wakeAt: number): Promise<void> {
+    await this.movement.waitForWork(wakeAt);
+    await this.movement.serveRequests();
+    await this.movement.readCallbacks(this);
+  }
+
+  /** Counts one ask of the provider; returns when the next is due on `schedule` (epoch ms). */
+  protected counted(schedule: BackoffSchedule): number {
+    this.attempt++;
+    this.asksThisRun++;
+    return Date.now() + nextDelay(schedule, this.attempt);
+  }
+
+  /**
+   * True, and noted, when a verified callback names a provider reference other than the one this
+   * movement knows (`known`): it is then not taken at face value but confirmed by asking the provider.
+   */
+  protected namesOtherReference(named: string | undefined, known: string | undefined, confirmedBy: string): boolean {
+    if (!named || !known || named === known) return false;
+    this.movement.note('callback', `callback names provider reference ${named}; confirming by ${confirmedBy}`);
+    return true;
+  }
+
+  /**
+   * Runs a check-then-send activity, asked again while the provider cannot even be asked whether it
+   * holds this movement (nothing was sent then), each time noted on the timeline. After the last try,
+   * its failure is the caller's to read as an unknown outcome.
+   */
+  protected sendUnlessHeld<T>(
+    send: () => Promise<T>,
+    schedule: BackoffSchedule,
+    source: TimelineEntry['source'],
+    what: string
+  ): Promise<T> {
+    return askAgainWhileCheckUnavailable(send, {
+      schedule,
+      unavailable: () =>
+        this.movement.note(
+          source,
+          `the provider could not be asked whether it holds this ${what}; nothing sent, asking again`
+        ),
+    });
+  }
+
+  protected async continueAsNewIfDue(): Promise<void> {
+    await this.movement.continueAsNewIfDue(this.asksThisRun, (carried) => this.nextRun(carried), this.cursor());
+  }
+
+  /** Closes the movement out: everything delivered and answered, or continued as new to finish that. */
+  protected closeOut(): Promise<S> {
+    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
+  }
+
+  private cursor(): { attempt: number; watchUntil?: number } {
+    return { attempt: this.attempt, watchUntil: this.watchUntil };
+  }
+
+  private nextRun(carried: Carried<S>): [I] {
+    return [{ ...this.input, resume: carried }];
+  }
+}

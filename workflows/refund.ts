@@ -1,0 +1,265 @@
+/**
+ * refundWorkflow: money back to a paid payment's customer, with a payout's guarantees. The refund is
+ * sent at most once (one attempt, never again after a reset: activities/earlier-runs.ts); a lost answer
+ * is resolved by asking the provider about the payment, never by refunding again; what cannot be proven
+ * raises needs-attention instead of failing. It is started by its payment's ledger
+ * (workflows/refund-ledger.ts), which it tells its final outcome.
+ */
+import { condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import type { KasirActivities } from '../activities';
+import type { EarlierSubmission } from '../activities/earlier-runs';
+import type { ProviderCallbackEvent } from '../src/domain/callback';
+import type { PaymentOutcome } from '../src/domain/payment';
+import { refundIsFinal, refundProvenBy, refundStatusRank } from '../src/domain/refund';
+import type { SubmitRefundInput } from '../src/domain/refund';
+import { activityFailureOf, answerOf } from './activity-options';
+import { inquiries, submissions } from './activity-proxies';
+import { askAgainWhileCheckUnavailable } from './check-then-send';
+import { refundSettledSignal, refundStateQuery, refundSubmittedUpdate, resolveRefundUpdate } from './messages';
+import type { ResolveRefundRequest } from './messages';
+import { firstAnswer, Movement } from './movement';
+import type { CallbackReader } from './movement';
+import type { Carried, RefundState, RefundWorkflowInput } from './movement-state';
+import { nowIso } from './status-and-timeline';
+import { DEFAULT_TIMINGS, nextDelay } from './timings';
+import type { PayoutTimings } from './timings';
+
+function initialState(input: RefundWorkflowInput): RefundState {
+  const at = nowIso();
+  return {
+    id: input.refundId,
+    kind: 'refund',
+    merchantId: input.merchantId,
+    merchantReference: input.merchantReference,
+    paymentId: input.payment.reference,
+    provider: input.provider,
+    amount: input.amount,
+    reason: input.reason,
+    status: 'REQUESTED',
+    requestFingerprint: input.requestFingerprint,
+    submitted: false,
+    needsAttention: false,
+    createdAt: at,
+    updatedAt: at,
+    timeline: [],
+    metadata: input.metadata,
+  };
+}
+
+export async function refundWorkflow(input: RefundWorkflowInput): Promise<RefundState> {
+  return new Refund(input).run();
+}
+
+class Refund implements CallbackReader {
+  private readonly input: RefundWorkflowInput;
+  private readonly movement: Movement<RefundState>;
+  private readonly state: RefundState;
+  private readonly timings: PayoutTimings;
+  private attempt: number;
+  private queriesThisRun = 0;
+  private resolution?: { request: ResolveRefundRequest; applied: boolean };
+
+  constructor(input: RefundWorkflowInput) {
+    this.input = input;
+    this.state = input.resume?.state ?? initialState(input);
+    // Refunds are resolved on the payout's schedule (query backoff, attention window) unless config says otherwise.
+    this.timings = input.timings.refund ?? input.timings.payout ?? DEFAULT_TIMINGS.payout;
+    this.movement = new Movement(
+      { kind: 'refund', rank: refundStatusRank, timings: input.timings },
+      this.state,
+      input.resume
+    );
+    this.attempt = input.resume?.attempt ?? 0;
+    setHandler(refundStateQuery, () => this.state);
+    setHandler(refundSubmittedUpdate, async () => {
+      await firstAnswer(() => this.state.status !== 'REQUESTED');
+      return this.state;
+    });
+    setHandler(resolveRefundUpdate, (request) => this.requestResolution(request), {
+      validator: (request: ResolveRefundRequest) => this.validateResolution(request),
+    });
+    this.movement.servesRequests(
+      () => this.resolution !== undefined && !this.resolution.applied,
+      async () => this.applyResolution()
+    );
+  }
+
+  // ---- operator resolution -----------------------------------------------------------------------
+
+  /**
+   * Only a refund whose outcome the provider's status cannot prove (UNKNOWN, needs attention) can be
+   * resolved by an operator, with evidence; a FAILED frees its amount on the payment's ledger.
+   */
+  private validateResolution(request: ResolveRefundRequest): void {
+    if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED')
+      throw new Error('outcome must be SUCCEEDED or FAILED');
+    if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
+      throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
+    }
+    if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
+    if (refundIsFinal(this.state.status)) throw new Error(`refund ${this.state.id} is already ${this.state.status}`);
+    if (this.state.status !== 'UNKNOWN') {
+      throw new Error(`refund ${this.state.id} is ${this.state.status}; only an UNKNOWN refund can be resolved`);
+    }
+    if (this.resolution !== undefined)
+      throw new Error(`another resolution of refund ${this.state.id} is being applied`);
+  }
+
+  private async requestResolution(request: ResolveRefundRequest): Promise<RefundState> {
+    const pending = { request, applied: false };
+    this.resolution = pending;
+    await condition(() => pending.applied);
+    return this.state;
+  }
+
+  private applyResolution(): void {
+    const pending = this.resolution!;
+    const { outcome, evidence, operator } = pending.request;
+    this.state.resolution = { by: operator, outcome, evidence, at: nowIso() };
+    this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}: ${evidence}`);
+    if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
+    this.movement.transition(outcome, 'operator', operator);
+    this.movement.clearAttention();
+    pending.applied = true;
+  }
+
+  async run(): Promise<RefundState> {
+    if (!this.state.submitted) await this.submitOnce();
+    await this.resolveOutcome();
+    if (this.state.status === 'SUCCEEDED' || this.state.status === 'FAILED') await this.tellLedger(this.state.status);
+    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
+  }
+
+  private async submitOnce(): Promise<void> {
+    const input: SubmitRefundInput = {
+      payment: this.input.payment,
+      refundReference: this.state.id,
+      amount: this.state.amount,
+      reason: this.state.reason,
+    };
+    // Recorded before the call and carried across continue-as-new: from here on, only inquiries.
+    this.state.submitted = true;
+    this.state.submittedAt = nowIso();
+    this.movement.recordMoneyEvent('submission', 'refund sent to the provider');
+    try {
+      const answer = await this.sendUnlessSent(input);
+      if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
+      const submission = answer.submission;
+      if (submission.result === 'refused') {
+        this.state.failure = submission.failure;
+        this.movement.transition('FAILED', 'submission', submission.failure.code);
+        return;
+      }
+      this.state.providerStatus = submission.payment.providerStatus;
+      this.movement.transition('SUCCEEDED', 'submission', submission.payment.providerStatus);
+    } catch (err) {
+      const failure = activityFailureOf(err);
+      if (!failure) throw err;
+      // Whatever broke (timeout, 5xx, worker death), the refund may have reached the provider.
+      this.movement.transition('UNKNOWN', 'submission', failure.message);
+    }
+  }
+
+  /** The refund activity, asked again while Temporal cannot say whether a replaced run sent it (nothing was sent). */
+  private sendUnlessSent(input: SubmitRefundInput): ReturnType<KasirActivities['submitRefundUnlessSent']> {
+    return askAgainWhileCheckUnavailable(() => submissions.submitRefundUnlessSent(this.state.provider, input), {
+      schedule: this.timings.query,
+      unavailable: () =>
+        this.movement.note(
+          'submission',
+          'could not tell whether an earlier run sent this refund; nothing sent, asking again'
+        ),
+      wait: (delayMs) => this.movement.waitForWork(Date.now() + delayMs),
+    });
+  }
+
+  /** An earlier run of this workflow (before a reset) sent the refund: it is not sent again. */
+  private adoptEarlierRun(earlier: EarlierSubmission): void {
+    this.movement.recordMoneyEvent(
+      'submission',
+      `an earlier run (${earlier.runId}, ${earlier.status ?? 'status unknown'}) already sent this refund; not sent again`
+    );
+    if (earlier.status === 'SUCCEEDED' || earlier.status === 'FAILED') {
+      this.movement.transition(earlier.status, 'submission', 'as the earlier run found');
+    } else {
+      this.movement.transition('UNKNOWN', 'submission', 'sent by an earlier run; resolving by inquiry');
+    }
+  }
+
+  private attentionAt(): number {
+    return Date.parse(this.state.submittedAt ?? this.state.createdAt) + this.timings.attentionAfterMs;
+  }
+
+  /** UNKNOWN until the provider's payment status proves the refund; needs attention when it cannot. */
+  private async resolveOutcome(): Promise<void> {
+    let queryAt = Date.now() + nextDelay(this.timings.query, this.attempt);
+    while (!refundIsFinal(this.state.status)) {
+      if (!this.state.needsAttention && Date.now() >= this.attentionAt()) {
+        const minutes = Math.round(this.timings.attentionAfterMs / 60_000);
+        this.movement.flag(
+          `UNRESOLVED: the provider's answer to this refund was lost and its payment status has not proven it ${minutes} min later; check with the provider`,
+          'query',
+          'refund.needs_attention'
+        );
+      }
+      const wakeAt = this.state.needsAttention ? queryAt : Math.min(queryAt, this.attentionAt());
+      await this.movement.waitForWork(wakeAt);
+      await this.movement.serveRequests();
+      await this.movement.readCallbacks(this);
+      if (!refundIsFinal(this.state.status) && Date.now() >= queryAt) {
+        await this.confirm();
+        this.attempt++;
+        this.queriesThisRun++;
+        queryAt = Date.now() + nextDelay(this.timings.query, this.attempt);
+      }
+      if (!refundIsFinal(this.state.status)) {
+        await this.movement.continueAsNewIfDue(this.queriesThisRun, (c) => this.nextRun(c), this.cursor());
+      }
+    }
+    if (this.state.status === 'SUCCEEDED') this.movement.clearAttention();
+  }
+
+  // ---- the provider's word -----------------------------------------------------------------------
+
+  /** Providers call back about the payment, not the refund: nothing reaches a refund's workflow by callback. */
+  applyVerified(_event: ProviderCallbackEvent): boolean {
+    return false;
+  }
+
+  async confirm(): Promise<void> {
+    const payment = await this.inquirePayment();
+    if (!payment) return;
+    this.state.providerStatus = payment.providerStatus;
+    if (refundProvenBy(payment, this.state.amount, this.input.paidAmount)) {
+      this.movement.transition('SUCCEEDED', 'query', `payment ${payment.providerStatus}`);
+    } else {
+      this.movement.note('query', `payment ${payment.providerStatus}: does not prove this refund either way`);
+    }
+  }
+
+  private inquirePayment(): Promise<PaymentOutcome | undefined> {
+    return answerOf(() => inquiries.inquirePayment(this.state.provider, this.input.payment));
+  }
+
+  /** The ledger frees a FAILED refund's amount; a ledger already closed (its refund window over) needs no word. */
+  private async tellLedger(status: 'SUCCEEDED' | 'FAILED'): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(this.input.ledgerWorkflowId).signal(refundSettledSignal, {
+        refundId: this.state.id,
+        status,
+      });
+    } catch (err) {
+      this.movement.note('submission', `the payment's ledger could not be told: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- history --------------------------------------------------------------------------------------
+
+  private cursor(): { attempt: number } {
+    return { attempt: this.attempt };
+  }
+
+  private nextRun(carried: Carried<RefundState>): [RefundWorkflowInput] {
+    return [{ ...this.input, resume: carried }];
+  }
+}
