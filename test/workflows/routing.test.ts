@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createConnectors } from '../../src/connectors/registry';
+import type { PaymentMethod } from '../../src/domain/payment';
 import type { ProviderId } from '../../src/domain/provider';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
 import { paymentWorkflow } from '../../workflows';
@@ -52,7 +53,8 @@ describe('paymentWorkflow routing and failover', function () {
   }
 
   async function start(
-    routing: PaymentRoutingInput | undefined
+    routing: PaymentRoutingInput | undefined,
+    method: PaymentMethod = 'VA_BCA'
   ): Promise<{ first: PaymentState; handle: WorkflowHandle<typeof paymentWorkflow> }> {
     const merchantId = stack.merchants[0]!.id;
     const merchantReference = uniqueReference('routed');
@@ -67,7 +69,7 @@ describe('paymentWorkflow routing and failover', function () {
           merchantId,
           merchantReference,
           provider: 'finpay',
-          method: 'VA_BCA',
+          method,
           amount: 150_000,
           customer: { name: 'Budi Santoso', email: 'budi@example.com', phone: '081286288844' },
           description: `Order ${merchantReference}`,
@@ -161,6 +163,19 @@ describe('paymentWorkflow routing and failover', function () {
     }, 20_000);
     assert.equal(moved.provider, 'bdpay');
     assert.ok(await orderAt(bdpay, moved.id));
+  });
+
+  it('never fails over an e-wallet payment after an unknown outcome: the first provider may have pushed it to the customer', async () => {
+    await simControl(finpay, '/_sim/faults', { kind: 'http-5xx', path: INITIATE, status: 503, count: 4 });
+    const { handle } = await start(routed(['bdpay']), 'EWALLET_OVO');
+    const state = await eventually(async () => {
+      const s = await handle.query(paymentStateQuery);
+      assert.notEqual(s.status, 'REGISTERING');
+      return s;
+    });
+    assert.equal(state.provider, 'finpay');
+    assert.deepEqual(state.routing?.tried, []);
+    assert.equal(await orderAt(bdpay, state.id), undefined, 'nothing was sent to BDPay');
   });
 
   it('never fails over a pinned provider', async () => {
