@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
 import { bdpayModule } from '../../src/connectors/bdpay';
+import { finpayModule } from '../../src/connectors/finpay';
 import { buildQris, crc16CcittFalse, parseEmvFields, parseQris, withCrc } from '../../src/checkout/qris';
 import { bdpaySimulatorSetup } from '../../src/sandbox/bdpay';
+import { finpaySimulatorSetup } from '../../src/sandbox/finpay';
 import { listen } from '../../src/sandbox/simulator-kit';
 
 /** The CRC field of a payload, recomputed by hand over everything before its four digits. */
@@ -85,6 +89,36 @@ describe('QRIS payloads', () => {
       assert.equal(parsed.amount, 25_000);
       assert.equal(qr.slice(-8, -4), '6304');
       assert.equal(qr.slice(-4), crcOf(qr));
+    } finally {
+      sim.stop();
+      await server.close();
+    }
+  });
+  it("the Finpay simulator serves a scannable QRIS image at the order's imageurl, for the amount", async function () {
+    this.timeout(20_000);
+    const setup = finpaySimulatorSetup();
+    const sim = setup.createSimulator({ timeScale: 0.001 });
+    const server = await listen(sim.app);
+    try {
+      const connector = finpayModule.createConnector({ ...setup.connectorConfig(server.url), timeoutMs: 3_000 });
+      const registration = await connector.payments!.create({
+        reference: 'P0000000000000000QR2',
+        amount: 40_000,
+        method: 'QRIS',
+        customer: { name: 'Budi', email: 'budi@example.com', phone: '081286288844' },
+        description: 'QRIS test',
+        expiresInMinutes: 15,
+        callbackUrl: 'http://127.0.0.1:9/callbacks/finpay',
+      });
+      const url = registration.result === 'registered' ? registration.instructions.qrImageUrl : undefined;
+      assert.ok(url, 'an image URL');
+      const response = await fetch(url.replace(/^https?:\/\/[^/]+/, server.url));
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'image/png');
+      const png = PNG.sync.read(Buffer.from(await response.arrayBuffer()));
+      const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+      assert.ok(decoded, 'the image decodes as a QR code');
+      assert.equal(parseQris(decoded.data).amount, 40_000);
     } finally {
       sim.stop();
       await server.close();

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import express from 'express';
+import QRCode from 'qrcode';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { ZodType } from 'zod';
@@ -19,6 +20,7 @@ import {
   VoidRequest,
 } from '../../connectors/finpay/schemas';
 import { basicAuthorization, encodePhpJson, signFinpayObject, toPhpJsonValue } from '../../connectors/finpay/signing';
+import { buildQris } from '../../checkout/qris';
 import type { SubmissionCounter } from '../simulator-kit';
 import type { FinpayTestCredentials } from './credentials';
 import { OPEN_STATUSES, PAID_STATUSES } from './state';
@@ -237,6 +239,27 @@ export function finpayRoutes(state: FinpayState, options: FinpayRouteOptions): e
     const parsed = parseRequest(VoidRequest, req.body);
     if (!parsed.ok) return sendFailure(res, parsed.failure, startedAt);
     voidOrder(parsed.data.order.id, res, startedAt);
+  });
+
+  // The QRIS image `imageurl` points at: a scannable dynamic QRIS (EMVCo, correct CRC) for the order's
+  // amount, drawn as Finpay's own widget serves it; the merchant is fictional.
+  routes.get('/widgetpg/qris/:file', (req, res, next) => {
+    const order = state.byWidgetNumber(String(req.params.file).replace(/\.png$/, ''));
+    if (!order) return void res.status(404).type('text/plain').send('Not Found');
+    const payload = buildQris({
+      acquirer: 'ID.CO.FINNET.WWW',
+      merchantPan: `93600${String(order.widgetNumber).padStart(10, '0')}`,
+      merchantId: 'FINPAYSIM01',
+      nmid: 'ID1020000000002',
+      merchantName: 'KASIR SANDBOX',
+      merchantCity: 'JAKARTA',
+      amount: order.amount,
+      reference: order.id,
+    });
+    QRCode.toBuffer(payload, { type: 'png', margin: 2, width: 320 }).then(
+      (png) => void res.type('image/png').send(png),
+      next
+    );
   });
 
   // The hosted "pending" page `redirecturl` points at: enough for a person to see what to pay.
