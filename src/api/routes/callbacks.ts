@@ -24,11 +24,11 @@ import { PROVIDER_IDS, isProviderId } from '../../domain/provider';
 import type { ProviderId } from '../../domain/provider';
 import { kindOfId, sha256Hex, workflowIdOf } from '../../ids';
 import type { MovementKind } from '../../ids';
-import { providerCallbackSignal } from '../../../workflows/messages';
+import { lateCallbackStateQuery, providerCallbackSignal } from '../../../workflows/messages';
 import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
 import type { CalledBackMovementState } from '../../../workflows/movement-state';
 import { searchAttributesOf, stateQueryOf } from '../movement-kinds';
-import { lateRecordIdOf, lateRecordOf, MONEY_RECORDED } from '../movements';
+import { lateRecordIdOf, MONEY_RECORDED } from '../movements';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../http-errors';
 import type { Logger } from '../../logger';
@@ -82,10 +82,13 @@ async function handleClosed(
     log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a closed workflow that recorded it');
     return;
   }
-  // One record per movement. A running record takes this callback as a signal (a verified one settles
-  // it); a record that confirmed this very movement's money needs nothing more; any other closed
-  // record (denied, unresolved, terminated, or about an earlier movement under this id) is replaced.
-  const recordId = lateRecordIdOf(workflowId);
+  // One record per movement and provider (a payment that failed over may have money left at a provider
+  // it left: `<workflow id>:late:<provider>`, never confused with the record of its own provider). A
+  // running record takes this callback as a signal (a verified one settles it); a record that confirmed
+  // this very movement's money needs nothing more; any other closed record (denied, unresolved,
+  // terminated, or about an earlier movement under this id) is replaced.
+  const recordId =
+    provider === movement.provider ? lateRecordIdOf(workflowId) : `${lateRecordIdOf(workflowId)}:${provider}`;
   const callback: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
   const recordHandle = deps.client.workflow.getHandle(recordId);
   const description = await deps.client
@@ -106,7 +109,9 @@ async function handleClosed(
     return;
   }
   if (description) {
-    const existing = await lateRecordOf(deps, workflowId).catch(() => undefined);
+    const existing = await deps.client
+      .withDeadline(Date.now() + deps.timeouts.shortCallMs, () => recordHandle.query(lateCallbackStateQuery))
+      .catch(() => undefined);
     if (existing?.status === 'LATE_CALLBACK' && existing.movementCreatedAt === movement.createdAt) {
       deps.metrics.callbacks.inc({ provider, result: 'orphan' });
       log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback for money already recorded');
