@@ -67,7 +67,7 @@ async function heldOrEarlier<H>(check: {
   activityTypes: readonly string[];
   ask(): Promise<H>;
   isHeld(held: H): boolean;
-}): Promise<{ held: H } | { earlier: EarlierSubmission } | undefined> {
+}): Promise<Found<H> | undefined> {
   const held = await check.ask().catch((err: unknown) => {
     throw checkUnavailable(check.what, err);
   });
@@ -78,14 +78,79 @@ async function heldOrEarlier<H>(check: {
   return earlier ? { earlier } : undefined;
 }
 
+/** What a check-then-submit activity found instead of submitting. */
+type Found<H> = { held: H } | { earlier: EarlierSubmission };
+
+/** Submission activities that may have sent a payout: the legacy one and the checked one. */
+const PAYOUT_SUBMISSIONS = ['submitPayout', 'submitPayoutUnlessHeld'] as const;
+/** Activities that may have paid a bill: the legacy one and the checked one. */
+const BILL_PAYMENTS = ['payBill', 'payBillUnlessHeld'] as const;
+
+/** The check of a payout's reference: held once the provider knows it at all. */
+function payoutCheck(deps: ActivityDeps, provider: ProviderId, reference: string) {
+  const payouts = payoutsOf(deps, provider);
+  return {
+    what: 'payout',
+    activityTypes: PAYOUT_SUBMISSIONS,
+    ask: () => payouts.inquire({ reference }),
+    isHeld: (held: PayoutOutcome) => held.status !== 'not_found',
+  };
+}
+
+/**
+ * The check of a bill payment's reference: held unless the status is only "processing" without a
+ * transaction (Ayopop 188: also its answer for an unknown reference).
+ */
+function billCheck(deps: ActivityDeps, provider: ProviderId, reference: string) {
+  const bills = billsOf(deps, provider);
+  return {
+    what: 'bill payment',
+    activityTypes: BILL_PAYMENTS,
+    ask: () => bills.status(reference),
+    isHeld: (held: BillPaymentOutcome) => held.status !== 'processing' || held.transactionId !== undefined,
+  };
+}
+
 /** Why a legacy submission was not sent: the provider holds it, or a run a reset replaced sent it. */
-function alreadySent(found: { held: unknown } | { earlier: EarlierSubmission }): string {
+function alreadySent(found: Found<unknown>): string {
   return 'held' in found
     ? 'the provider already holds it; not sent again'
     : `a run replaced by a reset (${found.earlier.runId}) sent it; not sent again`;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  /**
+   * The provider is asked whether it already holds this payout, and only if it does not is the payout
+   * submitted, in the same single attempt: a workflow reset to any task, or a submission activity
+   * dispatched again, still asks first. A provider that keeps no record of a payout it refused cannot
+   * answer for a reset run, so Temporal is asked too whether an earlier run of this workflow already
+   * submitted it (activities/earlier-runs.ts): then nothing is sent and the workflow adopts that run's
+   * outcome. If the provider or Temporal cannot be asked, nothing is sent: the attempt
+   * fails with `ProviderCheckUnavailable` and the workflow asks again later (an earlier run may have
+   * submitted this very payout, so sending blind could reach the provider twice).
+   */
+  async function submitPayoutUnlessHeld(
+    provider: ProviderId,
+    input: SubmitPayoutInput
+  ): Promise<Found<PayoutOutcome> | { submission: PayoutSubmission }> {
+    const found = await heldOrEarlier(payoutCheck(deps, provider, input.reference));
+    return found ?? { submission: await translateErrors(() => payoutsOf(deps, provider).submit(input)) };
+  }
+
+  /**
+   * Asks the provider for the status of this reference and pays only if it shows no payment, in the
+   * same single attempt (see `submitPayoutUnlessHeld`). A status that is only "processing" without a
+   * transaction (Ayopop 188: also its answer for an unknown reference) does not count as held; the
+   * provider refusing a duplicate reference (102/108, read as processing) is the last defence.
+   */
+  async function payBillUnlessHeld(
+    provider: ProviderId,
+    input: BillPaymentInput
+  ): Promise<Found<BillPaymentOutcome> | { payment: BillPaymentOutcome }> {
+    const found = await heldOrEarlier(billCheck(deps, provider, input.reference));
+    return found ?? { payment: await translateErrors(() => billsOf(deps, provider).pay(input)) };
+  }
+
   return {
     async registerPayment(provider: ProviderId, input: CreatePaymentInput): Promise<PaymentRegistration> {
       const registration = await translateErrors(() => paymentsOf(deps, provider).create(input));
@@ -126,40 +191,12 @@ export function createActivities(deps: ActivityDeps) {
      * `unknown` (resolved by query), and nothing is sent again.
      */
     async submitPayout(provider: ProviderId, input: SubmitPayoutInput): Promise<PayoutSubmission> {
-      const payouts = payoutsOf(deps, provider);
-      const found = await heldOrEarlier({
-        what: 'payout',
-        activityTypes: ['submitPayout', 'submitPayoutUnlessHeld'],
-        ask: () => payouts.inquire({ reference: input.reference }),
-        isHeld: (held) => held.status !== 'not_found',
-      });
-      if (found) return { result: 'unknown', providerCode: 'SENT_BEFORE', message: alreadySent(found) };
-      return translateErrors(() => payouts.submit(input));
+      const answer = await submitPayoutUnlessHeld(provider, input);
+      if ('submission' in answer) return answer.submission;
+      return { result: 'unknown', providerCode: 'SENT_BEFORE', message: alreadySent(answer) };
     },
 
-    /**
-     * The provider is asked whether it already holds this payout, and only if it does not is the payout
-     * submitted, in the same single attempt: a workflow reset to any task, or a submission activity
-     * dispatched again, still asks first. A provider that keeps no record of a payout it refused cannot
-     * answer for a reset run, so Temporal is asked too whether an earlier run of this workflow already
-     * submitted it (activities/earlier-runs.ts): then nothing is sent and the workflow adopts that run's
-     * outcome. If the provider or Temporal cannot be asked, nothing is sent: the attempt
-     * fails with `ProviderCheckUnavailable` and the workflow asks again later (an earlier run may have
-     * submitted this very payout, so sending blind could reach the provider twice).
-     */
-    async submitPayoutUnlessHeld(
-      provider: ProviderId,
-      input: SubmitPayoutInput
-    ): Promise<{ held: PayoutOutcome } | { earlier: EarlierSubmission } | { submission: PayoutSubmission }> {
-      const payouts = payoutsOf(deps, provider);
-      const found = await heldOrEarlier({
-        what: 'payout',
-        activityTypes: ['submitPayout', 'submitPayoutUnlessHeld'],
-        ask: () => payouts.inquire({ reference: input.reference }),
-        isHeld: (held) => held.status !== 'not_found',
-      });
-      return found ?? { submission: await translateErrors(() => payouts.submit(input)) };
-    },
+    submitPayoutUnlessHeld,
 
     /**
      * Sends one refund, unless an earlier run of the refund's workflow (before a reset) already sent it:
@@ -221,37 +258,13 @@ export function createActivities(deps: ActivityDeps) {
      * what replaced runs sent (answered `processing`, resolved by status): it never pays again.
      */
     async payBill(provider: ProviderId, input: BillPaymentInput): Promise<BillPaymentOutcome> {
-      const bills = billsOf(deps, provider);
-      const found = await heldOrEarlier({
-        what: 'bill payment',
-        activityTypes: ['payBill', 'payBillUnlessHeld'],
-        ask: () => bills.status(input.reference),
-        isHeld: (held) => held.status !== 'processing' || held.transactionId !== undefined,
-      });
-      if (found && 'held' in found) return found.held;
-      if (found) return { status: 'processing', providerCode: 'SENT_BEFORE', message: alreadySent(found) };
-      return translateErrors(() => bills.pay(input));
+      const answer = await payBillUnlessHeld(provider, input);
+      if ('payment' in answer) return answer.payment;
+      if ('held' in answer) return answer.held;
+      return { status: 'processing', providerCode: 'SENT_BEFORE', message: alreadySent(answer) };
     },
 
-    /**
-     * Asks the provider for the status of this reference and pays only if it shows no payment, in the
-     * same single attempt (see `submitPayoutUnlessHeld`). A status that is only "processing" without a
-     * transaction (Ayopop 188: also its answer for an unknown reference) does not count as held; the
-     * provider refusing a duplicate reference (102/108, read as processing) is the last defence.
-     */
-    async payBillUnlessHeld(
-      provider: ProviderId,
-      input: BillPaymentInput
-    ): Promise<{ held: BillPaymentOutcome } | { earlier: EarlierSubmission } | { payment: BillPaymentOutcome }> {
-      const bills = billsOf(deps, provider);
-      const found = await heldOrEarlier({
-        what: 'bill payment',
-        activityTypes: ['payBill', 'payBillUnlessHeld'],
-        ask: () => bills.status(input.reference),
-        isHeld: (held) => held.status !== 'processing' || held.transactionId !== undefined,
-      });
-      return found ?? { payment: await translateErrors(() => bills.pay(input)) };
-    },
+    payBillUnlessHeld,
 
     /**
      * For a bill workflow's reset run, before it inquires again or closes without money: whether the
@@ -260,15 +273,8 @@ export function createActivities(deps: ActivityDeps) {
     async billPaidBefore(
       provider: ProviderId,
       reference: string
-    ): Promise<{ held: BillPaymentOutcome } | { earlier: EarlierSubmission } | { nothing: true }> {
-      const bills = billsOf(deps, provider);
-      const found = await heldOrEarlier({
-        what: 'bill payment',
-        activityTypes: ['payBill', 'payBillUnlessHeld'],
-        ask: () => bills.status(reference),
-        isHeld: (held) => held.status !== 'processing' || held.transactionId !== undefined,
-      });
-      return found ?? { nothing: true };
+    ): Promise<Found<BillPaymentOutcome> | { nothing: true }> {
+      return (await heldOrEarlier(billCheck(deps, provider, reference))) ?? { nothing: true };
     },
 
     async billStatus(provider: ProviderId, reference: string): Promise<BillPaymentOutcome> {

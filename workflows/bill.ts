@@ -17,8 +17,9 @@ import { nowIso } from './status-and-timeline';
 import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
-import { firstAnswer, MOVEMENT_CORE } from './movement';
+import { MOVEMENT_CORE } from './movement';
 import { MovementWorkflow } from './movement-workflow';
+import type { PendingRequest } from './movement-workflow';
 import { nextDelay } from './timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from './movement-state';
 
@@ -33,11 +34,8 @@ export async function billWorkflow(input: BillWorkflowInput): Promise<BillState>
   return new Bill(input).run();
 }
 
-interface Confirmation {
-  request: ConfirmBillPaymentRequest;
-  /** Set once the payment has a first answer (or the confirmation was refused). */
-  answer?: { error?: string };
-}
+/** A merchant's confirmation: answered once the payment has a first answer (or it was refused). */
+type Confirmation = PendingRequest<ConfirmBillPaymentRequest>;
 
 class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
   private inquired: boolean;
@@ -47,11 +45,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
     super(input, initialBillState, 'bill', billStatusRank);
     this.inquired = input.resume !== undefined;
 
-    setHandler(billStateQuery, () => this.state);
-    setHandler(billInquiredUpdate, async () => {
-      await firstAnswer(() => this.inquired);
-      return this.state;
-    });
+    this.answersState(billStateQuery, billInquiredUpdate, () => this.inquired);
     setHandler(confirmBillPaymentUpdate, (request) => this.requestConfirmation(request), {
       validator: (request: ConfirmBillPaymentRequest) => this.validateConfirmation(request),
     });

@@ -1,9 +1,11 @@
 /**
  * The state each kind of movement starts from. Written once, for the frozen workflows in `legacy/` and
- * the current ones alike: both start a new execution from exactly this shape.
+ * the current ones alike: both start a new execution from exactly this shape. Each state's fields keep
+ * their order (id first, metadata last), the order merchants read in JSON.
  */
 import type { BillState, BillWorkflowInput, PaymentState, PaymentWorkflowInput } from './movement-state';
-import type { PayoutState, PayoutWorkflowInput } from './movement-state';
+import type { PayoutState, PayoutWorkflowInput, RefundState, RefundWorkflowInput } from './movement-state';
+import type { TimelineEntry } from './movement-state';
 import { nowIso } from './status-and-timeline';
 
 /** All but the last four digits hidden; an account number of four digits or fewer is hidden whole. */
@@ -11,33 +13,39 @@ export function maskAccount(accountNumber: string): string {
   return accountNumber.length <= 4 ? '****' : `${'*'.repeat(accountNumber.length - 4)}${accountNumber.slice(-4)}`;
 }
 
-export function initialPaymentState(input: PaymentWorkflowInput): PaymentState {
+/** The fields every movement's state opens with: which movement it is, and whose. */
+function opening<K extends string>(
+  id: string,
+  kind: K,
+  input: { merchantId: string; merchantReference: string }
+): { id: string; kind: K; merchantId: string; merchantReference: string } {
+  return { id, kind, merchantId: input.merchantId, merchantReference: input.merchantReference };
+}
+
+/**
+ * The fields every movement's state closes with: its first status, the request's fingerprint, the
+ * kind's own flags (`flags`), not flagged for attention, created and updated now, no timeline yet.
+ */
+function closing<S extends string, F extends object>(status: S, requestFingerprint: string, flags: F) {
   const at = nowIso();
+  const timeline: TimelineEntry[] = [];
+  return { status, requestFingerprint, ...flags, needsAttention: false, createdAt: at, updatedAt: at, timeline };
+}
+
+export function initialPaymentState(input: PaymentWorkflowInput): PaymentState {
   return {
-    id: input.paymentId,
-    kind: 'payment',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
+    ...opening(input.paymentId, 'payment', input),
     provider: input.provider,
     method: input.method,
     amount: input.amount,
-    status: 'REGISTERING',
-    requestFingerprint: input.requestFingerprint,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
+    ...closing('REGISTERING', input.requestFingerprint, {}),
     metadata: input.metadata,
   };
 }
 
 export function initialPayoutState(input: PayoutWorkflowInput): PayoutState {
-  const at = nowIso();
   return {
-    id: input.payoutId,
-    kind: 'payout',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
+    ...opening(input.payoutId, 'payout', input),
     provider: input.provider,
     amount: input.amount,
     feeMode: input.feeMode,
@@ -45,32 +53,28 @@ export function initialPayoutState(input: PayoutWorkflowInput): PayoutState {
       bankCode: input.beneficiary.bankCode,
       accountNumberMasked: maskAccount(input.beneficiary.accountNumber),
     },
-    status: 'SUBMITTING',
-    requestFingerprint: input.requestFingerprint,
-    submitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
+    ...closing('SUBMITTING', input.requestFingerprint, { submitted: false }),
     metadata: input.metadata,
   };
 }
 
 export function initialBillState(input: BillWorkflowInput): BillState {
-  const at = nowIso();
   return {
-    id: input.billId,
-    kind: 'bill',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
+    ...opening(input.billId, 'bill', input),
     provider: input.provider,
     productCode: input.productCode,
-    status: 'INQUIRED',
-    requestFingerprint: input.requestFingerprint,
-    paymentSubmitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
+    ...closing('INQUIRED', input.requestFingerprint, { paymentSubmitted: false }),
+  };
+}
+
+export function initialRefundState(input: RefundWorkflowInput): RefundState {
+  return {
+    ...opening(input.refundId, 'refund', input),
+    paymentId: input.payment.reference,
+    provider: input.provider,
+    amount: input.amount,
+    reason: input.reason,
+    ...closing('REQUESTED', input.requestFingerprint, { submitted: false }),
+    metadata: input.metadata,
   };
 }

@@ -1,13 +1,15 @@
 /**
- * What the current payment, payout and bill workflows share around the movement core: their input,
+ * What the current payment, payout, bill and refund workflows share around the movement core: their input,
  * state and core, how a waiting loop takes a turn, how asks of the provider are counted, and the cursor
  * carried across continue-as-new. Each workflow class adds its own process on top.
  */
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import { Movement } from './movement';
+import { setHandler } from '@temporalio/workflow';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import { firstAnswer, Movement } from './movement';
 import type { CallbackReader } from './movement';
 import { askAgainWhileCheckUnavailable } from './check-then-send';
-import type { CalledBackMovementState, Carried, TimelineEntry } from './movement-state';
+import type { Carried, MoneyMovementState, TimelineEntry } from './movement-state';
 import { nextDelay } from './timings';
 import type { BackoffSchedule, WorkflowTimings } from './timings';
 
@@ -17,8 +19,14 @@ export interface MovementInput<S> {
   resume?: Carried<S>;
 }
 
+/** A caller's request the workflow serves later, and its answer once served (`error` when refused). */
+export interface PendingRequest<R> {
+  request: R;
+  answer?: { error?: string };
+}
+
 export abstract class MovementWorkflow<
-  S extends CalledBackMovementState,
+  S extends MoneyMovementState,
   I extends MovementInput<S>,
 > implements CallbackReader {
   protected readonly input: I;
@@ -42,6 +50,22 @@ export abstract class MovementWorkflow<
     this.movement = new Movement({ kind, rank, timings: input.timings }, this.state, input.resume);
     this.attempt = input.resume?.attempt ?? 0;
     this.watchUntil = input.resume?.watchUntil;
+  }
+
+  /**
+   * Answers `stateQuery` with the state, and `firstAnswerUpdate` with it once `answered()` holds (the
+   * movement has its first answer), for callers that wait for it.
+   */
+  protected answersState(
+    stateQuery: QueryDefinition<S>,
+    firstAnswerUpdate: UpdateDefinition<S, []>,
+    answered: () => boolean
+  ): void {
+    setHandler(stateQuery, () => this.state);
+    setHandler(firstAnswerUpdate, async () => {
+      await firstAnswer(answered);
+      return this.state;
+    });
   }
 
   abstract applyVerified(event: ProviderCallbackEvent): boolean;

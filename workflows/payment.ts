@@ -22,7 +22,7 @@ import { nowIso } from './status-and-timeline';
 import { paymentWorkflowV1 } from './legacy/payment-v1';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
 import type { CancelPaymentRequest } from './messages';
-import { firstAnswer, MOVEMENT_CORE } from './movement';
+import { MOVEMENT_CORE } from './movement';
 import { MovementWorkflow } from './movement-workflow';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from './timings';
 import { KasirProvider } from './search-attributes';
@@ -89,11 +89,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput> {
   constructor(input: PaymentWorkflowInput) {
     super(input, initialPaymentState, 'payment', rank);
 
-    setHandler(paymentStateQuery, () => this.state);
-    setHandler(paymentRegisteredUpdate, async () => {
-      await firstAnswer(() => this.state.status !== 'REGISTERING');
-      return this.state;
-    });
+    this.answersState(paymentStateQuery, paymentRegisteredUpdate, () => this.state.status !== 'REGISTERING');
     setHandler(cancelPaymentUpdate, (request) => this.requestCancel(request), {
       validator: (_request: CancelPaymentRequest) => {
         if (this.state.status !== 'PENDING') {

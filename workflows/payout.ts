@@ -16,8 +16,9 @@ import { nowIso } from './status-and-timeline';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
-import { firstAnswer, MOVEMENT_CORE } from './movement';
+import { MOVEMENT_CORE } from './movement';
 import { MovementWorkflow } from './movement-workflow';
+import type { PendingRequest } from './movement-workflow';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
 
@@ -29,21 +30,12 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
   return new Payout(input).run();
 }
 
-interface Resolution {
-  request: ResolvePayoutRequest;
-  answer?: { error?: string };
-}
-
 class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
-  private resolution?: Resolution;
+  private resolution?: PendingRequest<ResolvePayoutRequest>;
 
   constructor(input: PayoutWorkflowInput) {
     super(input, initialPayoutState, 'payout', payoutStatusRank);
-    setHandler(payoutStateQuery, () => this.state);
-    setHandler(payoutSubmittedUpdate, async () => {
-      await firstAnswer(() => this.state.status !== 'SUBMITTING');
-      return this.state;
-    });
+    this.answersState(payoutStateQuery, payoutSubmittedUpdate, () => this.state.status !== 'SUBMITTING');
     setHandler(resolvePayoutUpdate, (request) => this.requestResolution(request), {
       validator: (request: ResolvePayoutRequest) => this.validateResolution(request),
     });
@@ -264,7 +256,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
   }
 
   private async requestResolution(request: ResolvePayoutRequest): Promise<PayoutState> {
-    const pending: Resolution = { request };
+    const pending: PendingRequest<ResolvePayoutRequest> = { request };
     this.resolution = pending;
     await condition(() => pending.answer !== undefined);
     this.resolution = undefined;

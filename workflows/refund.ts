@@ -17,64 +17,26 @@ import { inquiries, submissions } from './activity-proxies';
 import { askAgainWhileCheckUnavailable } from './check-then-send';
 import { refundSettledSignal, refundStateQuery, refundSubmittedUpdate, resolveRefundUpdate } from './messages';
 import type { ResolveRefundRequest } from './messages';
-import { firstAnswer, Movement } from './movement';
-import type { CallbackReader } from './movement';
-import type { Carried, RefundState, RefundWorkflowInput } from './movement-state';
+import { initialRefundState } from './initial-states';
+import { MovementWorkflow } from './movement-workflow';
+import type { RefundState, RefundWorkflowInput } from './movement-state';
 import { nowIso } from './status-and-timeline';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { PayoutTimings } from './timings';
-
-function initialState(input: RefundWorkflowInput): RefundState {
-  const at = nowIso();
-  return {
-    id: input.refundId,
-    kind: 'refund',
-    merchantId: input.merchantId,
-    merchantReference: input.merchantReference,
-    paymentId: input.payment.reference,
-    provider: input.provider,
-    amount: input.amount,
-    reason: input.reason,
-    status: 'REQUESTED',
-    requestFingerprint: input.requestFingerprint,
-    submitted: false,
-    needsAttention: false,
-    createdAt: at,
-    updatedAt: at,
-    timeline: [],
-    metadata: input.metadata,
-  };
-}
 
 export async function refundWorkflow(input: RefundWorkflowInput): Promise<RefundState> {
   return new Refund(input).run();
 }
 
-class Refund implements CallbackReader {
-  private readonly input: RefundWorkflowInput;
-  private readonly movement: Movement<RefundState>;
-  private readonly state: RefundState;
+class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput> {
   private readonly timings: PayoutTimings;
-  private attempt: number;
-  private queriesThisRun = 0;
   private resolution?: { request: ResolveRefundRequest; applied: boolean };
 
   constructor(input: RefundWorkflowInput) {
-    this.input = input;
-    this.state = input.resume?.state ?? initialState(input);
+    super(input, initialRefundState, 'refund', refundStatusRank);
     // Refunds are resolved on the payout's schedule (query backoff, attention window) unless config says otherwise.
     this.timings = input.timings.refund ?? input.timings.payout ?? DEFAULT_TIMINGS.payout;
-    this.movement = new Movement(
-      { kind: 'refund', rank: refundStatusRank, timings: input.timings },
-      this.state,
-      input.resume
-    );
-    this.attempt = input.resume?.attempt ?? 0;
-    setHandler(refundStateQuery, () => this.state);
-    setHandler(refundSubmittedUpdate, async () => {
-      await firstAnswer(() => this.state.status !== 'REQUESTED');
-      return this.state;
-    });
+    this.answersState(refundStateQuery, refundSubmittedUpdate, () => this.state.status !== 'REQUESTED');
     setHandler(resolveRefundUpdate, (request) => this.requestResolution(request), {
       validator: (request: ResolveRefundRequest) => this.validateResolution(request),
     });
@@ -127,7 +89,7 @@ class Refund implements CallbackReader {
     if (!this.state.submitted) await this.submitOnce();
     await this.resolveOutcome();
     if (this.state.status === 'SUCCEEDED' || this.state.status === 'FAILED') await this.tellLedger(this.state.status);
-    return this.movement.closeOut(this, (carried) => this.nextRun(carried), this.cursor());
+    return this.closeOut();
   }
 
   private async submitOnce(): Promise<void> {
@@ -203,18 +165,12 @@ class Refund implements CallbackReader {
         );
       }
       const wakeAt = this.state.needsAttention ? queryAt : Math.min(queryAt, this.attentionAt());
-      await this.movement.waitForWork(wakeAt);
-      await this.movement.serveRequests();
-      await this.movement.readCallbacks(this);
+      await this.takeTurn(wakeAt);
       if (!refundIsFinal(this.state.status) && Date.now() >= queryAt) {
         await this.confirm();
-        this.attempt++;
-        this.queriesThisRun++;
-        queryAt = Date.now() + nextDelay(this.timings.query, this.attempt);
+        queryAt = this.counted(this.timings.query);
       }
-      if (!refundIsFinal(this.state.status)) {
-        await this.movement.continueAsNewIfDue(this.queriesThisRun, (c) => this.nextRun(c), this.cursor());
-      }
+      if (!refundIsFinal(this.state.status)) await this.continueAsNewIfDue();
     }
     if (this.state.status === 'SUCCEEDED') this.movement.clearAttention();
   }
@@ -251,15 +207,5 @@ class Refund implements CallbackReader {
     } catch (err) {
       this.movement.note('submission', `the payment's ledger could not be told: ${(err as Error).message}`);
     }
-  }
-
-  // ---- history --------------------------------------------------------------------------------------
-
-  private cursor(): { attempt: number } {
-    return { attempt: this.attempt };
-  }
-
-  private nextRun(carried: Carried<RefundState>): [RefundWorkflowInput] {
-    return [{ ...this.input, resume: carried }];
   }
 }

@@ -1,5 +1,6 @@
 /** Bills and digital products (PPOB): inquiry, payment, status. Pure types, safe to import from workflows. */
 import type { Rupiah } from './money';
+import { statusLadder } from './status-ladder';
 
 export interface BillInquiryInput {
   productCode: string;
@@ -91,26 +92,24 @@ export const BILL_STATUSES = [
 export type BillStatus = (typeof BILL_STATUSES)[number];
 
 /** The ladder a bill's status only climbs; a success after a failure report still reaches the merchant. */
+const BILL_LADDER = statusLadder(
+  BILL_STATUSES,
+  [
+    ['INQUIRED'],
+    ['PAYING'],
+    ['PROCESSING'],
+    ['INQUIRY_FAILED', 'EXPIRED', 'CANCELLED', 'FAILED'],
+    ['SUCCEEDED', 'AMOUNT_MISMATCH'],
+  ],
+  3
+);
+
+/** Where `status` stands on the bill ladder: a report may only replace a lower rank. */
 export function billStatusRank(status: BillStatus): number {
-  switch (status) {
-    case 'INQUIRED':
-      return 0;
-    case 'PAYING':
-      return 1;
-    case 'PROCESSING':
-      return 2;
-    case 'INQUIRY_FAILED':
-    case 'EXPIRED':
-    case 'CANCELLED':
-    case 'FAILED':
-      return 3;
-    case 'SUCCEEDED':
-    case 'AMOUNT_MISMATCH':
-      return 4;
-  }
+  return BILL_LADDER.rank(status);
 }
 
 /** A bill whose payment has its last word (or that can no longer be paid). */
 export function billIsFinal(status: BillStatus): boolean {
-  return billStatusRank(status) >= 3;
+  return BILL_LADDER.isFinal(status);
 }

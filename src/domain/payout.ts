@@ -1,6 +1,7 @@
 /** Money out: bank payouts (disbursements). Pure types, safe to import from workflows. */
 import type { Rupiah } from './money';
 import type { ProviderFailure } from './payment';
+import { statusLadder } from './status-ladder';
 
 /**
  * How the provider answered a submission.
@@ -28,25 +29,20 @@ export type PayoutStatus = (typeof PAYOUT_STATUSES)[number];
  * payout; FAILED ranks below the success states because money the provider moved after a failure
  * (an operator's FAILED, a provider that changes its mind) must still reach the merchant as moved.
  */
+const PAYOUT_LADDER = statusLadder(
+  PAYOUT_STATUSES,
+  [['SUBMITTING'], ['UNKNOWN'], ['PROCESSING'], ['FAILED'], ['SUCCEEDED', 'AMOUNT_MISMATCH']],
+  3
+);
+
+/** Where `status` stands on the payout ladder: a report may only replace a lower rank. */
 export function payoutStatusRank(status: PayoutStatus): number {
-  switch (status) {
-    case 'SUBMITTING':
-      return 0;
-    case 'UNKNOWN':
-      return 1;
-    case 'PROCESSING':
-      return 2;
-    case 'FAILED':
-      return 3;
-    case 'SUCCEEDED':
-    case 'AMOUNT_MISMATCH':
-      return 4;
-  }
+  return PAYOUT_LADDER.rank(status);
 }
 
 /** SUCCEEDED, FAILED or AMOUNT_MISMATCH: the provider's (or an operator's) last word. */
 export function payoutIsFinal(status: PayoutStatus): boolean {
-  return payoutStatusRank(status) >= 3;
+  return PAYOUT_LADDER.isFinal(status);
 }
 
 /** Who pays the provider's fee: `deducted` from the amount sent, or `merchant` balance on top (BDPay feeType 0/1). */

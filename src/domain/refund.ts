@@ -1,6 +1,7 @@
 /** Refunds: money back to the customer of a paid payment. Pure types and rules, safe to import from workflows. */
 import type { Rupiah } from './money';
 import type { PaymentOutcome, PaymentRef, ProviderFailure } from './payment';
+import { statusLadder } from './status-ladder';
 
 export const REFUND_STATUSES = ['REQUESTED', 'UNKNOWN', 'PROCESSING', 'FAILED', 'SUCCEEDED'] as const;
 export type RefundStatus = (typeof REFUND_STATUSES)[number];
@@ -9,23 +10,20 @@ export type RefundStatus = (typeof REFUND_STATUSES)[number];
  * The ladder a refund's status only climbs. As for payouts, FAILED ranks below SUCCEEDED: money the
  * provider returned after a failure must still reach the merchant as returned.
  */
+const REFUND_LADDER = statusLadder(
+  REFUND_STATUSES,
+  [['REQUESTED'], ['UNKNOWN'], ['PROCESSING'], ['FAILED'], ['SUCCEEDED']],
+  3
+);
+
+/** Where `status` stands on the refund ladder: a report may only replace a lower rank. */
 export function refundStatusRank(status: RefundStatus): number {
-  switch (status) {
-    case 'REQUESTED':
-      return 0;
-    case 'UNKNOWN':
-      return 1;
-    case 'PROCESSING':
-      return 2;
-    case 'FAILED':
-      return 3;
-    case 'SUCCEEDED':
-      return 4;
-  }
+  return REFUND_LADDER.rank(status);
 }
 
+/** FAILED or SUCCEEDED: the provider's (or an operator's) last word. */
 export function refundIsFinal(status: RefundStatus): boolean {
-  return refundStatusRank(status) >= 3;
+  return REFUND_LADDER.isFinal(status);
 }
 
 /** What a refund asks of the provider: the payment it refunds and how much of it. */

@@ -8,26 +8,17 @@
  * A payment that did not answer definitively is resolved by status on the same reference after the
  * provider's documented delay, never by paying again.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  setHandler,
-} from '@temporalio/workflow';
+import { ActivityFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { BillPaymentOutcome, BillStatus } from '../../src/domain/bill';
 import { billTotalOf } from '../../src/domain/bill';
-import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import { calls, inquiries, submissions } from '../activity-proxies';
 import { initialBillState } from '../initial-states';
 import { answeredInquiryOf, billInquiryInputOf } from '../bill-inquiry';
 import { CONFIRM_EVERY_HINT } from '../patches';
-import { legacyOutbox } from '../merchant-outbox';
+import { closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
-import { SeenEvents } from '../seen-events';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
-import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate, providerCallbackSignal } from '../messages';
+import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from '../messages';
 import type { ConfirmBillPaymentRequest } from '../messages';
 import { nextDelay } from '../timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from '../movement-state';
@@ -35,17 +26,13 @@ import type { BillState, BillWorkflowInput, TimelineEntry } from '../movement-st
 const FINAL: readonly BillStatus[] = ['SUCCEEDED', 'FAILED', 'INQUIRY_FAILED', 'EXPIRED'];
 
 export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillState> {
-  const state = input.resume?.state ?? initialBillState(input);
-  const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
-  const seen = new SeenEvents(input.resume?.seenEventIds);
-  const callbacks: ProviderCallbackEvent[] = [];
+  const run = openLegacyRun(input.resume, input.timings.webhook, () => initialBillState(input), billStateQuery);
+  const { state, outbox, seen, callbacks } = run;
   let inquired = input.resume !== undefined;
   let confirmation: ConfirmBillPaymentRequest | undefined;
   let attempt = input.resume?.attempt ?? 0;
   let checksThisRun = 0;
 
-  setHandler(billStateQuery, () => state);
-  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
   setHandler(billInquiredUpdate, async () => {
     await condition(() => inquired);
     return state;
@@ -194,19 +181,10 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
         outbox.emit('bill.needs_attention', state);
       }
       if (!FINAL.includes(state.status) && shouldContinueAsNew(checksThisRun, input.timings.pollsPerRun)) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof billWorkflowV1>({
-          ...input,
-          resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
-        });
+        await handOverLegacyRun(input, { ...run, attempt });
       }
     }
   }
 
-  if (state.needsAttention && FINAL.includes(state.status)) {
-    state.needsAttention = false;
-    publishStatus(state);
-  }
-  await condition(() => outbox.drained() && allHandlersFinished());
-  return state;
+  return closeLegacyRun(state, outbox, FINAL.includes(state.status));
 }

@@ -8,17 +8,7 @@
  * then waits for the first of a verified callback, a status poll, a cancel request or expiry. After
  * expiry or cancel it keeps watching for a late payment and flags one as needs-attention.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  setHandler,
-  sleep,
-} from '@temporalio/workflow';
-import type { ProviderCallbackEvent } from '../../src/domain/callback';
+import { ActivityFailure, ApplicationFailure, condition, patched, setHandler, sleep } from '@temporalio/workflow';
 import type {
   PaymentOutcome,
   PaymentRef,
@@ -30,11 +20,10 @@ import { closedWithoutPayment, paymentStatusRank } from '../../src/domain/paymen
 import { calls, inquiries, localCalls } from '../activity-proxies';
 import { initialPaymentState } from '../initial-states';
 import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES } from '../patches';
-import { legacyOutbox } from '../merchant-outbox';
+import { closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
-import { SeenEvents } from '../seen-events';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
-import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery, providerCallbackSignal } from '../messages';
+import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from '../messages';
 import type { CancelPaymentRequest } from '../messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from '../timings';
 import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from '../movement-state';
@@ -55,17 +44,13 @@ const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
 };
 
 export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<PaymentState> {
-  const state = input.resume?.state ?? initialPaymentState(input);
-  const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
-  const seen = new SeenEvents(input.resume?.seenEventIds);
-  const callbacks: ProviderCallbackEvent[] = [];
+  const run = openLegacyRun(input.resume, input.timings.webhook, () => initialPaymentState(input), paymentStateQuery);
+  const { state, outbox, seen, callbacks } = run;
   let cancelRequest: CancelPaymentRequest | undefined;
   let cancelFailure: string | undefined;
   let attempt = input.resume?.attempt ?? 0;
   let pollsThisRun = 0;
 
-  setHandler(paymentStateQuery, () => state);
-  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
   setHandler(paymentRegisteredUpdate, async () => {
     await condition(() => state.status !== 'REGISTERING');
     return state;
@@ -200,11 +185,7 @@ export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<Pa
 
   async function continueAsNewIfDue(): Promise<void> {
     if (!shouldContinueAsNew(pollsThisRun, input.timings.pollsPerRun)) return;
-    await condition(allHandlersFinished);
-    await continueAsNew<typeof paymentWorkflowV1>({
-      ...input,
-      resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
-    });
+    await handOverLegacyRun(input, { ...run, attempt });
   }
 
   // Registration. Re-sending the same order id after an unknown outcome is safe: the provider either
@@ -304,6 +285,5 @@ export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<Pa
     }
   }
 
-  await condition(() => outbox.drained() && allHandlersFinished());
-  return state;
+  return closeLegacyRun(state, outbox, false);
 }

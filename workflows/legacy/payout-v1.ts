@@ -8,24 +8,15 @@
  * callbacks, on a janitor-like schedule. Never auto-fails: after a window it raises needs-attention
  * and waits for an operator's validated resolution.
  */
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  setHandler,
-} from '@temporalio/workflow';
-import type { ProviderCallbackEvent } from '../../src/domain/callback';
+import { ActivityFailure, condition, patched, setHandler } from '@temporalio/workflow';
 import type { PayoutOutcome, PayoutStatus } from '../../src/domain/payout';
 import { inquiries, submissions } from '../activity-proxies';
 import { initialPayoutState } from '../initial-states';
 import { CONFIRM_EVERY_HINT } from '../patches';
-import { legacyOutbox } from '../merchant-outbox';
+import { closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
-import { SeenEvents } from '../seen-events';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
-import { payoutStateQuery, payoutSubmittedUpdate, providerCallbackSignal, resolvePayoutUpdate } from '../messages';
+import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from '../messages';
 import type { ResolvePayoutRequest } from '../messages';
 import { nextDelay } from '../timings';
 import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from '../movement-state';
@@ -33,16 +24,12 @@ import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from '../movemen
 const FINAL: readonly PayoutStatus[] = ['SUCCEEDED', 'FAILED'];
 
 export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<PayoutState> {
-  const state = input.resume?.state ?? initialPayoutState(input);
-  const outbox = legacyOutbox(input.timings.webhook, input.resume?.outbox);
-  const seen = new SeenEvents(input.resume?.seenEventIds);
-  const callbacks: ProviderCallbackEvent[] = [];
+  const run = openLegacyRun(input.resume, input.timings.webhook, () => initialPayoutState(input), payoutStateQuery);
+  const { state, outbox, seen, callbacks } = run;
   let resolution: ResolvePayoutRequest | undefined;
   let attempt = input.resume?.attempt ?? 0;
   let queriesThisRun = 0;
 
-  setHandler(payoutStateQuery, () => state);
-  setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
   setHandler(payoutSubmittedUpdate, async () => {
     await condition(() => state.status !== 'SUBMITTING');
     return state;
@@ -191,19 +178,10 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
       attempt++;
       queriesThisRun++;
       if (!FINAL.includes(state.status) && shouldContinueAsNew(queriesThisRun, input.timings.pollsPerRun)) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof payoutWorkflowV1>({
-          ...input,
-          resume: { state, outbox: outbox.snapshot(), seenEventIds: seen.snapshot(), attempt },
-        });
+        await handOverLegacyRun(input, { ...run, attempt });
       }
     }
   }
 
-  if (state.needsAttention && FINAL.includes(state.status)) {
-    state.needsAttention = false;
-    publishStatus(state);
-  }
-  await condition(() => outbox.drained() && allHandlersFinished());
-  return state;
+  return closeLegacyRun(state, outbox, FINAL.includes(state.status));
 }
