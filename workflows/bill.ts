@@ -143,6 +143,9 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
       await this.movement.waitForWork(expiresAt, () => this.confirmation !== undefined);
       if (this.confirmation !== undefined) return;
       await this.movement.readCallbacks(this);
+      // Evaluated live (never while the copied history of a reset replays), so the flag is carried
+      // across the continue-as-new below.
+      this.replacesEarlierRuns();
       await this.continueAsNewIfDue();
     }
     if (this.confirmation !== undefined) return;
@@ -196,6 +199,8 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
         // Before closing without money, it keeps asking: a bill a replaced run paid is never told EXPIRED.
         if (!untilAnswered) return false;
         await sleep(nextDelay(this.input.timings.bill.statusPoll, round));
+        // A long outage does not grow one run without bound: the next run asks again at expiry.
+        await this.continueAsNewIfDue();
       }
     }
   }

@@ -134,7 +134,12 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<Re
           staticDetails: details,
         });
       } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+          // Not started: nothing can refund this, so nothing stays reserved for it.
+          state.refunds = state.refunds.filter((r) => r !== entry);
+          state.reservedAmount -= refund.amount;
+          throw err;
+        }
         // Refund ids are derived from the payment and the merchant's reference, so a refund with this id
         // is one of this payment's: this ledger started it in a run a reset replaced (the reset replays
         // this update). It stays reserved; its outcome arrives by signal as before.

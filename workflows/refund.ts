@@ -5,7 +5,7 @@
  * raises needs-attention instead of failing. It is started by its payment's ledger
  * (workflows/refund-ledger.ts), which it tells its final outcome.
  */
-import { condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
@@ -30,7 +30,7 @@ export async function refundWorkflow(input: RefundWorkflowInput): Promise<Refund
 
 class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput> {
   private readonly timings: PayoutTimings;
-  private resolution?: { request: ResolveRefundRequest; applied: boolean };
+  private resolution?: { request: ResolveRefundRequest; applied: boolean; refusal?: string };
 
   constructor(input: RefundWorkflowInput) {
     super(input, initialRefundState, 'refund', refundStatusRank);
@@ -68,15 +68,24 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput> {
   }
 
   private async requestResolution(request: ResolveRefundRequest): Promise<RefundState> {
-    const pending = { request, applied: false };
+    const pending: NonNullable<Refund['resolution']> = { request, applied: false };
     this.resolution = pending;
     await condition(() => pending.applied);
+    if (pending.refusal !== undefined) {
+      throw ApplicationFailure.create({ type: 'ResolutionRefused', message: pending.refusal, nonRetryable: true });
+    }
     return this.state;
   }
 
   private applyResolution(): void {
     const pending = this.resolution!;
     const { outcome, evidence, operator } = pending.request;
+    if (refundIsFinal(this.state.status)) {
+      // The provider's own answer settled it while the request waited: that stands, the request is refused.
+      pending.refusal = `refund ${this.state.id} became ${this.state.status} on the provider's word before the resolution applied`;
+      pending.applied = true;
+      return;
+    }
     this.state.resolution = { by: operator, outcome, evidence, at: nowIso() };
     this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}: ${evidence}`);
     if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
