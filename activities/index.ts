@@ -57,17 +57,20 @@ function checkUnavailable(what: string, err: unknown): ApplicationFailure {
   });
 }
 
+/** What a check-then-submit activity asks before it may submit (see `heldOrEarlier`). */
+interface SubmissionCheck<H> {
+  what: string;
+  activityTypes: readonly string[];
+  ask(): Promise<H>;
+  isHeld(held: H): boolean;
+}
+
 /**
  * The check of a check-then-submit activity: what the provider already holds of this movement (`ask`,
  * when `isHeld` says it holds it), else an earlier run's submission of it (`activityTypes`), else
  * `undefined`, and only then may the caller submit. If either cannot be asked, nothing may be sent.
  */
-async function heldOrEarlier<H>(check: {
-  what: string;
-  activityTypes: readonly string[];
-  ask(): Promise<H>;
-  isHeld(held: H): boolean;
-}): Promise<Found<H> | undefined> {
+async function heldOrEarlier<H>(check: SubmissionCheck<H>): Promise<Found<H> | undefined> {
   const held = await check.ask().catch((err: unknown) => {
     throw checkUnavailable(check.what, err);
   });
@@ -76,6 +79,11 @@ async function heldOrEarlier<H>(check: {
     throw checkUnavailable(check.what, err);
   });
   return earlier ? { earlier } : undefined;
+}
+
+/** The check, then `send` (its errors translated) only if it found nothing, in the same single attempt. */
+async function sendUnlessFound<H, S>(check: SubmissionCheck<H>, send: () => Promise<S>): Promise<Found<H> | S> {
+  return (await heldOrEarlier(check)) ?? (await translateErrors(send));
 }
 
 /** What a check-then-submit activity found instead of submitting. */
@@ -118,6 +126,24 @@ function alreadySent(found: Found<unknown>): string {
     : `a run replaced by a reset (${found.earlier.runId}) sent it; not sent again`;
 }
 
+/**
+ * A frozen legacy workflow's activity (workflows/legacy/), one attempt, from its checked twin: what the
+ * twin sent now (`sentOf`), else `onFound` answers for what the check found, and nothing is sent again.
+ */
+function legacyOf<I, H, S extends object, R>(
+  twin: (provider: ProviderId, input: I) => Promise<Found<H> | S>,
+  sentOf: (answer: Found<H> | S) => R | undefined,
+  onFound: (found: Found<H>, why: string) => R
+): (provider: ProviderId, input: I) => Promise<R> {
+  return async (provider, input) => {
+    const answer = await twin(provider, input);
+    const sent = sentOf(answer);
+    if (sent !== undefined) return sent;
+    if ('held' in answer || 'earlier' in answer) return onFound(answer, alreadySent(answer));
+    throw new Error('a checked submission answered neither what it sent nor what it found');
+  };
+}
+
 export function createActivities(deps: ActivityDeps) {
   /**
    * The provider is asked whether it already holds this payout, and only if it does not is the payout
@@ -129,13 +155,10 @@ export function createActivities(deps: ActivityDeps) {
    * fails with `ProviderCheckUnavailable` and the workflow asks again later (an earlier run may have
    * submitted this very payout, so sending blind could reach the provider twice).
    */
-  async function submitPayoutUnlessHeld(
-    provider: ProviderId,
-    input: SubmitPayoutInput
-  ): Promise<Found<PayoutOutcome> | { submission: PayoutSubmission }> {
-    const found = await heldOrEarlier(payoutCheck(deps, provider, input.reference));
-    return found ?? { submission: await translateErrors(() => payoutsOf(deps, provider).submit(input)) };
-  }
+  const submitPayoutUnlessHeld = (provider: ProviderId, input: SubmitPayoutInput) =>
+    sendUnlessFound(payoutCheck(deps, provider, input.reference), async () => ({
+      submission: await payoutsOf(deps, provider).submit(input),
+    }));
 
   /**
    * Asks the provider for the status of this reference and pays only if it shows no payment, in the
@@ -143,13 +166,10 @@ export function createActivities(deps: ActivityDeps) {
    * transaction (Ayopop 188: also its answer for an unknown reference) does not count as held; the
    * provider refusing a duplicate reference (102/108, read as processing) is the last defence.
    */
-  async function payBillUnlessHeld(
-    provider: ProviderId,
-    input: BillPaymentInput
-  ): Promise<Found<BillPaymentOutcome> | { payment: BillPaymentOutcome }> {
-    const found = await heldOrEarlier(billCheck(deps, provider, input.reference));
-    return found ?? { payment: await translateErrors(() => billsOf(deps, provider).pay(input)) };
-  }
+  const payBillUnlessHeld = (provider: ProviderId, input: BillPaymentInput) =>
+    sendUnlessFound(billCheck(deps, provider, input.reference), async () => ({
+      payment: await billsOf(deps, provider).pay(input),
+    }));
 
   return {
     async registerPayment(provider: ProviderId, input: CreatePaymentInput): Promise<PaymentRegistration> {
@@ -190,11 +210,11 @@ export function createActivities(deps: ActivityDeps) {
      * provider holds and what replaced runs sent, as `submitPayoutUnlessHeld` does; either found answers
      * `unknown` (resolved by query), and nothing is sent again.
      */
-    async submitPayout(provider: ProviderId, input: SubmitPayoutInput): Promise<PayoutSubmission> {
-      const answer = await submitPayoutUnlessHeld(provider, input);
-      if ('submission' in answer) return answer.submission;
-      return { result: 'unknown', providerCode: 'SENT_BEFORE', message: alreadySent(answer) };
-    },
+    submitPayout: legacyOf(
+      submitPayoutUnlessHeld,
+      (answer) => ('submission' in answer ? answer.submission : undefined),
+      (_found, why): PayoutSubmission => ({ result: 'unknown', providerCode: 'SENT_BEFORE', message: why })
+    ),
 
     submitPayoutUnlessHeld,
 
@@ -257,12 +277,12 @@ export function createActivities(deps: ActivityDeps) {
      * attempt). As `payBillUnlessHeld`, it first checks what the provider holds (answered as it is) and
      * what replaced runs sent (answered `processing`, resolved by status): it never pays again.
      */
-    async payBill(provider: ProviderId, input: BillPaymentInput): Promise<BillPaymentOutcome> {
-      const answer = await payBillUnlessHeld(provider, input);
-      if ('payment' in answer) return answer.payment;
-      if ('held' in answer) return answer.held;
-      return { status: 'processing', providerCode: 'SENT_BEFORE', message: alreadySent(answer) };
-    },
+    payBill: legacyOf(
+      payBillUnlessHeld,
+      (answer) => ('payment' in answer ? answer.payment : undefined),
+      (found, why): BillPaymentOutcome =>
+        'held' in found ? found.held : { status: 'processing', providerCode: 'SENT_BEFORE', message: why }
+    ),
 
     payBillUnlessHeld,
 

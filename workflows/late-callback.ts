@@ -21,6 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
+import { lateCorrected } from '../src/domain/late-correction';
 import type { Rupiah } from '../src/domain/money';
 import { providerInquiry } from './activity-options';
 import { activityFailureOf } from './activity-options';
@@ -158,13 +159,11 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
 
   const outbox = merchantOutbox(input.timings);
   const delivering = outbox.run();
-  const corrected = {
-    ...movement,
-    status: state.correctedStatus,
-    needsAttention: true,
-    attentionReason: state.attentionReason,
-    ...(movement.kind === 'payment' ? { paidAmount: state.paidAmount, paidAt: state.receivedAt } : {}),
-  } as MoneyMovementState;
+  const corrected = lateCorrected(movement, {
+    ...state,
+    kind: movement.kind,
+    correctedStatus: state.correctedStatus,
+  }) as MoneyMovementState;
   outbox.emit(EVENT_TYPE[movement.kind], corrected);
   await Promise.race([delivering, condition(() => outbox.drained())]);
   return state;

@@ -49,6 +49,19 @@ export interface ResolvePayoutRequest {
   force?: boolean;
 }
 /**
+ * Throws unless an operator's resolution says what it resolves to, what proves it (at least 10
+ * characters) and who resolves it. The movement's own checks come after.
+ */
+export function checkResolutionRequest(request: Omit<ResolvePayoutRequest, 'force'>): void {
+  if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED')
+    throw new Error('outcome must be SUCCEEDED or FAILED');
+  if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
+    throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
+  }
+  if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
+}
+
+/**
  * An operator resolves a payout whose outcome is UNKNOWN or that needs attention, with evidence.
  * Validated, checked against the provider, recorded in history.
  */

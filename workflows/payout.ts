@@ -14,7 +14,7 @@ import { CHECK_TRIES } from './check-then-send';
 import { initialPayoutState } from './initial-states';
 import { nowIso } from './status-and-timeline';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
-import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
+import { checkResolutionRequest, payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
 import { MOVEMENT_CORE } from './movement';
 import { MovementWorkflow } from './movement-workflow';
@@ -237,12 +237,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
   // ---- operator resolution -----------------------------------------------------------------------
 
   private validateResolution(request: ResolvePayoutRequest): void {
-    if (request.outcome !== 'SUCCEEDED' && request.outcome !== 'FAILED')
-      throw new Error('outcome must be SUCCEEDED or FAILED');
-    if (typeof request.evidence !== 'string' || request.evidence.trim().length < 10) {
-      throw new Error('evidence must describe what proves the outcome (at least 10 characters)');
-    }
-    if (typeof request.operator !== 'string' || request.operator.trim() === '') throw new Error('operator is required');
+    checkResolutionRequest(request);
     if (payoutIsFinal(this.state.status)) throw new Error(`payout ${this.state.id} is already ${this.state.status}`);
     if (!this.state.submitted || this.state.status === 'SUBMITTING')
       throw new Error(`payout ${this.state.id} has not been submitted yet`);

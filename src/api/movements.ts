@@ -17,6 +17,7 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Merchant } from '../config';
+import { lateCorrected } from '../domain/late-correction';
 import { deriveId, kindOfId, workflowIdOf } from '../ids';
 import type { LateCallbackState } from '../../workflows/late-callback';
 import { lateCallbackStateQuery } from '../../workflows/messages';
@@ -367,12 +368,5 @@ async function withLateCorrection<S extends { status: string; createdAt: string 
   if (record?.status !== 'LATE_CALLBACK' || record.correctedStatus === undefined) return state;
   // The record is about this very movement as it closed, not one re-created under the same id.
   if (record.movementCreatedAt !== state.createdAt || record.closedStatus !== state.status) return state;
-  const corrected = {
-    ...state,
-    status: record.correctedStatus,
-    needsAttention: true,
-    attentionReason: record.attentionReason,
-    ...(record.kind === 'payment' ? { paidAmount: record.paidAmount, paidAt: record.receivedAt } : {}),
-  };
-  return corrected;
+  return lateCorrected(state, { ...record, correctedStatus: record.correctedStatus });
 }

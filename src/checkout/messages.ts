@@ -131,147 +131,152 @@ function methodNameIn(lang: Language, method: PaymentMethod): string {
   return lang === 'id' ? 'Kode bayar Finpay' : 'Finpay payment code';
 }
 
-const ID: Messages = {
-  title: 'Pembayaran',
-  payTo: (merchant) => `Bayar ke ${merchant}`,
-  amountLabel: 'Total pembayaran',
-  methodLabel: 'Metode',
-  methodName: (method) => methodNameIn('id', method),
-  payWithin: 'Selesaikan pembayaran dalam',
-  payBefore: (when) => `Bayar sebelum ${when} WIB`,
-  preparing: 'Menyiapkan pembayaran Anda…',
-  vaHeading: (bank) => `Transfer ke virtual account ${bank}`,
-  vaLabel: 'Nomor virtual account',
-  vaSteps: (bank) => [
-    `Buka m-banking, internet banking atau ATM ${bank}.`,
-    'Pilih transfer ke virtual account, lalu masukkan nomor di atas.',
-    'Pastikan nama penerima dan jumlahnya sesuai, lalu konfirmasi.',
-  ],
-  codeHeading: 'Bayar dengan kode pembayaran',
-  codeLabel: 'Kode pembayaran',
-  codeWhere: (outlet) =>
-    outlet
-      ? `Datangi kasir ${outlet} mana pun, sebutkan bahwa Anda ingin membayar tagihan, dan tunjukkan kode ini.`
-      : 'Masukkan kode ini di kanal pembayaran yang menerima kode bayar Finpay, misalnya menu pembayaran Finpay di m-banking atau ATM, atau di gerai mitra Finpay.',
-  copy: 'Salin',
-  copyLabel: (what) => `Salin ${what.toLowerCase()}`,
-  copied: 'Disalin',
-  copyFailed: 'Tidak dapat menyalin; salin secara manual.',
-  qrHeading: 'Pindai QRIS',
-  qrAlt: (merchant, amount) => `Kode QR QRIS untuk membayar ${amount} ke ${merchant}`,
-  qrSteps: [
-    'Buka aplikasi bank atau e-wallet yang mendukung QRIS.',
-    'Pindai kode QR ini, lalu periksa nama merchant dan jumlahnya.',
-    'Konfirmasi pembayaran di aplikasi Anda.',
-  ],
-  qrOpen: 'Buka kode QR',
-  walletHeading: (wallet) => `Bayar dengan ${wallet}`,
-  walletButton: (wallet) => `Buka ${wallet} untuk membayar`,
-  walletPush: (wallet) => `Buka aplikasi ${wallet} dan setujui notifikasi pembayaran yang dikirim kepada Anda.`,
-  walletNoLink: (wallet) => `Selesaikan pembayaran di aplikasi ${wallet} Anda.`,
-  paidTitle: 'Pembayaran berhasil',
-  paidBody: (merchant) => `Terima kasih. ${merchant} telah menerima pembayaran Anda.`,
-  returning: (merchant) => `Mengarahkan Anda kembali ke ${merchant}…`,
-  returnNow: 'Kembali sekarang',
-  expiredTitle: 'Waktu pembayaran habis',
-  expiredBody: 'Pembayaran ini sudah kedaluwarsa. Jangan membayar lagi; buat pesanan baru bila masih diperlukan.',
-  cancelledTitle: 'Pembayaran dibatalkan',
-  cancelledBody: 'Pembayaran ini telah dibatalkan. Jangan membayar lagi.',
-  failedTitle: 'Pembayaran gagal',
-  failedBody: 'Pembayaran ini tidak dapat diproses. Silakan coba lagi dari toko.',
-  mismatchTitle: 'Jumlah pembayaran tidak sesuai',
-  mismatchBody: (merchant) =>
-    `Kami menerima pembayaran dengan jumlah yang berbeda dari tagihan. ${merchant} akan menghubungi Anda.`,
-  refundedTitle: 'Pembayaran dikembalikan',
-  refundedBody: 'Pembayaran ini telah dikembalikan kepada Anda.',
-  statusChecking: 'Menunggu pembayaran. Halaman ini diperbarui otomatis.',
-  sandboxHeading: 'Mode sandbox',
-  sandboxNote: 'Hanya untuk pengujian: tombol ini menjalankan simulator penyedia, bukan uang sungguhan.',
-  simulatePay: 'Simulasikan pembayaran',
-  simulateExpire: 'Simulasikan kedaluwarsa',
-  simulateFailed: 'Simulator tidak dapat dijalankan.',
-  language: 'Bahasa',
-  otherLanguage: 'English',
-  poweredBy: 'Diproses oleh Kasir',
-  notFoundTitle: 'Tautan tidak ditemukan',
-  notFoundBody: 'Tautan pembayaran ini tidak valid. Periksa kembali tautan dari toko.',
-  linkExpiredTitle: 'Tautan kedaluwarsa',
-  linkExpiredBody: 'Tautan pembayaran ini sudah tidak berlaku. Hubungi toko bila Anda masih ingin membayar.',
-  unavailableTitle: 'Sedang tidak tersedia',
-  unavailableBody: 'Kami tidak dapat memuat pembayaran ini saat ini. Coba lagi sebentar lagi.',
+/** Every message in both languages: one entry per key, so a key cannot be missing in one of them. */
+const MESSAGES: { [K in keyof Messages]: Record<Language, Messages[K]> } = {
+  title: { id: 'Pembayaran', en: 'Payment' },
+  payTo: { id: (merchant) => `Bayar ke ${merchant}`, en: (merchant) => `Pay ${merchant}` },
+  amountLabel: { id: 'Total pembayaran', en: 'Amount due' },
+  methodLabel: { id: 'Metode', en: 'Method' },
+  methodName: { id: (method) => methodNameIn('id', method), en: (method) => methodNameIn('en', method) },
+  payWithin: { id: 'Selesaikan pembayaran dalam', en: 'Complete your payment within' },
+  payBefore: { id: (when) => `Bayar sebelum ${when} WIB`, en: (when) => `Pay before ${when} WIB` },
+  preparing: { id: 'Menyiapkan pembayaran Anda…', en: 'Preparing your payment…' },
+  vaHeading: {
+    id: (bank) => `Transfer ke virtual account ${bank}`,
+    en: (bank) => `Transfer to a ${bank} virtual account`,
+  },
+  vaLabel: { id: 'Nomor virtual account', en: 'Virtual account number' },
+  vaSteps: {
+    id: (bank) => [
+      `Buka m-banking, internet banking atau ATM ${bank}.`,
+      'Pilih transfer ke virtual account, lalu masukkan nomor di atas.',
+      'Pastikan nama penerima dan jumlahnya sesuai, lalu konfirmasi.',
+    ],
+    en: (bank) => [
+      `Open ${bank} mobile banking, internet banking or an ATM.`,
+      'Choose transfer to virtual account and enter the number above.',
+      'Check that the payee and amount match, then confirm.',
+    ],
+  },
+  codeHeading: { id: 'Bayar dengan kode pembayaran', en: 'Pay with a payment code' },
+  codeLabel: { id: 'Kode pembayaran', en: 'Payment code' },
+  codeWhere: {
+    id: (outlet) =>
+      outlet
+        ? `Datangi kasir ${outlet} mana pun, sebutkan bahwa Anda ingin membayar tagihan, dan tunjukkan kode ini.`
+        : 'Masukkan kode ini di kanal pembayaran yang menerima kode bayar Finpay, misalnya menu pembayaran Finpay di m-banking atau ATM, atau di gerai mitra Finpay.',
+    en: (outlet) =>
+      outlet
+        ? `Go to any ${outlet} cashier, say you want to pay a bill, and show this code.`
+        : 'Enter this code at a channel that accepts Finpay payment codes, such as the Finpay payment menu in mobile banking or at an ATM, or at a Finpay partner outlet.',
+  },
+  copy: { id: 'Salin', en: 'Copy' },
+  copyLabel: { id: (what) => `Salin ${what.toLowerCase()}`, en: (what) => `Copy ${what.toLowerCase()}` },
+  copied: { id: 'Disalin', en: 'Copied' },
+  copyFailed: { id: 'Tidak dapat menyalin; salin secara manual.', en: 'Could not copy; please copy it by hand.' },
+  qrHeading: { id: 'Pindai QRIS', en: 'Scan the QRIS code' },
+  qrAlt: {
+    id: (merchant, amount) => `Kode QR QRIS untuk membayar ${amount} ke ${merchant}`,
+    en: (merchant, amount) => `QRIS QR code to pay ${amount} to ${merchant}`,
+  },
+  qrSteps: {
+    id: [
+      'Buka aplikasi bank atau e-wallet yang mendukung QRIS.',
+      'Pindai kode QR ini, lalu periksa nama merchant dan jumlahnya.',
+      'Konfirmasi pembayaran di aplikasi Anda.',
+    ],
+    en: [
+      'Open any banking or e-wallet app that supports QRIS.',
+      'Scan this QR code, then check the merchant name and amount.',
+      'Confirm the payment in your app.',
+    ],
+  },
+  qrOpen: { id: 'Buka kode QR', en: 'Open the QR code' },
+  walletHeading: { id: (wallet) => `Bayar dengan ${wallet}`, en: (wallet) => `Pay with ${wallet}` },
+  walletButton: { id: (wallet) => `Buka ${wallet} untuk membayar`, en: (wallet) => `Open ${wallet} to pay` },
+  walletPush: {
+    id: (wallet) => `Buka aplikasi ${wallet} dan setujui notifikasi pembayaran yang dikirim kepada Anda.`,
+    en: (wallet) => `Open the ${wallet} app and approve the payment notification sent to you.`,
+  },
+  walletNoLink: {
+    id: (wallet) => `Selesaikan pembayaran di aplikasi ${wallet} Anda.`,
+    en: (wallet) => `Complete the payment in your ${wallet} app.`,
+  },
+  paidTitle: { id: 'Pembayaran berhasil', en: 'Payment successful' },
+  paidBody: {
+    id: (merchant) => `Terima kasih. ${merchant} telah menerima pembayaran Anda.`,
+    en: (merchant) => `Thank you. ${merchant} has received your payment.`,
+  },
+  returning: {
+    id: (merchant) => `Mengarahkan Anda kembali ke ${merchant}…`,
+    en: (merchant) => `Taking you back to ${merchant}…`,
+  },
+  returnNow: { id: 'Kembali sekarang', en: 'Go back now' },
+  expiredTitle: { id: 'Waktu pembayaran habis', en: 'Payment time is up' },
+  expiredBody: {
+    id: 'Pembayaran ini sudah kedaluwarsa. Jangan membayar lagi; buat pesanan baru bila masih diperlukan.',
+    en: 'This payment has expired. Do not pay it any more; place a new order if you still need to.',
+  },
+  cancelledTitle: { id: 'Pembayaran dibatalkan', en: 'Payment cancelled' },
+  cancelledBody: {
+    id: 'Pembayaran ini telah dibatalkan. Jangan membayar lagi.',
+    en: 'This payment was cancelled. Do not pay it any more.',
+  },
+  failedTitle: { id: 'Pembayaran gagal', en: 'Payment failed' },
+  failedBody: {
+    id: 'Pembayaran ini tidak dapat diproses. Silakan coba lagi dari toko.',
+    en: 'This payment could not be processed. Please try again from the shop.',
+  },
+  mismatchTitle: { id: 'Jumlah pembayaran tidak sesuai', en: 'Amount paid does not match' },
+  mismatchBody: {
+    id: (merchant) =>
+      `Kami menerima pembayaran dengan jumlah yang berbeda dari tagihan. ${merchant} akan menghubungi Anda.`,
+    en: (merchant) => `We received a payment of a different amount than was due. ${merchant} will contact you.`,
+  },
+  refundedTitle: { id: 'Pembayaran dikembalikan', en: 'Payment refunded' },
+  refundedBody: { id: 'Pembayaran ini telah dikembalikan kepada Anda.', en: 'This payment has been refunded to you.' },
+  statusChecking: {
+    id: 'Menunggu pembayaran. Halaman ini diperbarui otomatis.',
+    en: 'Waiting for your payment. This page updates by itself.',
+  },
+  sandboxHeading: { id: 'Mode sandbox', en: 'Sandbox mode' },
+  sandboxNote: {
+    id: 'Hanya untuk pengujian: tombol ini menjalankan simulator penyedia, bukan uang sungguhan.',
+    en: "For testing only: these buttons drive the provider's simulator, not real money.",
+  },
+  simulatePay: { id: 'Simulasikan pembayaran', en: 'Simulate payment' },
+  simulateExpire: { id: 'Simulasikan kedaluwarsa', en: 'Simulate expiry' },
+  simulateFailed: { id: 'Simulator tidak dapat dijalankan.', en: 'The simulator could not be reached.' },
+  language: { id: 'Bahasa', en: 'Language' },
+  otherLanguage: { id: 'English', en: 'Bahasa Indonesia' },
+  poweredBy: { id: 'Diproses oleh Kasir', en: 'Processed by Kasir' },
+  notFoundTitle: { id: 'Tautan tidak ditemukan', en: 'Link not found' },
+  notFoundBody: {
+    id: 'Tautan pembayaran ini tidak valid. Periksa kembali tautan dari toko.',
+    en: 'This payment link is not valid. Check the link the shop gave you.',
+  },
+  linkExpiredTitle: { id: 'Tautan kedaluwarsa', en: 'Link expired' },
+  linkExpiredBody: {
+    id: 'Tautan pembayaran ini sudah tidak berlaku. Hubungi toko bila Anda masih ingin membayar.',
+    en: 'This payment link no longer works. Contact the shop if you still want to pay.',
+  },
+  unavailableTitle: { id: 'Sedang tidak tersedia', en: 'Temporarily unavailable' },
+  unavailableBody: {
+    id: 'Kami tidak dapat memuat pembayaran ini saat ini. Coba lagi sebentar lagi.',
+    en: 'We cannot load this payment right now. Please try again in a moment.',
+  },
 };
 
-const EN: Messages = {
-  title: 'Payment',
-  payTo: (merchant) => `Pay ${merchant}`,
-  amountLabel: 'Amount due',
-  methodLabel: 'Method',
-  methodName: (method) => methodNameIn('en', method),
-  payWithin: 'Complete your payment within',
-  payBefore: (when) => `Pay before ${when} WIB`,
-  preparing: 'Preparing your payment…',
-  vaHeading: (bank) => `Transfer to a ${bank} virtual account`,
-  vaLabel: 'Virtual account number',
-  vaSteps: (bank) => [
-    `Open ${bank} mobile banking, internet banking or an ATM.`,
-    'Choose transfer to virtual account and enter the number above.',
-    'Check that the payee and amount match, then confirm.',
-  ],
-  codeHeading: 'Pay with a payment code',
-  codeLabel: 'Payment code',
-  codeWhere: (outlet) =>
-    outlet
-      ? `Go to any ${outlet} cashier, say you want to pay a bill, and show this code.`
-      : 'Enter this code at a channel that accepts Finpay payment codes, such as the Finpay payment menu in mobile banking or at an ATM, or at a Finpay partner outlet.',
-  copy: 'Copy',
-  copyLabel: (what) => `Copy ${what.toLowerCase()}`,
-  copied: 'Copied',
-  copyFailed: 'Could not copy; please copy it by hand.',
-  qrHeading: 'Scan the QRIS code',
-  qrAlt: (merchant, amount) => `QRIS QR code to pay ${amount} to ${merchant}`,
-  qrSteps: [
-    'Open any banking or e-wallet app that supports QRIS.',
-    'Scan this QR code, then check the merchant name and amount.',
-    'Confirm the payment in your app.',
-  ],
-  qrOpen: 'Open the QR code',
-  walletHeading: (wallet) => `Pay with ${wallet}`,
-  walletButton: (wallet) => `Open ${wallet} to pay`,
-  walletPush: (wallet) => `Open the ${wallet} app and approve the payment notification sent to you.`,
-  walletNoLink: (wallet) => `Complete the payment in your ${wallet} app.`,
-  paidTitle: 'Payment successful',
-  paidBody: (merchant) => `Thank you. ${merchant} has received your payment.`,
-  returning: (merchant) => `Taking you back to ${merchant}…`,
-  returnNow: 'Go back now',
-  expiredTitle: 'Payment time is up',
-  expiredBody: 'This payment has expired. Do not pay it any more; place a new order if you still need to.',
-  cancelledTitle: 'Payment cancelled',
-  cancelledBody: 'This payment was cancelled. Do not pay it any more.',
-  failedTitle: 'Payment failed',
-  failedBody: 'This payment could not be processed. Please try again from the shop.',
-  mismatchTitle: 'Amount paid does not match',
-  mismatchBody: (merchant) => `We received a payment of a different amount than was due. ${merchant} will contact you.`,
-  refundedTitle: 'Payment refunded',
-  refundedBody: 'This payment has been refunded to you.',
-  statusChecking: 'Waiting for your payment. This page updates by itself.',
-  sandboxHeading: 'Sandbox mode',
-  sandboxNote: "For testing only: these buttons drive the provider's simulator, not real money.",
-  simulatePay: 'Simulate payment',
-  simulateExpire: 'Simulate expiry',
-  simulateFailed: 'The simulator could not be reached.',
-  language: 'Language',
-  otherLanguage: 'Bahasa Indonesia',
-  poweredBy: 'Processed by Kasir',
-  notFoundTitle: 'Link not found',
-  notFoundBody: 'This payment link is not valid. Check the link the shop gave you.',
-  linkExpiredTitle: 'Link expired',
-  linkExpiredBody: 'This payment link no longer works. Contact the shop if you still want to pay.',
-  unavailableTitle: 'Temporarily unavailable',
-  unavailableBody: 'We cannot load this payment right now. Please try again in a moment.',
-};
+/** The messages of one language, taken from the table. */
+function messagesIn(lang: Language): Messages {
+  const entries = Object.entries(MESSAGES).map(([key, byLanguage]) => [key, byLanguage[lang]]);
+  return Object.fromEntries(entries) as Messages;
+}
+
+const BY_LANGUAGE: Record<Language, Messages> = { id: messagesIn('id'), en: messagesIn('en') };
 
 export function messagesFor(lang: Language): Messages {
-  return lang === 'en' ? EN : ID;
+  return BY_LANGUAGE[lang];
 }
 
 /** `Rp 150.000`: whole rupiah, Indonesian grouping in both languages (how prices are written in Indonesia). */

@@ -94,35 +94,41 @@ export function kasirClosedUnpaid(status: string): boolean {
   return KASIR_CLOSED_UNPAID.has(status);
 }
 
+type SideState = ProviderSide['state'];
+
+/** What each provider status says about the money, one table per kind. */
+const PAYMENT_SIDES: Record<PaymentOutcome['status'], SideState> = {
+  succeeded: 'paid',
+  refunded: 'paid', // money moved, and some went back: Kasir's refunds account for the rest
+  pending: 'open',
+  failed: 'not_paid',
+  expired: 'not_paid',
+  cancelled: 'not_paid',
+  not_found: 'not_found',
+};
+const PAYOUT_SIDES: Record<PayoutOutcome['status'], SideState> = {
+  succeeded: 'paid',
+  processing: 'open',
+  failed: 'not_paid',
+  not_found: 'not_found',
+};
+const BILL_SIDES: Record<BillPaymentOutcome['status'], SideState> = {
+  succeeded: 'paid',
+  processing: 'open',
+  failed: 'not_paid',
+};
+
+/** The provider's side in `state`, with the amount it reports when money moved. */
+function sideOf(state: SideState, providerStatus: string, amount: Rupiah | undefined): ProviderSide {
+  return { providerStatus, state, ...(state === 'paid' && amount !== undefined ? { amount } : {}) };
+}
+
 export function paymentProviderSide(outcome: PaymentOutcome): ProviderSide {
-  const base = { providerStatus: outcome.providerStatus };
-  switch (outcome.status) {
-    case 'succeeded':
-    case 'refunded': // money moved, and some went back: Kasir's refunds account for the rest
-      return { ...base, state: 'paid', ...(outcome.paidAmount !== undefined ? { amount: outcome.paidAmount } : {}) };
-    case 'pending':
-      return { ...base, state: 'open' };
-    case 'failed':
-    case 'expired':
-    case 'cancelled':
-      return { ...base, state: 'not_paid' };
-    case 'not_found':
-      return { ...base, state: 'not_found' };
-  }
+  return sideOf(PAYMENT_SIDES[outcome.status], outcome.providerStatus, outcome.paidAmount);
 }
 
 export function payoutProviderSide(outcome: PayoutOutcome): ProviderSide {
-  const base = { providerStatus: outcome.providerStatus };
-  switch (outcome.status) {
-    case 'succeeded':
-      return { ...base, state: 'paid', ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}) };
-    case 'processing':
-      return { ...base, state: 'open' };
-    case 'failed':
-      return { ...base, state: 'not_paid' };
-    case 'not_found':
-      return { ...base, state: 'not_found' };
-  }
+  return sideOf(PAYOUT_SIDES[outcome.status], outcome.providerStatus, outcome.amount);
 }
 
 /**
@@ -130,15 +136,8 @@ export function payoutProviderSide(outcome: PayoutOutcome): ProviderSide {
  * flight (docs/providers/ayopop.md): without a transaction id it proves neither, so it counts as not found.
  */
 export function billProviderSide(outcome: BillPaymentOutcome): ProviderSide {
-  const base = { providerStatus: outcome.providerCode };
-  switch (outcome.status) {
-    case 'succeeded':
-      return { ...base, state: 'paid', ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}) };
-    case 'processing':
-      return { ...base, state: outcome.transactionId === undefined ? 'not_found' : 'open' };
-    case 'failed':
-      return { ...base, state: 'not_paid' };
-  }
+  const unproven = outcome.status === 'processing' && outcome.transactionId === undefined;
+  return sideOf(unproven ? 'not_found' : BILL_SIDES[outcome.status], outcome.providerCode, outcome.amount);
 }
 
 /**

@@ -549,3 +549,20 @@ export function generateTestRsaKeyPair(modulusLength: number): { privateKeyPem: 
   });
   return { privateKeyPem: privateKey, publicKeyPem: publicKey };
 }
+
+/**
+ * A reconciliation control's silent change: the body, checked by `schema`, is applied to `record`
+ * without a callback and the record answered; a body that fails the check is a 400 listing the issues.
+ */
+export function applySilentChange<R, C>(
+  req: Request,
+  res: Response,
+  record: R,
+  schema: z.ZodType<C>,
+  apply: (record: R, change: C) => void
+): void {
+  const change = schema.safeParse(req.body ?? {});
+  if (!change.success) return void res.status(400).json({ error: change.error.issues });
+  apply(record, change.data);
+  res.json(record);
+}

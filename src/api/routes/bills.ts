@@ -60,20 +60,9 @@ export const billRoutes: AnyRoute[] = [
       pending:
         'Accepted, but the biller has not answered the inquiry yet (status INQUIRED without `inquiry`): GET it shortly.',
       input({ deps, body, id, base }): BillWorkflowInput {
-        const provider = providerWith(deps.connectors, 'bills', {
-          provider: body.provider,
-          fallback: DEFAULT_BILL_PROVIDER,
-          does: 'pay bills',
-        });
-        return {
-          ...base(provider),
-          billId: id,
-          productCode: body.productCode,
-          accountNumber: body.accountNumber,
-          amount: body.amount,
-          zoneId: body.zoneId,
-          month: body.month,
-        };
+        const { reference: _reference, provider: requested, ...bill } = body;
+        const provider = providerWith(deps.connectors, 'bills', requested ?? DEFAULT_BILL_PROVIDER);
+        return { ...base(provider), billId: id, ...bill };
       },
     },
     get: 'The bill, from inquiry to payment result, by the `id` returned by the inquiry.',

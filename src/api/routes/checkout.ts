@@ -93,6 +93,20 @@ export function checkoutRouter(deps: ApiDeps): express.Router | undefined {
     }
   }
 
+  /** The token's payment, or undefined once the refusal is answered (as a page or as JSON). */
+  async function loadOrRefuse(
+    req: Request<{ token: string }>,
+    res: Response,
+    as: 'html' | 'json'
+  ): Promise<Loaded | undefined> {
+    try {
+      return await load(req.params.token);
+    } catch (err) {
+      refuse(req, res, err, as);
+      return undefined;
+    }
+  }
+
   function refuse(req: Request, res: Response, err: unknown, as: 'html' | 'json'): void {
     if (!(err instanceof CheckoutRefusal)) throw err;
     res.status(err.status).set(PAGE_HEADERS);
@@ -111,12 +125,8 @@ export function checkoutRouter(deps: ApiDeps): express.Router | undefined {
   });
 
   router.get('/:token', async (req, res) => {
-    let loaded: Loaded;
-    try {
-      loaded = await load(req.params.token);
-    } catch (err) {
-      return refuse(req, res, err, 'html');
-    }
+    const loaded = await loadOrRefuse(req, res, 'html');
+    if (!loaded) return;
     const { state } = loaded;
     const screen = screenOf(state.status, state.instructions !== undefined);
     const merchant = deps.config.merchants.find((m) => m.id === state.merchantId);
@@ -141,23 +151,15 @@ export function checkoutRouter(deps: ApiDeps): express.Router | undefined {
   });
 
   router.get('/:token/state', async (req, res) => {
-    let loaded: Loaded;
-    try {
-      loaded = await load(req.params.token);
-    } catch (err) {
-      return refuse(req, res, err, 'json');
-    }
+    const loaded = await loadOrRefuse(req, res, 'json');
+    if (!loaded) return;
     const { status, instructions } = loaded.state;
     res.set(PAGE_HEADERS).json({ status, screen: screenOf(status, instructions !== undefined) });
   });
 
   router.get('/:token/qr.png', async (req, res) => {
-    let loaded: Loaded;
-    try {
-      loaded = await load(req.params.token);
-    } catch (err) {
-      return refuse(req, res, err, 'json');
-    }
+    const loaded = await loadOrRefuse(req, res, 'json');
+    if (!loaded) return;
     const content = loaded.state.instructions?.qrContent;
     if (!content || loaded.state.status !== 'PENDING') return void res.status(404).json({ error: 'no-qr' });
     const png = await QRCode.toBuffer(content, { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 8 });
@@ -170,12 +172,8 @@ export function checkoutRouter(deps: ApiDeps): express.Router | undefined {
     if (action !== 'pay' && action !== 'expire') return void res.status(404).json({ error: 'not-found' });
     // A cross-site form cannot send JSON without a preflight this router never answers.
     if (req.is('application/json') === false) return void res.status(415).json({ error: 'json-only' });
-    let loaded: Loaded;
-    try {
-      loaded = await load(req.params.token);
-    } catch (err) {
-      return refuse(req, res, err, 'json');
-    }
+    const loaded = await loadOrRefuse(req, res, 'json');
+    if (!loaded) return;
     const { state } = loaded;
     if (state.status !== 'PENDING') return void res.status(409).json({ error: 'not-pending', status: state.status });
     const answer = await simulate(config, state, action, deps);

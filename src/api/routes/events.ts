@@ -12,7 +12,7 @@ import { OPERATOR_KEY_HEADER } from '../middleware/auth';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import { DeliveryStatusSchema, EventListSchema, EventViewSchema, RedeliveryResultSchema } from '../schemas';
-import { commonErrors, errorResponse } from './route-commons';
+import { answers } from './route-commons';
 
 const EventIdParamsSchema = z.object({
   id: z.string().max(200).meta({
@@ -90,11 +90,9 @@ export const eventRoutes: AnyRoute[] = [
     auth: 'merchant',
     bodyKind: 'none',
     query: EventListQuerySchema,
-    responses: {
-      200: { description: 'A page of events.', schema: EventListSchema },
-      400: errorResponse('Invalid filter or page token (the error names the field).'),
-      ...commonErrors,
-    },
+    responses: answers(200, 'A page of events.', EventListSchema, {
+      400: 'Invalid filter or page token (the error names the field).',
+    }),
     async handler({ deps, merchant, query, res }) {
       res.json(await listEvents(deps, merchant, query));
     },
@@ -111,11 +109,7 @@ export const eventRoutes: AnyRoute[] = [
     auth: 'merchant',
     bodyKind: 'none',
     params: EventIdParamsSchema,
-    responses: {
-      200: { description: 'The event.', schema: EventViewSchema },
-      404: errorResponse('No such event (or not yours).'),
-      ...commonErrors,
-    },
+    responses: answers(200, 'The event.', EventViewSchema, { 404: 'No such event (or not yours).' }),
     async handler({ deps, merchant, params, res }) {
       res.json((await loadEvent(deps, params.id, merchant)).event);
     },
@@ -131,12 +125,10 @@ export const eventRoutes: AnyRoute[] = [
     auth: 'merchant',
     bodyKind: 'none',
     params: EventIdParamsSchema,
-    responses: {
-      200: { description: 'The attempt, whatever your endpoint answered.', schema: RedeliveryResultSchema },
-      404: errorResponse('No such event (or not yours).'),
-      409: errorResponse('No webhook URL is configured (`no_webhook_url`).'),
-      ...commonErrors,
-    },
+    responses: answers(200, 'The attempt, whatever your endpoint answered.', RedeliveryResultSchema, {
+      404: 'No such event (or not yours).',
+      409: 'No webhook URL is configured (`no_webhook_url`).',
+    }),
     async handler({ deps, merchant, params, res, log }) {
       const result = await redeliverEvent(deps, params.id, merchant);
       log.info({ eventId: params.id, delivered: result.delivered, status: result.attempt.status }, 'event redelivered');
@@ -154,11 +146,7 @@ export const eventRoutes: AnyRoute[] = [
     auth: 'operator',
     bodyKind: 'none',
     params: EventIdParamsSchema,
-    responses: {
-      200: { description: 'The event.', schema: EventViewSchema },
-      404: errorResponse('No such event.'),
-      ...commonErrors,
-    },
+    responses: answers(200, 'The event.', EventViewSchema, { 404: 'No such event.' }),
     async handler({ deps, params, res }) {
       res.json((await loadEvent(deps, params.id, undefined)).event);
     },
@@ -174,12 +162,10 @@ export const eventRoutes: AnyRoute[] = [
     auth: 'operator',
     bodyKind: 'none',
     params: EventIdParamsSchema,
-    responses: {
-      200: { description: 'The attempt, whatever the endpoint answered.', schema: RedeliveryResultSchema },
-      404: errorResponse('No such event.'),
-      409: errorResponse('The merchant has no webhook URL configured (`no_webhook_url`).'),
-      ...commonErrors,
-    },
+    responses: answers(200, 'The attempt, whatever the endpoint answered.', RedeliveryResultSchema, {
+      404: 'No such event.',
+      409: 'The merchant has no webhook URL configured (`no_webhook_url`).',
+    }),
     async handler({ deps, params, res, log }) {
       const result = await redeliverEvent(deps, params.id, undefined);
       log.warn(
@@ -203,13 +189,7 @@ export const eventRoutes: AnyRoute[] = [
     tags: ['Operator'],
     auth: 'operator',
     bodyKind: 'none',
-    responses: {
-      200: {
-        description: 'Merchants with failing endpoints, most flagged movements first.',
-        schema: FailingEndpointsSchema,
-      },
-      ...commonErrors,
-    },
+    responses: answers(200, 'Merchants with failing endpoints, most flagged movements first.', FailingEndpointsSchema),
     async handler({ deps, res }) {
       const response = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
         deps.client.workflowService.listWorkflowExecutions({

@@ -145,20 +145,9 @@ export const payoutRoutes: AnyRoute[] = [
       created: 'Submitted.',
       pending: 'Accepted, submission still in progress (status SUBMITTING).',
       input({ deps, body, id, base }): PayoutWorkflowInput {
-        const provider = providerWith(deps.connectors, 'payouts', {
-          provider: body.provider,
-          fallback: DEFAULT_PAYOUT_PROVIDER,
-          does: 'send payouts',
-        });
-        return {
-          ...base(provider),
-          payoutId: id,
-          amount: body.amount,
-          metadata: body.metadata,
-          feeMode: body.feeMode,
-          beneficiary: body.beneficiary,
-          description: body.description,
-        };
+        const { reference: _reference, provider: requested, ...payout } = body;
+        const provider = providerWith(deps.connectors, 'payouts', requested ?? DEFAULT_PAYOUT_PROVIDER);
+        return { ...base(provider), payoutId: id, ...payout };
       },
     },
     list: { filters: { status: z.enum(PAYOUT_STATUSES), provider: PayoutProviderSchema } },

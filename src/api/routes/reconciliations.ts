@@ -25,7 +25,7 @@ import { OPERATOR_KEY_HEADER } from '../middleware/auth';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
 import { ProviderSchema } from '../schemas';
-import { commonErrors, errorResponse } from './route-commons';
+import { answers } from './route-commons';
 
 const DaySchema = z
   .string({ error: 'required: a Jakarta day, YYYY-MM-DD' })
@@ -146,11 +146,7 @@ export const reconciliationRoutes: AnyRoute[] = [
     auth: 'operator',
     bodyKind: 'none',
     query: ReportQuerySchema,
-    responses: {
-      200: { description: 'The report.', schema: ReportSchema },
-      400: errorResponse('`date` is missing or not a day (YYYY-MM-DD).'),
-      ...commonErrors,
-    },
+    responses: answers(200, 'The report.', ReportSchema, { 400: '`date` is missing or not a day (YYYY-MM-DD).' }),
     async handler({ deps, query, res }) {
       const runs = await Promise.all(
         PROVIDER_IDS.map(async (provider) => ({ provider, run: await runOf(deps, provider, query.date) }))
@@ -201,11 +197,9 @@ export const reconciliationRoutes: AnyRoute[] = [
     auth: 'operator',
     bodyKind: 'json',
     body: StartBodySchema,
-    responses: {
-      202: { description: 'Started (or already running); read it with GET.', schema: StartedSchema },
-      400: errorResponse('Invalid request.'),
-      ...commonErrors,
-    },
+    responses: answers(202, 'Started (or already running); read it with GET.', StartedSchema, {
+      400: 'Invalid request.',
+    }),
     async handler({ deps, body, res, log }) {
       const workflowId = reconciliationWorkflowId(body.provider, body.date);
       const input: ReconciliationInput = {

@@ -3,6 +3,7 @@ import type { KasirConfig } from '../../config';
 import type { Connectors } from '../../connectors/registry';
 import type { ProviderId } from '../../domain/provider';
 import { ApiError } from '../http-errors';
+import type { z } from 'zod';
 import type { DocumentedResponse } from '../route';
 import { ErrorResponseSchema } from '../schemas';
 
@@ -11,18 +12,17 @@ export function callbackUrlOf(config: KasirConfig, provider: ProviderId): string
   return `${config.api.publicUrl.replace(/\/+$/, '')}/callbacks/${provider}`;
 }
 
-/**
- * The provider a payout or bill goes to: the one the request names, else the kind's default. A 400
- * naming `provider` when it has no such capability (`does`: what it would do, "send payouts").
- */
+/** What a provider without the capability would not do, as the 400 says it. */
+const CAPABILITY_WORDS = { payouts: 'send payouts', bills: 'pay bills' } as const;
+
+/** The provider a payout or bill goes to; a 400 naming `provider` when it has no such capability. */
 export function providerWith(
   connectors: Connectors,
-  capability: 'payouts' | 'bills',
-  choice: { provider?: ProviderId; fallback: ProviderId; does: string }
+  capability: keyof typeof CAPABILITY_WORDS,
+  provider: ProviderId
 ): ProviderId {
-  const provider = choice.provider ?? choice.fallback;
   if (!connectors[provider][capability]) {
-    throw ApiError.field('provider', 'provider_not_supported', `${provider} does not ${choice.does}`);
+    throw ApiError.field('provider', 'provider_not_supported', `${provider} does not ${CAPABILITY_WORDS[capability]}`);
   }
   return provider;
 }
@@ -40,3 +40,17 @@ export const commonErrors: Record<number, DocumentedResponse> = {
     'Temporal did not answer in time; safe to retry (a create repeated with the same `reference` and body returns the same movement).'
   ),
 };
+
+/**
+ * A route's documented answers: its one success (`status`, `description`, `schema`), the errors it
+ * names (status → description, in the error shape), and `commonErrors`.
+ */
+export function answers(
+  status: number,
+  description: string,
+  schema: z.ZodType,
+  errors: Record<number, string> = {}
+): Record<number, DocumentedResponse> {
+  const named = Object.entries(errors).map(([code, what]) => [code, errorResponse(what)] as const);
+  return { [status]: { description, schema }, ...Object.fromEntries(named), ...commonErrors };
+}

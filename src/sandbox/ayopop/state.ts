@@ -168,19 +168,10 @@ const ACCOUNT_SCRIPTS: ReadonlyMap<string, AccountScript> = new Map<string, Acco
     A.paymentMismatch,
     { inquiry: 'ok', customerName: 'INDAH PERMATA', billAmount: 72_000, payment: 'payment-mismatch' },
   ],
-  [A.billTooOld, { inquiry: 'fails', code: 301 }],
-  [A.alreadyPaid, { inquiry: 'fails', code: 302 }],
-  [A.billNotAvailable, { inquiry: 'fails', code: 303 }],
-  [A.wrongAccount, { inquiry: 'fails', code: 304 }],
-  [A.billerProblem, { inquiry: 'fails', code: 305 }],
-  [A.cutOff, { inquiry: 'fails', code: 310 }],
-  [A.productUnavailable, { inquiry: 'fails', code: 311 }],
-  [A.mandatoryBillFirst, { inquiry: 'fails', code: 314 }],
-  [A.overLimit, { inquiry: 'fails', code: 315 }],
-  [A.payAtCounter, { inquiry: 'fails', code: 320 }],
-  [A.blockedAccount, { inquiry: 'fails', code: 112 }],
-  [A.productOffline, { inquiry: 'fails', code: 184 }],
 ]);
+
+/** Every other catalogued account's inquiry fails, with the code its last three digits spell. */
+const CATALOGUED: ReadonlySet<string> = new Set(Object.values(A));
 
 function digestDigits(seed: string, length: number): string {
   const hex = createHash('sha256').update(seed).digest('hex');
@@ -192,6 +183,7 @@ function digestDigits(seed: string, length: number): string {
 function scriptFor(accountNumber: string): AccountScript {
   const scripted = ACCOUNT_SCRIPTS.get(accountNumber);
   if (scripted) return scripted;
+  if (CATALOGUED.has(accountNumber)) return { inquiry: 'fails', code: Number(accountNumber.slice(-3)) };
   const digits = digestDigits(accountNumber, 3);
   return {
     inquiry: 'ok',

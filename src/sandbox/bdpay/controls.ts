@@ -8,9 +8,15 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { BdpayMethodSchema, CashStatusSchema } from '../../connectors/bdpay/schemas';
 import type { OrderStatus } from '../../connectors/bdpay/schemas';
-import { scriptRoutes } from '../simulator-kit';
+import { applySilentChange, scriptRoutes } from '../simulator-kit';
 import { AccountSchema, OPEN_CASH_STATUSES, OPEN_ORDER_STATUSES, ResponseFaultSchema } from './state';
 import type { BdpayState, SimOrder, SimPayout } from './state';
+
+/** A silent change of a payout's side: its status, its amount, or both. */
+const PayoutChangeSchema = z.object({
+  status: CashStatusSchema.optional(),
+  money: z.number().int().positive().optional(),
+});
 
 export function bdpayControls(state: BdpayState): express.Router {
   const controls = express.Router();
@@ -70,14 +76,11 @@ export function bdpayControls(state: BdpayState): express.Router {
   // Reconciliation controls: change BDPay's side of a payout without a callback, or forget it.
   controls.post(
     '/payouts/:reference/silent-change',
-    withPayout((payout, req, res) => {
-      const change = z
-        .object({ status: CashStatusSchema.optional(), money: z.number().int().positive().optional() })
-        .safeParse(req.body ?? {});
-      if (!change.success) return void res.status(400).json({ error: change.error.issues });
-      state.changePayoutSilently(payout, change.data);
-      res.json(payout);
-    })
+    withPayout((payout, req, res) =>
+      applySilentChange(req, res, payout, PayoutChangeSchema, (changed, change) =>
+        state.changePayoutSilently(changed, change)
+      )
+    )
   );
   controls.post(
     '/payouts/:reference/forget',

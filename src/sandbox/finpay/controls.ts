@@ -7,9 +7,16 @@ import express from 'express';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { FinpayPaymentStatus } from '../../connectors/finpay/schemas';
+import { applySilentChange } from '../simulator-kit';
 import type { CallbackDispatcher } from '../simulator-kit';
 import { OPEN_STATUSES } from './state';
 import type { FinpayState, SimOrder } from './state';
+
+/** A silent change of an order's side: its status, its amount, or both. */
+const OrderChangeSchema = z.object({
+  status: FinpayPaymentStatus.optional(),
+  amount: z.number().int().positive().optional(),
+});
 
 export function finpayControls(state: FinpayState, callbacks: CallbackDispatcher): express.Router {
   const controls = express.Router();
@@ -60,12 +67,7 @@ export function finpayControls(state: FinpayState, callbacks: CallbackDispatcher
   controls.post('/orders/:reference/silent-change', (req, res) => {
     const order = withOrder(req, res);
     if (!order) return;
-    const change = z
-      .object({ status: FinpayPaymentStatus.optional(), amount: z.number().int().positive().optional() })
-      .safeParse(req.body ?? {});
-    if (!change.success) return void res.status(400).json({ error: change.error.issues });
-    state.changeSilently(order, change.data);
-    res.json(order);
+    applySilentChange(req, res, order, OrderChangeSchema, (changed, change) => state.changeSilently(changed, change));
   });
   controls.post('/orders/:reference/forget', (req, res) => {
     const order = withOrder(req, res);
