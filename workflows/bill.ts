@@ -37,7 +37,7 @@ export async function billWorkflow(input: BillWorkflowInput): Promise<BillState>
 /** A merchant's confirmation: answered once the payment has a first answer (or it was refused). */
 type Confirmation = PendingRequest<ConfirmBillPaymentRequest>;
 
-class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
+class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOutcome> {
   private inquired: boolean;
   private confirmation?: Confirmation;
 
@@ -232,15 +232,13 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
     this.movement.transition('PAYING', 'payment');
     try {
       if (checkInPayment) {
-        const answer = await this.sendUnlessHeld(
+        const sent = await this.sendUnlessHeld(
           () => submissions.payBillUnlessHeld(this.state.provider, input),
-          this.input.timings.bill.statusPoll,
-          'payment',
-          'payment'
+          { schedule: this.input.timings.bill.statusPoll, source: 'payment', what: 'payment' },
+          { held: (held) => this.adoptHeld(held), earlier: (earlier) => this.adoptEarlierRun(earlier) }
         );
-        if ('held' in answer) return this.adoptHeld(answer.held);
-        if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
-        this.apply(answer.payment, 'payment');
+        if (sent === undefined) return;
+        this.apply(sent.payment, 'payment');
       } else {
         this.apply(await submissions.payBill(this.state.provider, input), 'payment');
       }
@@ -321,13 +319,12 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput> {
     return true;
   }
 
-  async confirm(): Promise<void> {
-    if (!this.state.paymentSubmitted) return; // nothing was paid: a hint cannot be about our payment
-    const outcome = await this.status();
-    if (outcome) this.apply(outcome, 'callback');
+  protected async askProvider(): Promise<BillPaymentOutcome | undefined> {
+    // Nothing was paid: a hint cannot be about our payment.
+    return this.state.paymentSubmitted ? this.status() : undefined;
   }
 
-  private apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
+  protected apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
     const next = this.statusFor(outcome);
     if (next === this.state.status || billStatusRank(next) <= billStatusRank(this.state.status)) {
       this.movement.note(source, `provider reports ${outcome.providerCode}`);

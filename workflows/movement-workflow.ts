@@ -8,6 +8,7 @@ import { setHandler } from '@temporalio/workflow';
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { firstAnswer, Movement } from './movement';
 import type { CallbackReader } from './movement';
+import type { EarlierSubmission } from '../activities/earlier-runs';
 import { askAgainWhileCheckUnavailable } from './check-then-send';
 import type { Carried, MoneyMovementState, TimelineEntry } from './movement-state';
 import { nextDelay } from './timings';
@@ -28,6 +29,7 @@ export interface PendingRequest<R> {
 export abstract class MovementWorkflow<
   S extends MoneyMovementState,
   I extends MovementInput<S>,
+  O = unknown,
 > implements CallbackReader {
   protected readonly input: I;
   protected readonly state: S;
@@ -70,7 +72,17 @@ export abstract class MovementWorkflow<
 
   abstract applyVerified(event: ProviderCallbackEvent): boolean;
 
-  abstract confirm(): Promise<void>;
+  /** The provider's word on this movement now (its status API); undefined when it could not be asked. */
+  protected abstract askProvider(): Promise<O | undefined>;
+
+  /** Applies the provider's word; the status ladder keeps it from moving the movement backwards. */
+  protected abstract apply(outcome: O, source: TimelineEntry['source']): void;
+
+  /** A hint, or a callback not taken at face value: one ask of the provider, whose word is applied. */
+  async confirm(): Promise<void> {
+    const outcome = await this.askProvider();
+    if (outcome) this.apply(outcome, 'callback');
+  }
 
   /** One turn of a waiting loop: wait until `wakeAt` or for work, serve requests, read callbacks. */
   protected async takeTurn(wakeAt: number): Promise<void> {
@@ -98,23 +110,28 @@ export abstract class MovementWorkflow<
 
   /**
    * Runs a check-then-send activity, asked again while the provider cannot even be asked whether it
-   * holds this movement (nothing was sent then), each time noted on the timeline. After the last try,
-   * its failure is the caller's to read as an unknown outcome.
+   * holds this movement (nothing was sent then), each time noted on the timeline. What the provider
+   * already holds, or what a run a reset replaced already sent, is adopted (`adopt`) and nothing comes
+   * back; otherwise the provider's answer to the one sending does. After the last try, its failure is
+   * the caller's to read as an unknown outcome.
    */
-  protected sendUnlessHeld<T>(
-    send: () => Promise<T>,
-    schedule: BackoffSchedule,
-    source: TimelineEntry['source'],
-    what: string
-  ): Promise<T> {
-    return askAgainWhileCheckUnavailable(send, {
-      schedule,
+  protected async sendUnlessHeld<H, A extends object>(
+    send: () => Promise<{ held: H } | { earlier: EarlierSubmission } | A>,
+    how: { schedule: BackoffSchedule; source: TimelineEntry['source']; what: string },
+    adopt: { held(held: H): void; earlier(earlier: EarlierSubmission): void }
+  ): Promise<A | undefined> {
+    const answer = await askAgainWhileCheckUnavailable(send, {
+      schedule: how.schedule,
       unavailable: () =>
         this.movement.note(
-          source,
-          `the provider could not be asked whether it holds this ${what}; nothing sent, asking again`
+          how.source,
+          `the provider could not be asked whether it holds this ${how.what}; nothing sent, asking again`
         ),
     });
+    if ('held' in answer) adopt.held(answer.held);
+    else if ('earlier' in answer) adopt.earlier(answer.earlier);
+    else return answer;
+    return undefined;
   }
 
   protected async continueAsNewIfDue(): Promise<void> {

@@ -83,7 +83,7 @@ interface CancelRequest {
   answer?: { error?: string };
 }
 
-class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput> {
+class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, PaymentOutcome> {
   private cancel?: CancelRequest;
 
   constructor(input: PaymentWorkflowInput) {
@@ -585,9 +585,8 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput> {
     return true;
   }
 
-  async confirm(): Promise<void> {
-    const confirmed = await this.inquire();
-    if (confirmed) this.apply(confirmed, 'callback');
+  protected askProvider(): Promise<PaymentOutcome | undefined> {
+    return this.inquire();
   }
 
   /**
@@ -595,7 +594,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput> {
    * exception: a success whose amount was assumed (the provider's status gave none) yields to a later
    * report that names a different amount.
    */
-  private apply(outcome: PaymentOutcome, source: TimelineEntry['source']): void {
+  protected apply(outcome: PaymentOutcome, source: TimelineEntry['source']): void {
     if (outcome.status === 'not_found') {
       this.movement.note(source, 'the provider does not know this order (yet)');
       return;

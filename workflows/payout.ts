@@ -30,7 +30,7 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
   return new Payout(input).run();
 }
 
-class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
+class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOutcome> {
   private resolution?: PendingRequest<ResolvePayoutRequest>;
 
   constructor(input: PayoutWorkflowInput) {
@@ -87,15 +87,13 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
       let submission: PayoutSubmission;
       if (checkInSubmission) {
         // After the last try, the failure is the outcome: UNKNOWN (below).
-        const answer = await this.sendUnlessHeld(
+        const sent = await this.sendUnlessHeld(
           () => submissions.submitPayoutUnlessHeld(this.state.provider, input),
-          this.input.timings.payout.query,
-          'submission',
-          'payout'
+          { schedule: this.input.timings.payout.query, source: 'submission', what: 'payout' },
+          { held: (held) => this.adoptHeld(held), earlier: (earlier) => this.adoptEarlierRun(earlier) }
         );
-        if ('held' in answer) return this.adoptHeld(answer.held);
-        if ('earlier' in answer) return this.adoptEarlierRun(answer.earlier);
-        submission = answer.submission;
+        if (sent === undefined) return;
+        submission = sent.submission;
       } else {
         submission = await submissions.submitPayout(this.state.provider, input);
       }
@@ -317,12 +315,11 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput> {
     return true;
   }
 
-  async confirm(): Promise<void> {
-    const confirmed = await this.query();
-    if (confirmed) this.apply(confirmed, 'callback');
+  protected askProvider(): Promise<PayoutOutcome | undefined> {
+    return this.query();
   }
 
-  private apply(outcome: PayoutOutcome, source: TimelineEntry['source']): void {
+  protected apply(outcome: PayoutOutcome, source: TimelineEntry['source']): void {
     if (outcome.fee !== undefined) this.state.fee = outcome.fee;
     const next = this.statusFor(outcome);
     const forcedSuccess = this.state.resolution?.outcome === 'SUCCEEDED' && this.state.resolution.forced === true;

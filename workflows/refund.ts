@@ -28,7 +28,7 @@ export async function refundWorkflow(input: RefundWorkflowInput): Promise<Refund
   return new Refund(input).run();
 }
 
-class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput> {
+class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentOutcome> {
   private readonly timings: PayoutTimings;
   private resolution?: { request: ResolveRefundRequest; applied: boolean; refusal?: string };
 
@@ -191,19 +191,18 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput> {
     return false;
   }
 
-  async confirm(): Promise<void> {
-    const payment = await this.inquirePayment();
-    if (!payment) return;
+  protected askProvider(): Promise<PaymentOutcome | undefined> {
+    return answerOf(() => inquiries.inquirePayment(this.state.provider, this.input.payment));
+  }
+
+  /** The payment's status proves a refund only in full (src/domain/refund.ts); the word is always an inquiry's. */
+  protected apply(payment: PaymentOutcome): void {
     this.state.providerStatus = payment.providerStatus;
     if (refundProvenBy(payment, this.state.amount, this.input.paidAmount)) {
       this.movement.transition('SUCCEEDED', 'query', `payment ${payment.providerStatus}`);
     } else {
       this.movement.note('query', `payment ${payment.providerStatus}: does not prove this refund either way`);
     }
-  }
-
-  private inquirePayment(): Promise<PaymentOutcome | undefined> {
-    return answerOf(() => inquiries.inquirePayment(this.state.provider, this.input.payment));
   }
 
   /** The ledger frees a FAILED refund's amount; a ledger already closed (its refund window over) needs no word. */
