@@ -188,6 +188,39 @@ describe('merchant API: refunds', function () {
     assert.equal((await simOrder(payment.id)).refundedAmount, 25_000);
   });
 
+  it('refunds a NICEPAY e-wallet payment in two parts through its refund API (service 58), once each', async () => {
+    const nicepay = stack.simulators.nicepay.url;
+    const created = await api.post<PaymentView>(
+      '/v1/payments',
+      paymentBody({ provider: 'nicepay', method: 'EWALLET_OVO', amount: 80_000 }),
+      { as: acme }
+    );
+    assert.equal(created.status, 201, created.text);
+    await simControl(nicepay, `/_sim/orders/${created.body.id}/pay`);
+    await eventually(async () => {
+      const current = await api.get<PaymentView>(`/v1/payments/${created.body.id}`, { as: acme });
+      assert.equal(current.body.status, 'SUCCEEDED');
+      return current.body;
+    });
+    const first = await refund(created.body.id, { amount: 30_000 });
+    const rest = await refund(created.body.id, {});
+    assert.equal(first.status, 201, first.text);
+    assert.equal(rest.status, 201, rest.text);
+    assert.deepEqual([first.body.status, rest.body.status], ['SUCCEEDED', 'SUCCEEDED']);
+    assert.equal(rest.body.amount, 50_000, 'by default, all that remains');
+    const order = await simGet<{ refunds: { partnerRefundNo: string; amount: number }[] }>(
+      nicepay,
+      `/_sim/orders/${created.body.id}`
+    );
+    assert.deepEqual(
+      order.refunds.map((r) => [r.partnerRefundNo, r.amount]),
+      [
+        [first.body.id, 30_000],
+        [rest.body.id, 50_000],
+      ]
+    );
+  });
+
   it('refuses what cannot be refunded with a clear 4xx', async () => {
     const unpaid = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
     const notPaid = await refund(unpaid.body.id, {});
