@@ -17,7 +17,7 @@ import {
   quietExpectedTemporalWarnings,
 } from './interleavings';
 
-/** The seed and size of the subset: two to three minutes on a 2-core machine. */
+/** The seed and size of the subset: under a minute on a 2-core machine. */
 export const FIXED_SEED = 20261130;
 export const FIXED_RUNS = 8;
 /**
