@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { productionBuildOptions } from '../../scripts/production-build';
 
 export interface CeilingBuild {
   /** The compiled worker entry, run with plain node. */
@@ -15,16 +16,10 @@ export interface CeilingBuild {
 }
 
 export async function buildCeiling(outdir: string): Promise<CeilingBuild> {
+  // Kasir's own production build options, with the ceiling's worker as the only entry point.
   await build({
+    ...productionBuildOptions(path.resolve(__dirname, '..', '..'), outdir),
     entryPoints: { 'ceiling-worker': path.join(__dirname, 'worker.ts') },
-    outdir,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    packages: 'external',
-    logLevel: 'warning',
   });
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(__dirname, 'workflows.ts'),
