@@ -232,11 +232,11 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     this.movement.transition('PAYING', 'payment');
     try {
       if (checkInPayment) {
-        const sent = await this.sendUnlessHeld(
-          () => submissions.payBillUnlessHeld(this.state.provider, input),
-          { schedule: this.input.timings.bill.statusPoll, source: 'payment', what: 'payment' },
-          { held: (held) => this.adoptHeld(held), earlier: (earlier) => this.adoptEarlierRun(earlier) }
-        );
+        const sent = await this.sendUnlessHeld(() => submissions.payBillUnlessHeld(this.state.provider, input), this, {
+          schedule: this.input.timings.bill.statusPoll,
+          source: 'payment',
+          what: 'payment',
+        });
         if (sent === undefined) return;
         this.apply(sent.payment, 'payment');
       } else {
@@ -250,7 +250,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
   }
 
   /** The provider already holds a payment under this reference (a reset, a re-created workflow): adopt it. */
-  private adoptHeld(existing: BillPaymentOutcome): void {
+  adoptHeld(existing: BillPaymentOutcome): void {
     this.state.paymentSubmitted = true;
     this.movement.recordMoneyEvent(
       'payment',
@@ -265,7 +265,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
    * reset) sent one: it is not paid again. A FAILED that run reached stands; otherwise the status is
    * resolved by the provider's status, as after any lost answer.
    */
-  private adoptEarlierRun(earlier: EarlierSubmission): void {
+  adoptEarlierRun(earlier: EarlierSubmission): void {
     this.state.paymentSubmitted = true;
     this.movement.recordMoneyEvent(
       'payment',

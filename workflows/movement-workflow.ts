@@ -111,14 +111,14 @@ export abstract class MovementWorkflow<
   /**
    * Runs a check-then-send activity, asked again while the provider cannot even be asked whether it
    * holds this movement (nothing was sent then), each time noted on the timeline. What the provider
-   * already holds, or what a run a reset replaced already sent, is adopted (`adopt`) and nothing comes
+   * already holds, or what a run a reset replaced already sent, is adopted (by `adopter`) and nothing comes
    * back; otherwise the provider's answer to the one sending does. After the last try, its failure is
    * the caller's to read as an unknown outcome.
    */
   protected async sendUnlessHeld<H, A extends object>(
     send: () => Promise<{ held: H } | { earlier: EarlierSubmission } | A>,
-    how: { schedule: BackoffSchedule; source: TimelineEntry['source']; what: string },
-    adopt: { held(held: H): void; earlier(earlier: EarlierSubmission): void }
+    adopter: { adoptHeld(held: H): void; adoptEarlierRun(earlier: EarlierSubmission): void },
+    how: { schedule: BackoffSchedule; source: TimelineEntry['source']; what: string }
   ): Promise<A | undefined> {
     const answer = await askAgainWhileCheckUnavailable(send, {
       schedule: how.schedule,
@@ -128,8 +128,8 @@ export abstract class MovementWorkflow<
           `the provider could not be asked whether it holds this ${how.what}; nothing sent, asking again`
         ),
     });
-    if ('held' in answer) adopt.held(answer.held);
-    else if ('earlier' in answer) adopt.earlier(answer.earlier);
+    if ('held' in answer) adopter.adoptHeld(answer.held);
+    else if ('earlier' in answer) adopter.adoptEarlierRun(answer.earlier);
     else return answer;
     return undefined;
   }

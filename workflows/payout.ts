@@ -89,8 +89,8 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
         // After the last try, the failure is the outcome: UNKNOWN (below).
         const sent = await this.sendUnlessHeld(
           () => submissions.submitPayoutUnlessHeld(this.state.provider, input),
-          { schedule: this.input.timings.payout.query, source: 'submission', what: 'payout' },
-          { held: (held) => this.adoptHeld(held), earlier: (earlier) => this.adoptEarlierRun(earlier) }
+          this,
+          { schedule: this.input.timings.payout.query, source: 'submission', what: 'payout' }
         );
         if (sent === undefined) return;
         submission = sent.submission;
@@ -136,7 +136,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
   }
 
   /** The provider already holds this payout (a reset, a re-created workflow, a lost answer): adopt it. */
-  private adoptHeld(existing: PayoutOutcome): void {
+  adoptHeld(existing: PayoutOutcome): void {
     this.state.submitted = true;
     this.state.submittedAt ??= nowIso();
     this.movement.recordMoneyEvent(
@@ -153,7 +153,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
    * still knows nothing of it, so FAILED stands (the merchant may have been told already; never UNKNOWN
    * after FAILED); otherwise the outcome is unknown and resolved by query, as after any lost answer.
    */
-  private adoptEarlierRun(earlier: EarlierSubmission): void {
+  adoptEarlierRun(earlier: EarlierSubmission): void {
     this.state.submitted = true;
     this.state.submittedAt ??= nowIso();
     this.movement.recordMoneyEvent(

@@ -481,23 +481,38 @@ export type SimulatorSetupFactory<Config> = (saved?: unknown) => SimulatorSetup<
 
 /**
  * A provider's {@link SimulatorSetupFactory}: the credentials are restored from `saved` (held to
- * `credentials.schema`) or, without it, freshly generated; `setup` gives the rest for those credentials.
+ * `provider.schema`) or, without it, freshly generated; `provider.simulator` is the provider's
+ * simulator, created with them; `setup` gives the connector config for them and may watch the options
+ * each simulator is created with (`creating`), when the config depends on them.
  */
 export function simulatorSetupFactory<
   Config,
   Credentials,
   Simulator extends ProviderSimulator,
-  Options extends SimulatorCommonOptions,
+  AllOptions extends SimulatorCommonOptions & { credentials: Credentials },
 >(
-  credentials: { schema: z.ZodType<Credentials>; generate(): Credentials },
+  provider: {
+    schema: z.ZodType<Credentials>;
+    generate(): Credentials;
+    simulator(options: AllOptions): Simulator;
+  },
   setup: (credentials: Credentials) => {
-    connectorConfig(baseUrl: string): Config;
-    createSimulator(options?: Options): Simulator;
+    connectorConfig: (baseUrl: string) => Config;
+    creating?: (options: Omit<AllOptions, 'credentials'>) => void;
   }
-): (saved?: unknown) => SimulatorSetup<Config, Credentials, Simulator, Options> {
+): (saved?: unknown) => SimulatorSetup<Config, Credentials, Simulator, Omit<AllOptions, 'credentials'>> {
   return (saved) => {
-    const restored = saved === undefined ? credentials.generate() : credentials.schema.parse(saved);
-    return { credentials: restored, ...setup(restored) };
+    const credentials = saved === undefined ? provider.generate() : provider.schema.parse(saved);
+    const { connectorConfig, creating } = setup(credentials);
+    return {
+      credentials,
+      connectorConfig,
+      createSimulator(options = {} as Omit<AllOptions, 'credentials'>) {
+        creating?.(options);
+        // The caller's options with the credentials put back: exactly the provider's own options.
+        return provider.simulator({ ...options, credentials } as AllOptions);
+      },
+    };
   };
 }
 

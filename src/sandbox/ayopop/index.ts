@@ -81,7 +81,7 @@ export function createAyopopSimulator(options: AyopopSimulatorOptions): AyopopSi
  * `expiresAt` matches what that simulator enforces.
  */
 export const ayopopSimulatorSetup = simulatorSetupFactory(
-  { schema: ayopopTestCredentialsSchema, generate: generateAyopopTestCredentials },
+  { schema: ayopopTestCredentialsSchema, generate: generateAyopopTestCredentials, simulator: createAyopopSimulator },
   (credentials) => {
     let inquiryTtlMs: number = AYOPOP_SIM_DEFAULTS.inquiryTtlMs;
     return {
@@ -92,10 +92,9 @@ export const ayopopSimulatorSetup = simulatorSetupFactory(
         apiSecret: credentials.apiSecret,
         inquiryTtlMs,
       }),
-      createSimulator(options: Omit<AyopopSimulatorOptions, 'credentials'> = {}) {
+      creating(options) {
         const ttl = options.inquiryTtlMs ?? AYOPOP_SIM_DEFAULTS.inquiryTtlMs;
         inquiryTtlMs = Math.max(1, Math.round(ttl * (options.timeScale ?? 1)));
-        return createAyopopSimulator({ ...options, credentials });
       },
     };
   }

@@ -102,7 +102,7 @@ export function createBdpaySimulator(options: BdpaySimulatorOptions): BdpaySimul
 
 /** Fresh TEST-ONLY keys for both sides, or the ones saved from a previous run. */
 export const bdpaySimulatorSetup = simulatorSetupFactory(
-  { schema: bdpayTestCredentialsSchema, generate: generateBdpayTestCredentials },
+  { schema: bdpayTestCredentialsSchema, generate: generateBdpayTestCredentials, simulator: createBdpaySimulator },
   (credentials) => ({
     connectorConfig: (baseUrl): BdpayConfig => ({
       baseUrl,
@@ -111,8 +111,6 @@ export const bdpaySimulatorSetup = simulatorSetupFactory(
       privateKeyPem: credentials.merchantPrivateKeyPem,
       platformPublicKeyPem: credentials.platformPublicKeyPem,
     }),
-    createSimulator: (options?: Omit<BdpaySimulatorOptions, 'credentials'>) =>
-      createBdpaySimulator({ ...options, credentials }),
   })
 );
 

@@ -60,11 +60,9 @@ export function createFinpaySimulator(options: FinpaySimulatorOptions): Provider
 }
 
 export const finpaySimulatorSetup = simulatorSetupFactory(
-  { schema: finpayTestCredentialsSchema, generate: generateFinpayTestCredentials },
+  { schema: finpayTestCredentialsSchema, generate: generateFinpayTestCredentials, simulator: createFinpaySimulator },
   (credentials) => ({
     connectorConfig: (baseUrl): FinpayConfig => ({ baseUrl, timeoutMs: 10_000, ...credentials }),
-    createSimulator: (options?: Omit<FinpaySimulatorOptions, 'credentials'>) =>
-      createFinpaySimulator({ ...options, credentials }),
   })
 );
 

@@ -84,7 +84,7 @@ export function createNicepaySimulator(options: NicepaySimulatorOptions): Nicepa
 }
 
 export const nicepaySimulatorSetup = simulatorSetupFactory(
-  { schema: nicepayTestCredentialsSchema, generate: generateNicepayTestCredentials },
+  { schema: nicepayTestCredentialsSchema, generate: generateNicepayTestCredentials, simulator: createNicepaySimulator },
   (credentials) => ({
     connectorConfig: (baseUrl): NicepayConfig =>
       nicepayConfigSchema.parse({
@@ -95,8 +95,6 @@ export const nicepaySimulatorSetup = simulatorSetupFactory(
         privateKeyPem: credentials.merchantPrivateKeyPem,
         nicepayPublicKeyPem: credentials.nicepayPublicKeyPem,
       }),
-    createSimulator: (options?: Omit<NicepaySimulatorOptions, 'credentials'>) =>
-      createNicepaySimulator({ ...options, credentials }),
   })
 );
 
