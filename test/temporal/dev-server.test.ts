@@ -1,5 +1,8 @@
 /** The dev server gets the namespace settings of temporal-dev.yml, retention included, explicitly. */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { ensureTemporalCli } from '../../src/sandbox/temporal/cli-binary';
@@ -62,6 +65,49 @@ describe('Temporal dev server settings', () => {
       await applyNamespaceRetention(address, namespace, 30 * DAY_SECONDS);
       await applyNamespaceRetention(address, namespace, 30 * DAY_SECONDS);
       assert.equal(await retentionSeconds(), 30 * DAY_SECONDS);
+    });
+  });
+
+  describe('a persisted server from an earlier release', function () {
+    this.timeout(120_000);
+    let dir: string | undefined;
+    after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+    it('starts with search attributes added since: the missing ones are registered, not waited for', async () => {
+      dir = mkdtempSync(path.join(os.tmpdir(), 'kasir-dev-server-'));
+      const dbFilename = path.join(dir, 'temporal.sqlite');
+      const settings = loadDevSettings();
+      const binary = await ensureTemporalCli();
+      // An earlier release's settings: its database has none of the search attributes added since.
+      const [added, ...earlier] = Object.keys(settings.searchAttributes).reverse();
+      const older = {
+        ...settings,
+        searchAttributes: Object.fromEntries(earlier.map((name) => [name, settings.searchAttributes[name]!])),
+      };
+      const first = await startDevServer({ binary, settings: older, port: 0, uiPort: null, dbFilename });
+      await first.stop();
+
+      const upgraded = await startDevServer({
+        binary,
+        settings,
+        port: 0,
+        uiPort: null,
+        dbFilename,
+        readyTimeoutMs: 30_000,
+      });
+      try {
+        const connection = await Connection.connect({ address: upgraded.address });
+        try {
+          const listed = await connection.operatorService.listSearchAttributes({ namespace: upgraded.namespace });
+          const known = Object.keys(listed.customAttributes ?? {});
+          assert.ok(known.includes(added!), `${added} registered on the persisted server`);
+          for (const name of Object.keys(settings.searchAttributes)) assert.ok(known.includes(name), name);
+        } finally {
+          await connection.close();
+        }
+      } finally {
+        await upgraded.stop();
+      }
     });
   });
 });

@@ -9,6 +9,7 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { msNumberToTs, optionalTsToMs } from '@temporalio/common/lib/time';
 import type { DevSettings } from './dev-settings';
 
@@ -115,7 +116,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await waitUntilReady(
       address,
       settings.server.namespace,
-      Object.keys(settings.searchAttributes),
+      settings.searchAttributes,
       exited,
       options.readyTimeoutMs ?? 60_000
     );
@@ -159,10 +160,27 @@ export async function applyNamespaceRetention(address: string, namespace: string
   }
 }
 
+const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const INDEXED_VALUE_TYPES: Record<DevSettings['searchAttributes'][string], temporal.api.enums.v1.IndexedValueType> = {
+  Text: IndexedValueType.INDEXED_VALUE_TYPE_TEXT,
+  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Int: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  Double: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+  Bool: IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+  Datetime: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  KeywordList: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/**
+ * Waits until the server answers and has every search attribute of `temporal-dev.yml`. A server
+ * persisted by an earlier release (`.data/temporal/`) ignores `--search-attribute` for attributes
+ * added since, so those are registered here through the operator service, as `temporal operator
+ * search-attribute create` would.
+ */
 async function waitUntilReady(
   address: string,
   namespace: string,
-  searchAttributes: string[],
+  searchAttributes: DevSettings['searchAttributes'],
   exited: Promise<number | null>,
   timeoutMs: number
 ): Promise<void> {
@@ -177,10 +195,15 @@ async function waitUntilReady(
       try {
         const info = await connection.operatorService.listSearchAttributes({ namespace });
         const known = Object.keys(info.customAttributes ?? {});
-        if (searchAttributes.every((name) => known.includes(name))) return;
-        lastError = new Error(
-          `search attributes not registered yet: ${searchAttributes.filter((n) => !known.includes(n)).join(', ')}`
-        );
+        const missing = Object.keys(searchAttributes).filter((name) => !known.includes(name));
+        if (missing.length === 0) return;
+        await connection.operatorService.addSearchAttributes({
+          namespace,
+          searchAttributes: Object.fromEntries(
+            missing.map((name) => [name, INDEXED_VALUE_TYPES[searchAttributes[name]!]])
+          ),
+        });
+        lastError = new Error(`search attributes not registered yet: ${missing.join(', ')}`);
       } finally {
         await connection.close();
       }
