@@ -48,6 +48,22 @@ export default tseslint.config(
     },
   },
   {
+    // A new execution records one consolidated patch marker instead of one per patch (workflows/patches.ts):
+    // current workflows read patches through inForce(); only the frozen legacy code calls patched() itself.
+    files: ['workflows/**/*.ts'],
+    ignores: ['workflows/legacy/**', 'workflows/patches-in-force.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.name='patched'], CallExpression[callee.name='deprecatePatch']",
+          message:
+            'Read a patch with inForce() from workflows/patches-in-force.ts, which knows the consolidated patches.',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

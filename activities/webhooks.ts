@@ -4,6 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { WEBHOOK_FAILING_ERROR_TYPE } from '../src/domain/errors';
 import { signWebhook, WEBHOOK_SIGNATURE_HEADER } from '../src/webhooks/signature';
 import type { DeliveryAttempt, MerchantEvent } from '../workflows/movement-state';
 
@@ -32,6 +33,23 @@ export interface WebhookDeliveryResult {
 export interface WebhookHeartbeat {
   eventId: string;
   attempts: DeliveryAttempt[];
+  /** Attempts made in all, earlier deliveries of the event included (absent in details recorded before). */
+  attemptCount?: number;
+}
+
+/**
+ * How the outbox watches a delivery (absent for deliveries scheduled before the watch moved into the
+ * activity). With `failingAt`, an attempt that fails at or after that instant (epoch ms) ends the
+ * activity with `WEBHOOK_FAILING_ERROR_TYPE` (details: a {@link WebhookHeartbeat}) instead of retrying, so the workflow flags the movement and
+ * delivers again without a deadline; until then, the next retry is never due later than `failingAt`.
+ * `earlier` and `attemptsBefore` carry what that first delivery made into the second.
+ */
+export interface WebhookWatch {
+  failingAt?: number;
+  /** The delivery's retry policy (backoff coefficient 2), to know when the next retry would be due. */
+  retry?: { initialIntervalMs: number; maxIntervalMs: number };
+  earlier?: DeliveryAttempt[];
+  attemptsBefore?: number;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
@@ -87,9 +105,14 @@ function networkErrorOf(err: unknown): string {
   return `network error: ${err instanceof Error ? err.message : String(err)}${detail ? ` (${detail})` : ''}`;
 }
 
-function earlierAttempts(eventId: string): DeliveryAttempt[] {
+function earlierAttempts(eventId: string, watch: WebhookWatch): DeliveryAttempt[] {
   const details = Context.current().info.heartbeatDetails as Partial<WebhookHeartbeat> | undefined;
-  return details?.eventId === eventId && Array.isArray(details.attempts) ? details.attempts : [];
+  return details?.eventId === eventId && Array.isArray(details.attempts) ? details.attempts : (watch.earlier ?? []);
+}
+
+/** When Temporal would run the next retry after `attempt` under the watch's policy (coefficient 2), in ms. */
+function naturalRetryDelayMs(retry: NonNullable<WebhookWatch['retry']>, attempt: number): number {
+  return Math.min(retry.maxIntervalMs, retry.initialIntervalMs * 2 ** Math.max(0, attempt - 1));
 }
 
 export function createWebhookActivities(deps: WebhookActivityDeps) {
@@ -101,12 +124,15 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
      * retry and the API reads from the pending activity, so retries still add no history; the list comes
      * back in the result and the workflow keeps it. A merchant that chose no webhook URL is skipped; a
      * merchant missing from config fails the attempt, visible to operators as the activity's last
-     * failure, and is delivered once config has it again.
+     * failure, and is delivered once config has it again. With a watch (`watch.failingAt`), a failure
+     * past that instant ends the activity with `WEBHOOK_FAILING_ERROR_TYPE`: the workflow flags the movement
+     * only then, so a delivery that succeeds costs no timer in its history.
      */
-    async deliverMerchantWebhook(event: MerchantEvent): Promise<WebhookDeliveryResult> {
+    async deliverMerchantWebhook(event: MerchantEvent, watch: WebhookWatch = {}): Promise<WebhookDeliveryResult> {
       const context = Context.current();
-      const attempt = context.info.attempt;
-      const earlier = earlierAttempts(event.id);
+      const attemptOfThis = context.info.attempt;
+      const attempt = (watch.attemptsBefore ?? 0) + attemptOfThis;
+      const earlier = earlierAttempts(event.id, watch);
       const target = deps.merchantWebhook(event.merchantId);
       if (target && !target.webhookUrl) return { delivered: false, attempts: earlier, attemptCount: attempt };
       const made: DeliveryAttempt = target?.webhookUrl
@@ -117,19 +143,29 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         : { at: new Date().toISOString(), attempt, error: 'merchant not in Kasir config', latencyMs: 0 };
       const attempts = [...earlier, made].slice(-ATTEMPTS_KEPT);
       if (isDelivered(made)) return { delivered: true, status: made.status, attempts, attemptCount: attempt };
-      const heartbeat: WebhookHeartbeat = { eventId: event.id, attempts };
+      const heartbeat: WebhookHeartbeat = { eventId: event.id, attempts, attemptCount: attempt };
       // Local activities (the frozen legacy workflows) cannot heartbeat: their attempts are not carried.
       if (!context.info.isLocal) context.heartbeat(heartbeat);
-      if (!target) {
-        throw ApplicationFailure.retryable(
-          `merchant ${event.merchantId} is not in Kasir's config: webhook ${event.id} waits until it is`,
-          'MerchantNotConfigured'
-        );
+      const [message, type] = !target
+        ? [
+            `merchant ${event.merchantId} is not in Kasir's config: webhook ${event.id} waits until it is`,
+            'MerchantNotConfigured',
+          ]
+        : made.status !== undefined
+          ? [`merchant answered HTTP ${made.status}`, 'MerchantWebhookRejected']
+          : [`merchant did not answer: ${made.error}`, 'MerchantWebhookUnreachable'];
+      if (watch.failingAt === undefined) throw ApplicationFailure.retryable(message, type);
+      const untilFailing = watch.failingAt - Date.now();
+      if (untilFailing <= 0) {
+        throw ApplicationFailure.create({
+          message: `webhook ${event.id} undelivered past its deadline: ${message}`,
+          type: WEBHOOK_FAILING_ERROR_TYPE,
+          nonRetryable: true,
+          details: [heartbeat],
+        });
       }
-      if (made.status !== undefined) {
-        throw ApplicationFailure.retryable(`merchant answered HTTP ${made.status}`, 'MerchantWebhookRejected');
-      }
-      throw ApplicationFailure.retryable(`merchant did not answer: ${made.error}`, 'MerchantWebhookUnreachable');
+      const natural = watch.retry ? naturalRetryDelayMs(watch.retry, attemptOfThis) : untilFailing;
+      throw ApplicationFailure.create({ message, type, nextRetryDelay: Math.min(natural, untilFailing) });
     },
   };
 }

@@ -3,7 +3,7 @@
  * final. A payment that did not answer definitively is resolved by status on the same reference after
  * the provider's documented delay, never by paying again.
  */
-import { ApplicationFailure, condition, patched, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, sleep, workflowInfo } from '@temporalio/workflow';
 import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { BillPaymentOutcome, BillStatus } from '../src/domain/bill';
 import { billIsFinal, billStatusRank, billTotalOf } from '../src/domain/bill';
@@ -18,19 +18,16 @@ import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
 import { MOVEMENT_CORE } from './movement';
+import { CHECK_AND_PAY_TOGETHER, RESET_RUN_ASKS_WHAT_WAS_PAID } from './patches';
+import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
 import type { PendingRequest } from './movement-workflow';
 import { nextDelay } from './timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from './movement-state';
 
-/** Patch id: the status check and the payment run in one activity (reset-safe). */
-const CHECK_AND_PAY_TOGETHER = 'check-and-pay-together';
-
-/** Patch id: a reset run asks whether a run it replaces paid before inquiring again or expiring. */
-const RESET_RUN_ASKS_WHAT_WAS_PAID = 'reset-run-asks-what-was-paid';
-
 export async function billWorkflow(input: BillWorkflowInput): Promise<BillState> {
-  if (!patched(MOVEMENT_CORE)) return billWorkflowV1(input);
+  readPatches();
+  if (!inForce(MOVEMENT_CORE)) return billWorkflowV1(input);
   return new Bill(input).run();
 }
 
@@ -163,7 +160,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     if (this.state.startedByReset) return true;
     const info = workflowInfo();
     // Carried across continue-as-new: a run continued from a reset run has its own run id as original.
-    if (info.originalExecutionRunId !== info.runId && patched(RESET_RUN_ASKS_WHAT_WAS_PAID)) {
+    if (info.originalExecutionRunId !== info.runId && inForce(RESET_RUN_ASKS_WHAT_WAS_PAID)) {
       this.state.startedByReset = true;
     }
     return this.state.startedByReset === true;
@@ -222,7 +219,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       callbackUrl: this.input.callbackUrl,
     };
     // The check and the payment run in one activity attempt, so a reset to any task still asks first.
-    const checkInPayment = patched(CHECK_AND_PAY_TOGETHER);
+    const checkInPayment = inForce(CHECK_AND_PAY_TOGETHER);
     if (!checkInPayment) {
       const existing = await this.status();
       if (existing && (existing.status !== 'processing' || existing.transactionId !== undefined))

@@ -13,13 +13,14 @@ export function maskAccount(accountNumber: string): string {
   return accountNumber.length <= 4 ? '****' : `${'*'.repeat(accountNumber.length - 4)}${accountNumber.slice(-4)}`;
 }
 
-/** The fields every movement's state opens with: which movement it is, and whose. */
-function opening<K extends string>(
+/** The fields every movement's state opens with: which movement it is, whose, and with which provider. */
+function opening<K extends string, P extends string>(
   id: string,
   kind: K,
-  input: { merchantId: string; merchantReference: string }
-): { id: string; kind: K; merchantId: string; merchantReference: string } {
-  return { id, kind, merchantId: input.merchantId, merchantReference: input.merchantReference };
+  input: { merchantId: string; merchantReference: string; provider: P }
+): { id: string; kind: K; merchantId: string; merchantReference: string; provider: P } {
+  const { merchantId, merchantReference, provider } = input;
+  return { id, kind, merchantId, merchantReference, provider };
 }
 
 /**
@@ -35,7 +36,6 @@ function closing<S extends string, F extends object>(status: S, requestFingerpri
 export function initialPaymentState(input: PaymentWorkflowInput): PaymentState {
   return {
     ...opening(input.paymentId, 'payment', input),
-    provider: input.provider,
     method: input.method,
     amount: input.amount,
     ...closing('REGISTERING', input.requestFingerprint, {}),
@@ -46,7 +46,6 @@ export function initialPaymentState(input: PaymentWorkflowInput): PaymentState {
 export function initialPayoutState(input: PayoutWorkflowInput): PayoutState {
   return {
     ...opening(input.payoutId, 'payout', input),
-    provider: input.provider,
     amount: input.amount,
     feeMode: input.feeMode,
     beneficiary: {
@@ -61,7 +60,6 @@ export function initialPayoutState(input: PayoutWorkflowInput): PayoutState {
 export function initialBillState(input: BillWorkflowInput): BillState {
   return {
     ...opening(input.billId, 'bill', input),
-    provider: input.provider,
     productCode: input.productCode,
     ...closing('INQUIRED', input.requestFingerprint, { paymentSubmitted: false }),
   };
@@ -71,7 +69,6 @@ export function initialRefundState(input: RefundWorkflowInput): RefundState {
   return {
     ...opening(input.refundId, 'refund', input),
     paymentId: input.payment.reference,
-    provider: input.provider,
     amount: input.amount,
     reason: input.reason,
     ...closing('REQUESTED', input.requestFingerprint, { submitted: false }),

@@ -25,6 +25,7 @@ import { lateCorrected } from '../src/domain/late-correction';
 import type { Rupiah } from '../src/domain/money';
 import { providerInquiry } from './activity-options';
 import { activityFailureOf } from './activity-options';
+import { readPatches } from './patches-in-force';
 import { nowIso } from './status-and-timeline';
 import { lateCallbackStateQuery, providerCallbackSignal } from './messages';
 import { merchantOutbox } from './movement';
@@ -81,6 +82,7 @@ const EVENT_TYPE: Record<MoneyMovementState['kind'], string> = {
 type ProviderWord = { answer: 'succeeded'; amount?: Rupiah } | { answer: 'denied' } | { answer: 'pending' };
 
 export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<LateCallbackState> {
+  readPatches();
   const { callback } = input;
   const movement = asHeldBy(input.movement, callback.provider);
   const state: LateCallbackState = input.resume?.state ?? {

@@ -1,34 +1,26 @@
 /** Merchant webhooks: the outbox each workflow run delivers from, in order, with durable retries. */
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
-import type { WebhookDeliveryResult } from '../activities/webhooks';
+import type { WebhookDeliveryResult, WebhookHeartbeat } from '../activities/webhooks';
+import { WEBHOOK_FAILING_ERROR_TYPE } from '../src/domain/errors';
 import { merchantViewOf } from '../src/domain/merchant-view';
 import type { MerchantView } from '../src/domain/merchant-view';
-import { localWebhookDelivery, webhookDelivery } from './activity-options';
 import { eventRedeliveriesQuery, merchantEventsQuery, recordRedeliveryUpdate } from './messages';
 import type { EventRedeliveries, MerchantEventLog } from './messages';
-import { LOCAL_ACTIVITIES } from './patches';
+import { WEBHOOK_FAILING_FLAG, WEBHOOK_FAILING_RAISED_BY_ATTEMPTS } from './patches';
+import { inForce } from './patches-in-force';
 import { KasirWebhookFailing } from './search-attributes';
 import { nowIso } from './status-and-timeline';
-import type { WebhookTimings } from './timings';
 import type { MerchantEvent, MerchantEventRecord, MoneyMovementState, OutboxState } from './movement-state';
-
-/**
- * Patch id: the outbox watches each delivery with a timer and flags the workflow `KasirWebhookFailing`
- * while one has gone undelivered past `webhook.failingAfterMs` (two more history events per webhook,
- * none per retry; the upserts only when the merchant's endpoint is failing).
- */
-export const WEBHOOK_FAILING_FLAG = 'webhook-failing-flag';
 
 /** How long a webhook may go undelivered before its movement is flagged, unless timings say otherwise. */
 export const DEFAULT_WEBHOOK_FAILING_AFTER_MS = 15 * 60_000;
@@ -44,6 +36,8 @@ export interface OutboxOptions {
   eventIdOf?: (seq: number) => string;
   /** Flag the workflow while a webhook goes undelivered this long (patched); undefined: no watch. */
   failingAfterMs?: number;
+  /** The delivery activity's retry timings, so it knows when its next retry would be due. */
+  retry?: { initialIntervalMs: number; maxIntervalMs: number };
 }
 
 /**
@@ -60,6 +54,7 @@ export class Outbox {
   private readonly deliver: KasirActivities['deliverMerchantWebhook'];
   private readonly eventIdOf: (seq: number) => string;
   private readonly failingAfterMs?: number;
+  private readonly retry?: OutboxOptions['retry'];
 
   constructor(
     deliver: KasirActivities['deliverMerchantWebhook'],
@@ -78,6 +73,7 @@ export class Outbox {
     this.deliver = deliver;
     this.eventIdOf = eventIdOf;
     this.failingAfterMs = options.failingAfterMs;
+    this.retry = options.retry;
     // A query adds nothing to history, so every workflow with an outbox answers it, old histories included.
     setHandler(merchantEventsQuery, (): MerchantEventLog => this.events());
   }
@@ -124,24 +120,46 @@ export class Outbox {
   }
 
   /**
-   * Delivers one event. With the watch (patched), a timer races the delivery: if it fires first, the
-   * workflow is flagged `KasirWebhookFailing` and the event marked failing. The activity's retries still
-   * add no history, and nothing here waits on the movement's own loop.
+   * Delivers one event, watched: once it has gone undelivered `failingAfterMs`, the workflow is flagged
+   * `KasirWebhookFailing` and the event marked failing. The activity's retries add no history, and
+   * nothing here waits on the movement's own loop. Executions before `webhook-failing-raised-by-attempts`
+   * raced a timer against every delivery instead.
    */
   private async deliverWatched(event: MerchantEvent): Promise<WebhookDeliveryResult | undefined> {
-    if (this.failingAfterMs === undefined || !patched(WEBHOOK_FAILING_FLAG)) return this.deliver(event);
+    if (this.failingAfterMs === undefined) return this.deliver(event);
+    if (inForce(WEBHOOK_FAILING_RAISED_BY_ATTEMPTS)) return this.deliverRaisingFailing(event, this.failingAfterMs);
+    if (!inForce(WEBHOOK_FAILING_FLAG)) return this.deliver(event);
     let settled = false;
     const delivering = this.deliver(event);
     delivering.then(
       () => void (settled = true),
       () => void (settled = true)
     );
-    if (!(await condition(() => settled, this.failingAfterMs))) {
-      const record = this.log.find((r) => r.id === event.id);
-      if (record && record.delivery === 'pending') record.delivery = 'failing';
-      this.flagFailing(true);
-    }
+    if (!(await condition(() => settled, this.failingAfterMs))) this.markFailing(event.id);
     return delivering;
+  }
+
+  /**
+   * The delivery activity retries until the event's deadline and then ends with
+   * `MerchantWebhookFailing`, carrying its attempts: the event is marked failing, the workflow flagged,
+   * and a second delivery goes on retrying without a deadline, numbering its attempts after the first's.
+   */
+  private async deliverRaisingFailing(event: MerchantEvent, failingAfterMs: number): Promise<WebhookDeliveryResult> {
+    const failingAt = Date.parse(event.createdAt) + failingAfterMs;
+    try {
+      return await this.deliver(event, { failingAt, retry: this.retry });
+    } catch (err) {
+      const made = failingDeliveryOf(err);
+      if (!made) throw err;
+      this.markFailing(event.id);
+      return this.deliver(event, { earlier: made.attempts, attemptsBefore: made.attemptCount ?? made.attempts.length });
+    }
+  }
+
+  private markFailing(id: string): void {
+    const record = this.log.find((r) => r.id === id);
+    if (record && record.delivery === 'pending') record.delivery = 'failing';
+    this.flagFailing(true);
   }
 
   private settle(id: string, result: WebhookDeliveryResult | undefined): void {
@@ -171,16 +189,16 @@ export class Outbox {
   }
 }
 
-function pendingRecord(event: MerchantEvent): MerchantEventRecord {
-  return { ...event, delivery: 'pending', attempts: [], attemptCount: 0 };
+/** What a delivery that ended `MerchantWebhookFailing` had made, or undefined for any other failure. */
+function failingDeliveryOf(err: unknown): WebhookHeartbeat | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== WEBHOOK_FAILING_ERROR_TYPE) return undefined;
+  const details = cause.details?.[0] as Partial<WebhookHeartbeat> | undefined;
+  return { eventId: details?.eventId ?? '', attempts: details?.attempts ?? [], attemptCount: details?.attemptCount };
 }
 
-/** The outbox of the frozen workflows in `legacy/`: local-activity delivery behind its patch. */
-export function legacyOutbox(timings: WebhookTimings, carried?: OutboxState): Outbox {
-  const deliver = patched(LOCAL_ACTIVITIES)
-    ? proxyLocalActivities<KasirActivities>(localWebhookDelivery(timings)).deliverMerchantWebhook
-    : proxyActivities<KasirActivities>(webhookDelivery(timings)).deliverMerchantWebhook;
-  return new Outbox(deliver, carried);
+function pendingRecord(event: MerchantEvent): MerchantEventRecord {
+  return { ...event, delivery: 'pending', attempts: [], attemptCount: 0 };
 }
 
 /**

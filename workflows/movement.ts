@@ -18,7 +18,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -30,19 +29,19 @@ import { nowIso, publishStatus } from './status-and-timeline';
 import { DEFAULT_WEBHOOK_FAILING_AFTER_MS, Outbox } from './merchant-outbox';
 import { SeenEvents } from './seen-events';
 import { providerCallbackSignal } from './messages';
-import { MOVEMENT_CORE_PATCH } from './patches';
+import {
+  BOUNDED_FIRST_ANSWER,
+  BOUNDED_HANDLER_WAIT,
+  MOVEMENT_CORE_PATCH,
+  STATUS_UPSERTED_WHEN_CHANGED,
+} from './patches';
+import { inForce } from './patches-in-force';
 import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN } from './timings';
 import type { WorkflowTimings } from './timings';
 import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './movement-state';
 
 /** Patch id of the core (see workflows/patches.ts). */
 export const MOVEMENT_CORE = MOVEMENT_CORE_PATCH;
-
-/** Patch id: the first-answer update (update-with-start) answers within FIRST_ANSWER_WAIT_MS. */
-const BOUNDED_FIRST_ANSWER = 'bounded-first-answer';
-
-/** Patch id: continue-as-new waits a bounded time for running handlers, then goes back to the loop. */
-const BOUNDED_HANDLER_WAIT = 'bounded-handler-wait';
 
 /**
  * How long the first-answer update waits for the provider's first answer before it answers with the
@@ -53,7 +52,7 @@ export const FIRST_ANSWER_WAIT_MS = 10_000;
 
 /** Waits for a movement's first answer, for at most FIRST_ANSWER_WAIT_MS (patched). */
 export async function firstAnswer(ready: () => boolean): Promise<void> {
-  if (patched(BOUNDED_FIRST_ANSWER)) await condition(ready, FIRST_ANSWER_WAIT_MS);
+  if (inForce(BOUNDED_FIRST_ANSWER)) await condition(ready, FIRST_ANSWER_WAIT_MS);
   else await condition(ready);
 }
 
@@ -250,7 +249,7 @@ export class Movement<S extends MoneyMovementState> {
   ): Promise<void> {
     // A hint held back to coalesce is answered in this run: it is not part of what is carried.
     if (!this.continueAsNewDue(pollsThisRun) || this.hasWork() || this.hintWaiting) return;
-    if (!allHandlersFinished() && patched(BOUNDED_HANDLER_WAIT)) {
+    if (!allHandlersFinished() && inForce(BOUNDED_HANDLER_WAIT)) {
       // A handler that waits on the loop itself (an unbounded first-answer update of an execution started
       // before `bounded-first-answer`) would never finish while the loop waits here: wait a while, then
       // go back to the loop and try again later.
@@ -316,7 +315,7 @@ export class Movement<S extends MoneyMovementState> {
   }
 
   private publish(): void {
-    publishStatus(this.state);
+    publishStatus(this.state, { onlyWhenChanged: inForce(STATUS_UPSERTED_WHEN_CHANGED) });
   }
 }
 
@@ -339,6 +338,9 @@ export function merchantOutbox(timings: WorkflowTimings, carried?: OutboxState):
       const info = workflowInfo();
       return `${info.workflowId}:${info.runId}:${seq}`;
     },
-    { failingAfterMs: timings.webhook.failingAfterMs ?? DEFAULT_WEBHOOK_FAILING_AFTER_MS }
+    {
+      failingAfterMs: timings.webhook.failingAfterMs ?? DEFAULT_WEBHOOK_FAILING_AFTER_MS,
+      retry: { initialIntervalMs: timings.webhook.initialIntervalMs, maxIntervalMs: timings.webhook.maxIntervalMs },
+    }
   );
 }

@@ -1,7 +1,7 @@
 /**
  * Patch ids, in one place. Some are read by other processes too (the API tells a payout running the
  * frozen legacy code from one on the movement core by them, through Temporal's `TemporalChangeVersion`).
- * Constants only.
+ * Constants only; workflows/patches-in-force.ts reads them.
  */
 
 /**
@@ -31,3 +31,70 @@ export const CONFIRM_EVERY_HINT = 'confirm-every-hint';
  * continues as new when its history is due, carrying the question (`registrationUnresolved`).
  */
 export const REGISTRATION_ASKED_ACROSS_RUNS = 'registration-asked-across-runs';
+
+/** Patch id: the first-answer update (update-with-start) answers within a bounded wait (workflows/movement.ts). */
+export const BOUNDED_FIRST_ANSWER = 'bounded-first-answer';
+
+/** Patch id: continue-as-new waits a bounded time for running handlers, then goes back to the loop. */
+export const BOUNDED_HANDLER_WAIT = 'bounded-handler-wait';
+
+/**
+ * Patch id: routing (issue #15). A payment whose input carries a routing decision records it on its
+ * timeline and may fail over to its next provider. Only inputs the API built from a routing rule carry
+ * one, so histories recorded before never reach this patch.
+ */
+export const ROUTING_FAILOVER = 'routing-failover';
+
+/** Patch id: a payout's provider check and its submission run in one activity (reset-safe). */
+export const CHECK_AND_SUBMIT_TOGETHER = 'check-and-submit-together';
+
+/** Patch id: a bill's status check and its payment run in one activity (reset-safe). */
+export const CHECK_AND_PAY_TOGETHER = 'check-and-pay-together';
+
+/** Patch id: a reset bill run asks whether a run it replaces paid before inquiring again or expiring. */
+export const RESET_RUN_ASKS_WHAT_WAS_PAID = 'reset-run-asks-what-was-paid';
+
+/**
+ * Patch id: the outbox watches each delivery with a timer and flags the workflow `KasirWebhookFailing`
+ * while one has gone undelivered past `webhook.failingAfterMs`.
+ */
+export const WEBHOOK_FAILING_FLAG = 'webhook-failing-flag';
+
+/**
+ * Patch id: the delivery activity itself tells the outbox when a webhook has gone undelivered past
+ * `webhook.failingAfterMs` (it ends with `MerchantWebhookFailing`), instead of a timer racing every
+ * delivery: a webhook delivered on time adds no timer to history (two events and one action less).
+ */
+export const WEBHOOK_FAILING_RAISED_BY_ATTEMPTS = 'webhook-failing-raised-by-attempts';
+
+/**
+ * Patch id: status and needs-attention are upserted only when they change, not on every money event
+ * (a routing note, a submission) that leaves them as they are.
+ */
+export const STATUS_UPSERTED_WHEN_CHANGED = 'status-upserted-when-changed';
+
+/**
+ * Patch ids that one marker puts in force together, newest first. A new execution records the newest
+ * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
+ * settled payment's 41 history events. Executions started before a consolidation replay as they were
+ * recorded, patch by patch. Each list is frozen once released: a patch added later gets its own id
+ * (checked on its own) until a newer consolidation lists it, and that list keeps every id of the older.
+ */
+export const CONSOLIDATED_PATCHES: readonly { id: string; covers: readonly string[] }[] = [
+  {
+    id: 'patches-2026-12-01',
+    covers: [
+      MOVEMENT_CORE_PATCH,
+      REGISTRATION_ASKED_ACROSS_RUNS,
+      BOUNDED_FIRST_ANSWER,
+      BOUNDED_HANDLER_WAIT,
+      ROUTING_FAILOVER,
+      CHECK_AND_SUBMIT_TOGETHER,
+      CHECK_AND_PAY_TOGETHER,
+      RESET_RUN_ASKS_WHAT_WAS_PAID,
+      WEBHOOK_FAILING_FLAG,
+      WEBHOOK_FAILING_RAISED_BY_ATTEMPTS,
+      STATUS_UPSERTED_WHEN_CHANGED,
+    ],
+  },
+];

@@ -3,21 +3,15 @@
  * instructions, then waits for the first of a verified callback, a status poll, a cancel request or
  * expiry. A payment that closed without money is watched for a late one, which is recorded, never lost.
  */
-import {
-  ApplicationFailure,
-  condition,
-  patched,
-  setHandler,
-  sleep,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PaymentOutcome, PaymentRef, PaymentRegistration, PaymentStatus } from '../src/domain/payment';
 import { closedWithoutPayment, PAYMENT_METHODS, paymentStatusRank } from '../src/domain/payment';
 import { activityFailureOf, answerOf } from './activity-options';
 import { calls, inquiries, localCalls } from './activity-proxies';
 import { initialPaymentState } from './initial-states';
-import { REGISTRATION_ASKED_ACROSS_RUNS } from './patches';
+import { REGISTRATION_ASKED_ACROSS_RUNS, ROUTING_FAILOVER } from './patches';
+import { inForce, readPatches } from './patches-in-force';
 import { nowIso } from './status-and-timeline';
 import { paymentWorkflowV1 } from './legacy/payment-v1';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from './messages';
@@ -55,13 +49,6 @@ const MAY_EXIST = ['OutcomeUnknownError', 'ProviderResponseInvalidError'];
  */
 const REFUSED_BEFORE_ACTING = ['ProviderAuthError', 'ProviderRequestRejectedError', 'OperationNotSupportedError'];
 
-/**
- * Patch id: routing (issue #15). A payment whose input carries a routing decision records it on its
- * timeline and may fail over to its next provider. Only inputs the API built from a routing rule carry
- * one, so histories recorded before never reach this patch.
- */
-const ROUTING_FAILOVER = 'routing-failover';
-
 /** Why registration left a provider that holds no order for this payment. */
 interface Left {
   reason: LeftProviderReason;
@@ -74,7 +61,8 @@ function rank(status: PaymentStatus): number {
 }
 
 export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<PaymentState> {
-  if (!patched(MOVEMENT_CORE)) return paymentWorkflowV1(input);
+  readPatches();
+  if (!inForce(MOVEMENT_CORE)) return paymentWorkflowV1(input);
   return new Payment(input).run();
 }
 
@@ -250,7 +238,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
   /** Records the API's routing decision on the timeline, once, as the first money event. */
   private recordRoutingDecision(): void {
     const routing = this.input.routing;
-    if (routing === undefined || this.state.routing !== undefined || !patched(ROUTING_FAILOVER)) return;
+    if (routing === undefined || this.state.routing !== undefined || !inForce(ROUTING_FAILOVER)) return;
     this.state.routing = { tried: [], ...(routing.pinned ? { pinned: true } : {}) };
     this.movement.recordMoneyEvent(
       'registration',
@@ -269,7 +257,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
     if (routing === undefined || routing.pinned) return undefined;
     const tried = new Set([this.state.provider, ...(this.state.routing?.tried ?? []).map((t) => t.provider)]);
     const next = routing.fallbacks.find((f) => !tried.has(f.provider));
-    if (next === undefined || !patched(ROUTING_FAILOVER)) return undefined;
+    if (next === undefined || !inForce(ROUTING_FAILOVER)) return undefined;
     return next;
   }
 
@@ -432,7 +420,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
    * a long outage neither grows one run's history without bound nor leads a next run to register again.
    */
   private async askAboutLostRegistration(why: string): Promise<PaymentOutcome | undefined> {
-    if (!patched(REGISTRATION_ASKED_ACROSS_RUNS)) {
+    if (!inForce(REGISTRATION_ASKED_ACROSS_RUNS)) {
       let known = await this.inquire();
       for (let attempt = 0; known === undefined && Date.now() < this.expiresAt(); attempt++) {
         this.movement.note('registration', 'the provider cannot be asked about the order yet; asking again');

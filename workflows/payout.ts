@@ -3,7 +3,7 @@
  * once, and resolves an unknown outcome only by query and callbacks. Never auto-fails: after a window
  * it raises needs-attention, and an operator's resolution is checked against the provider first.
  */
-import { ApplicationFailure, condition, patched, setHandler, sleep } from '@temporalio/workflow';
+import { ApplicationFailure, condition, setHandler, sleep } from '@temporalio/workflow';
 import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus, PayoutSubmission } from '../src/domain/payout';
@@ -17,16 +17,16 @@ import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { checkResolutionRequest, payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
 import { MOVEMENT_CORE } from './movement';
+import { CHECK_AND_SUBMIT_TOGETHER } from './patches';
+import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
 import type { PendingRequest } from './movement-workflow';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
 
-/** Patch id: the provider check and the submission run in one activity (reset-safe). */
-const CHECK_AND_SUBMIT_TOGETHER = 'check-and-submit-together';
-
 export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<PayoutState> {
-  if (!patched(MOVEMENT_CORE)) return payoutWorkflowV1(input);
+  readPatches();
+  if (!inForce(MOVEMENT_CORE)) return payoutWorkflowV1(input);
   return new Payout(input).run();
 }
 
@@ -74,7 +74,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
     };
     // The check and the submission run in one activity attempt, so a reset to any workflow task (or
     // an activity dispatched again) still asks the provider first.
-    const checkInSubmission = patched(CHECK_AND_SUBMIT_TOGETHER);
+    const checkInSubmission = inForce(CHECK_AND_SUBMIT_TOGETHER);
     if (!checkInSubmission) {
       const existing = await this.query();
       if (existing && existing.status !== 'not_found') return this.adoptHeld(existing);

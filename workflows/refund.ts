@@ -18,6 +18,7 @@ import { askAgainWhileCheckUnavailable } from './check-then-send';
 import { refundSettledSignal, refundStateQuery, refundSubmittedUpdate, resolveRefundUpdate } from './messages';
 import type { ResolveRefundRequest } from './messages';
 import { initialRefundState } from './initial-states';
+import { readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
 import type { RefundState, RefundWorkflowInput } from './movement-state';
 import { nowIso } from './status-and-timeline';
@@ -25,6 +26,7 @@ import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { PayoutTimings } from './timings';
 
 export async function refundWorkflow(input: RefundWorkflowInput): Promise<RefundState> {
+  readPatches();
   return new Refund(input).run();
 }
 

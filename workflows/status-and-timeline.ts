@@ -23,18 +23,21 @@ export function recordTimeline(
 /**
  * Mirrors status and needs-attention into search attributes so operators can filter on them, and
  * into the workflow's current details (shown in the Temporal UI) so they can read why at a glance.
+ * With `onlyWhenChanged` (patched), search attributes that already hold these values are not upserted
+ * again: each upsert is a history event and a billable action.
  */
-export function publishStatus(state: {
-  status: string;
-  needsAttention: boolean;
-  attentionReason?: string;
-  timeline: TimelineEntry[];
-}): void {
+export function publishStatus(
+  state: { status: string; needsAttention: boolean; attentionReason?: string; timeline: TimelineEntry[] },
+  options: { onlyWhenChanged?: boolean } = {}
+): void {
   const pairs: SearchAttributePair[] = [
     { key: KasirStatus, value: state.status },
     { key: KasirNeedsAttention, value: state.needsAttention },
   ];
-  upsertSearchAttributes(pairs);
+  const indexed = workflowInfo().typedSearchAttributes;
+  const unchanged =
+    indexed.get(KasirStatus) === state.status && indexed.get(KasirNeedsAttention) === state.needsAttention;
+  if (!(options.onlyWhenChanged && unchanged)) upsertSearchAttributes(pairs);
   const recent = state.timeline
     .slice(-5)
     .map((t) => `- ${t.at} ${t.status} (${t.source}${t.note ? `: ${t.note}` : ''})`)

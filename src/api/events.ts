@@ -93,7 +93,7 @@ async function pendingDeliveryOf(deps: ApiDeps, handle: WorkflowHandle): Promise
     eventId: details?.eventId,
     attempts,
     // `attempt` is the attempt running or scheduled next: those before it were made.
-    attemptCount: Math.max(attempts.length, (activity.attempt ?? 1) - 1),
+    attemptCount: Math.max(attempts.length, details?.attemptCount ?? 0, (activity.attempt ?? 1) - 1),
     failed: activity.lastFailure != null || attempts.length > 0,
     ...(next !== undefined ? { nextAttemptAt: new Date(next).toISOString() } : {}),
   };

@@ -29,6 +29,12 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly KasirErrorType[] = [
   KasirErrorType.OperationNotSupported,
 ];
 
+/**
+ * Failure type of the merchant-webhook delivery activity when a webhook has gone undelivered past its
+ * watch deadline (activities/webhooks.ts); the outbox then flags the movement `KasirWebhookFailing`.
+ */
+export const WEBHOOK_FAILING_ERROR_TYPE = 'MerchantWebhookFailing';
+
 export interface KasirErrorDetails {
   provider?: ProviderId;
   /** The provider's own code (`4000002`, `4015401`, `FAIL`, `102`...), when it gave one. */

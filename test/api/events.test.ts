@@ -239,8 +239,16 @@ describe('merchant API: events and redelivery', function () {
     const [delivered] = await eventsOf(payment, acme, 1);
     assert.equal(delivered!.attempts.at(-1)?.status, 200);
     assert.ok(delivered!.attemptCount >= 3);
+    // One count across the delivery that raised the flag and the one after it: no number repeats or is skipped.
+    const numbers = delivered!.attempts.map((a) => a.attempt);
+    assert.deepEqual(
+      numbers,
+      numbers.map((_, i) => delivered!.attemptCount - numbers.length + 1 + i),
+      JSON.stringify(delivered!.attempts)
+    );
 
     await pay(payment);
     await recordHistory(stack, handle, 'payment', 'webhook-failing-flag');
+    await recordHistory(stack, handle, 'payment', 'webhook-failing-raised-by-attempts');
   });
 });

@@ -89,6 +89,7 @@ describe('merchant API: refunds', function () {
     assert.equal(event.data.status, 'SUCCEEDED');
     const handle = stack.client.workflow.getHandle(workflowIdOf('refund', response.body.id));
     await recordHistory(stack, handle, 'refund', 'full-refund-succeeded');
+    await recordHistory(stack, handle, 'refund', 'full-refund-succeeded-consolidated-patches');
   });
 
   it('takes several partial refunds up to the amount paid and refuses one more, naming amount', async () => {

@@ -66,6 +66,12 @@ describe('replay of committed histories', function () {
       'bill/succeeded.json',
       'bill/failed.json',
       'bill/payment-timeout.json',
+      // Recorded after patches-2026-12-01: one marker puts every patch of that date in force.
+      'payment/finpay-code-paid-consolidated-patches.json',
+      'payment/webhook-failing-raised-by-attempts.json',
+      'payout/unknown-then-succeeded-consolidated-patches.json',
+      'bill/succeeded-consolidated-patches.json',
+      'refund/full-refund-succeeded-consolidated-patches.json',
     ]) {
       assert.ok(files.includes(expected), `missing committed history ${expected}`);
     }

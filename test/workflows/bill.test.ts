@@ -41,6 +41,7 @@ describe('billWorkflow', function () {
     await recordHistory(stack, handle, 'bill', 'succeeded');
     await recordHistory(stack, handle, 'bill', 'succeeded-movement-core');
     await recordHistory(stack, handle, 'bill', 'succeeded-local-webhooks');
+    await recordHistory(stack, handle, 'bill', 'succeeded-consolidated-patches');
   });
 
   it('rejects a confirmation whose total differs from the inquiry', async () => {

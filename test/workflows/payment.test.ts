@@ -74,6 +74,32 @@ describe('paymentWorkflow', function () {
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid-movement-core');
     await recordHistory(stack, handle, 'payment', 'finpay-code-paid-local-activities');
+    await recordHistory(stack, handle, 'payment', 'finpay-code-paid-consolidated-patches');
+  });
+
+  it('settles with one patch marker, no webhook timers and no upsert that leaves the search attributes as they were', async () => {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+    await handle.signal(providerCallbackSignal, paidCallback(state, 'PAID:lean'));
+    assert.equal((await handle.result()).status, 'SUCCEEDED');
+    const { events } = await handle.fetchHistory();
+    const markers = (events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    // Every patch this code has is put in force by one consolidated marker (workflows/patches.ts).
+    assert.equal(markers.length, 1, `patch markers: ${markers.length}`);
+    const upserts = (events ?? []).filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    const fields = upserts.map((e) =>
+      Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {})
+        .sort()
+        .join(',')
+    );
+    // REGISTERING is indexed at start: PENDING and SUCCEEDED are the only changes, plus the patch's own upsert.
+    assert.deepEqual(fields, [
+      'TemporalChangeVersion',
+      'KasirNeedsAttention,KasirStatus',
+      'KasirNeedsAttention,KasirStatus',
+    ]);
+    // Webhooks delivered on time leave no timer: the only timer is the payment's own status-poll wait.
+    const timers = (events ?? []).filter((e) => e.timerStartedEventAttributes);
+    assert.equal(timers.length, 1, `timers: ${timers.length}`);
   });
 
   it('confirms hint-level callbacks by status inquiry, never deduplicating them by their unsigned id', async () => {

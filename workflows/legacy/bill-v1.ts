@@ -15,7 +15,7 @@ import { calls, inquiries, submissions } from '../activity-proxies';
 import { initialBillState } from '../initial-states';
 import { answeredInquiryOf, billInquiryInputOf } from '../bill-inquiry';
 import { CONFIRM_EVERY_HINT } from '../patches';
-import { closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
+import { answerWhen, closeLegacyRun, handOverLegacyRun, openLegacyRun, transitionLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from '../messages';
@@ -33,10 +33,7 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
   let attempt = input.resume?.attempt ?? 0;
   let checksThisRun = 0;
 
-  setHandler(billInquiredUpdate, async () => {
-    await condition(() => inquired);
-    return state;
-  });
+  answerWhen(billInquiredUpdate, state, () => inquired);
   setHandler(
     confirmBillPaymentUpdate,
     async (request) => {
@@ -62,11 +59,7 @@ export async function billWorkflowV1(input: BillWorkflowInput): Promise<BillStat
   void outbox.run();
 
   function transition(status: BillStatus, source: TimelineEntry['source'], note?: string): void {
-    if (status === state.status) return;
-    state.status = status;
-    recordTimeline(state, { status, source, note });
-    publishStatus(state);
-    outbox.emit(`bill.${status.toLowerCase()}`, state);
+    transitionLegacyRun(run, 'bill', status, source, note);
   }
 
   function apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {

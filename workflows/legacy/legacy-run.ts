@@ -3,15 +3,25 @@
  * closes. Each helper issues exactly the commands, in exactly the order, of the code it replaced in all
  * three, so their histories keep replaying (test/replay); change none of it.
  */
-import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import type { QueryDefinition } from '@temporalio/common';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import type { ProviderCallbackEvent } from '../../src/domain/callback';
-import { legacyOutbox } from '../merchant-outbox';
-import type { Outbox } from '../merchant-outbox';
+import { Outbox } from '../merchant-outbox';
+import type { KasirActivities } from '../../activities';
+import { localWebhookDelivery, webhookDelivery } from '../activity-options';
+import { LOCAL_ACTIVITIES } from '../patches';
 import { providerCallbackSignal } from '../messages';
-import type { Carried, TimelineEntry } from '../movement-state';
+import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from '../movement-state';
 import { SeenEvents } from '../seen-events';
-import { publishStatus } from '../status-and-timeline';
+import { publishStatus, recordTimeline } from '../status-and-timeline';
 import type { WebhookTimings } from '../timings';
 
 /** What a frozen run keeps while it runs. */
@@ -39,6 +49,33 @@ export function openLegacyRun<S>(
   setHandler(stateQuery, () => state);
   setHandler(providerCallbackSignal, (event) => void callbacks.push(event));
   return { ...run, callbacks };
+}
+
+/** Answers `update` with the state once `answered()`: the frozen first-answer updates, unbounded. */
+export function answerWhen<S>(update: UpdateDefinition<S, []>, state: S, answered: () => boolean): void {
+  setHandler(update, async () => {
+    await condition(answered);
+    return state;
+  });
+}
+
+/**
+ * Moves a frozen payout or bill run to `status` unless it already has it: recorded, published, and told
+ * to the merchant as `<kind>.<status>`.
+ */
+export function transitionLegacyRun<S extends MoneyMovementState>(
+  run: { state: S; outbox: Outbox },
+  kind: string,
+  status: S['status'],
+  source: TimelineEntry['source'],
+  note?: string
+): void {
+  const { state, outbox } = run;
+  if (status === state.status) return;
+  state.status = status;
+  recordTimeline(state, { status, source, note });
+  publishStatus(state);
+  outbox.emit(`${kind}.${status.toLowerCase()}`, state);
 }
 
 /** Hands over to a new run once every handler finished, carrying the state, outbox, seen ids and attempt. */
@@ -71,4 +108,12 @@ export async function closeLegacyRun<
   }
   await condition(() => outbox.drained() && allHandlersFinished());
   return state;
+}
+
+/** The outbox of the frozen workflows in `legacy/`: local-activity delivery behind its patch. */
+function legacyOutbox(timings: WebhookTimings, carried?: OutboxState): Outbox {
+  const deliver = patched(LOCAL_ACTIVITIES)
+    ? proxyLocalActivities<KasirActivities>(localWebhookDelivery(timings)).deliverMerchantWebhook
+    : proxyActivities<KasirActivities>(webhookDelivery(timings)).deliverMerchantWebhook;
+  return new Outbox(deliver, carried);
 }

@@ -20,7 +20,7 @@ import { closedWithoutPayment, paymentStatusRank } from '../../src/domain/paymen
 import { calls, inquiries, localCalls } from '../activity-proxies';
 import { initialPaymentState } from '../initial-states';
 import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES } from '../patches';
-import { closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
+import { answerWhen, closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
 import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from '../messages';
@@ -51,10 +51,7 @@ export async function paymentWorkflowV1(input: PaymentWorkflowInput): Promise<Pa
   let attempt = input.resume?.attempt ?? 0;
   let pollsThisRun = 0;
 
-  setHandler(paymentRegisteredUpdate, async () => {
-    await condition(() => state.status !== 'REGISTERING');
-    return state;
-  });
+  answerWhen(paymentRegisteredUpdate, state, () => state.status !== 'REGISTERING');
   setHandler(
     cancelPaymentUpdate,
     async (request) => {

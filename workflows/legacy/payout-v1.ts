@@ -13,7 +13,7 @@ import type { PayoutOutcome, PayoutStatus } from '../../src/domain/payout';
 import { inquiries, submissions } from '../activity-proxies';
 import { initialPayoutState } from '../initial-states';
 import { CONFIRM_EVERY_HINT } from '../patches';
-import { closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
+import { answerWhen, closeLegacyRun, handOverLegacyRun, openLegacyRun, transitionLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
 import { payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from '../messages';
@@ -30,10 +30,7 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
   let attempt = input.resume?.attempt ?? 0;
   let queriesThisRun = 0;
 
-  setHandler(payoutSubmittedUpdate, async () => {
-    await condition(() => state.status !== 'SUBMITTING');
-    return state;
-  });
+  answerWhen(payoutSubmittedUpdate, state, () => state.status !== 'SUBMITTING');
   setHandler(
     resolvePayoutUpdate,
     async (request) => {
@@ -59,11 +56,7 @@ export async function payoutWorkflowV1(input: PayoutWorkflowInput): Promise<Payo
   void outbox.run();
 
   function transition(status: PayoutStatus, source: TimelineEntry['source'], note?: string): void {
-    if (status === state.status) return;
-    state.status = status;
-    recordTimeline(state, { status, source, note });
-    publishStatus(state);
-    outbox.emit(`payout.${status.toLowerCase()}`, state);
+    transitionLegacyRun(run, 'payout', status, source, note);
   }
 
   function apply(outcome: PayoutOutcome, source: TimelineEntry['source']): void {

@@ -7,7 +7,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
 import { PAYOUT_STATUSES, payoutIsFinal, resolutionContradicts } from '../../domain/payout';
-import { MOVEMENT_CORE_PATCH } from '../../../workflows/patches';
+import { CONSOLIDATED_PATCHES, MOVEMENT_CORE_PATCH } from '../../../workflows/patches';
 import type { ApiDeps } from '../deps';
 import { resolvePayoutUpdate } from '../../../workflows/messages';
 import type { ResolvePayoutRequest } from '../../../workflows/messages';
@@ -103,7 +103,9 @@ async function checkLegacyResolution(
   if (payoutIsFinal(payout.status) || body.force === true) return;
   const description = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
   const patches = description.typedSearchAttributes.get(TemporalChangeVersion) ?? [];
-  if (patches.includes(MOVEMENT_CORE_PATCH)) return;
+  // On the movement core: its own patch, or a consolidated one that covers it (workflows/patches.ts).
+  const core = CONSOLIDATED_PATCHES.filter((c) => c.covers.includes(MOVEMENT_CORE_PATCH)).map((c) => c.id);
+  if ([MOVEMENT_CORE_PATCH, ...core].some((id) => patches.includes(id))) return;
   const payouts = deps.connectors[payout.provider].payouts;
   let provider;
   try {
