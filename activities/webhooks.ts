@@ -50,6 +50,8 @@ export interface WebhookWatch {
   retry?: { initialIntervalMs: number; maxIntervalMs: number };
   earlier?: DeliveryAttempt[];
   attemptsBefore?: number;
+  /** This attempt's HTTP timeout when shorter than the configured one (the try inside the workflow task). */
+  timeoutMs?: number;
 }
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
@@ -138,7 +140,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       const made: DeliveryAttempt = target?.webhookUrl
         ? await sendMerchantWebhook({ webhookUrl: target.webhookUrl, webhookSecret: target.webhookSecret }, event, {
             attempt,
-            timeoutMs: deps.webhookTimeoutMs,
+            timeoutMs: Math.min(watch.timeoutMs ?? Infinity, deps.webhookTimeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS),
           })
         : { at: new Date().toISOString(), attempt, error: 'merchant not in Kasir config', latencyMs: 0 };
       const attempts = [...earlier, made].slice(-ATTEMPTS_KEPT);
@@ -154,7 +156,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         : made.status !== undefined
           ? [`merchant answered HTTP ${made.status}`, 'MerchantWebhookRejected']
           : [`merchant did not answer: ${made.error}`, 'MerchantWebhookUnreachable'];
-      if (watch.failingAt === undefined) throw ApplicationFailure.retryable(message, type);
+      // Every failure carries what was made, so whoever delivers the event next numbers on from it.
+      if (watch.failingAt === undefined) throw ApplicationFailure.create({ message, type, details: [heartbeat] });
       const untilFailing = watch.failingAt - Date.now();
       if (untilFailing <= 0) {
         throw ApplicationFailure.create({
@@ -165,7 +168,12 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         });
       }
       const natural = watch.retry ? naturalRetryDelayMs(watch.retry, attemptOfThis) : untilFailing;
-      throw ApplicationFailure.create({ message, type, nextRetryDelay: Math.min(natural, untilFailing) });
+      throw ApplicationFailure.create({
+        message,
+        type,
+        details: [heartbeat],
+        nextRetryDelay: Math.min(natural, untilFailing),
+      });
     },
   };
 }

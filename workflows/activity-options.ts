@@ -67,6 +67,15 @@ export function localWebhookDelivery(timings: WebhookTimings): LocalActivityOpti
   return { startToCloseTimeout: WEBHOOK_TIMEOUT, retry: webhookRetry(timings), localRetryThreshold: '1 minute' };
 }
 
+/** How long a closing movement's webhook may take inside the workflow task before it goes to the background. */
+export const INLINE_WEBHOOK_TIMEOUT_MS = 1_000;
+
+/** The one try of a closing movement's webhook inside the workflow task: never retried there. */
+export const inlineWebhookDelivery = {
+  startToCloseTimeout: INLINE_WEBHOOK_TIMEOUT_MS + 1_000,
+  retry: { maximumAttempts: 1 },
+} as const satisfies LocalActivityOptions;
+
 /**
  * How an activity call failed, or undefined if `err` is not an activity's failure (then rethrow it).
  * Ordinary activities fail with an `ActivityFailure` wrapping the cause; local activities can fail with

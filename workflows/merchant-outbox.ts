@@ -3,6 +3,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  TemporalFailure,
   condition,
   continueAsNew,
   setHandler,
@@ -16,7 +17,7 @@ import { merchantViewOf } from '../src/domain/merchant-view';
 import type { MerchantView } from '../src/domain/merchant-view';
 import { eventRedeliveriesQuery, merchantEventsQuery, recordRedeliveryUpdate } from './messages';
 import type { EventRedeliveries, MerchantEventLog } from './messages';
-import { WEBHOOK_FAILING_FLAG, WEBHOOK_FAILING_RAISED_BY_ATTEMPTS } from './patches';
+import { FINAL_WEBHOOK_INLINE, WEBHOOK_FAILING_FLAG, WEBHOOK_FAILING_RAISED_BY_ATTEMPTS } from './patches';
 import { inForce } from './patches-in-force';
 import { KasirWebhookFailing } from './search-attributes';
 import { nowIso } from './status-and-timeline';
@@ -38,6 +39,8 @@ export interface OutboxOptions {
   failingAfterMs?: number;
   /** The delivery activity's retry timings, so it knows when its next retry would be due. */
   retry?: { initialIntervalMs: number; maxIntervalMs: number };
+  /** The one try inside the workflow task, once the movement is closing out (patched). */
+  inline?: { deliver: KasirActivities['deliverMerchantWebhook']; timeoutMs: number };
 }
 
 /**
@@ -55,6 +58,8 @@ export class Outbox {
   private readonly eventIdOf: (seq: number) => string;
   private readonly failingAfterMs?: number;
   private readonly retry?: OutboxOptions['retry'];
+  private readonly inline?: OutboxOptions['inline'];
+  private closing = false;
 
   constructor(
     deliver: KasirActivities['deliverMerchantWebhook'],
@@ -74,6 +79,7 @@ export class Outbox {
     this.eventIdOf = eventIdOf;
     this.failingAfterMs = options.failingAfterMs;
     this.retry = options.retry;
+    this.inline = options.inline;
     // A query adds nothing to history, so every workflow with an outbox answers it, old histories included.
     setHandler(merchantEventsQuery, (): MerchantEventLog => this.events());
   }
@@ -102,6 +108,14 @@ export class Outbox {
     }
   }
 
+  /**
+   * The movement is closing out: its completion now waits for the webhooks, so each is first tried once
+   * inside the workflow task (a merchant answering at once is told without an activity's round trip).
+   */
+  closingOut(): void {
+    this.closing = true;
+  }
+
   drained(): boolean {
     return this.pending.length === 0;
   }
@@ -127,7 +141,14 @@ export class Outbox {
    */
   private async deliverWatched(event: MerchantEvent): Promise<WebhookDeliveryResult | undefined> {
     if (this.failingAfterMs === undefined) return this.deliver(event);
-    if (inForce(WEBHOOK_FAILING_RAISED_BY_ATTEMPTS)) return this.deliverRaisingFailing(event, this.failingAfterMs);
+    if (inForce(WEBHOOK_FAILING_RAISED_BY_ATTEMPTS)) {
+      if (this.closing && this.inline && inForce(FINAL_WEBHOOK_INLINE)) {
+        const first = await this.deliverInline(event, this.inline);
+        if ('delivered' in first) return first;
+        return this.deliverRaisingFailing(event, this.failingAfterMs, first);
+      }
+      return this.deliverRaisingFailing(event, this.failingAfterMs);
+    }
     if (!inForce(WEBHOOK_FAILING_FLAG)) return this.deliver(event);
     let settled = false;
     const delivering = this.deliver(event);
@@ -144,15 +165,34 @@ export class Outbox {
    * `MerchantWebhookFailing`, carrying its attempts: the event is marked failing, the workflow flagged,
    * and a second delivery goes on retrying without a deadline, numbering its attempts after the first's.
    */
-  private async deliverRaisingFailing(event: MerchantEvent, failingAfterMs: number): Promise<WebhookDeliveryResult> {
+  private async deliverRaisingFailing(
+    event: MerchantEvent,
+    failingAfterMs: number,
+    before?: WebhookHeartbeat
+  ): Promise<WebhookDeliveryResult> {
     const failingAt = Date.parse(event.createdAt) + failingAfterMs;
+    const earlier = before ? { earlier: before.attempts, attemptsBefore: before.attemptCount } : {};
     try {
-      return await this.deliver(event, { failingAt, retry: this.retry });
+      return await this.deliver(event, { failingAt, retry: this.retry, ...earlier });
     } catch (err) {
       const made = failingDeliveryOf(err);
       if (!made) throw err;
       this.markFailing(event.id);
       return this.deliver(event, { earlier: made.attempts, attemptsBefore: made.attemptCount ?? made.attempts.length });
+    }
+  }
+
+  /** One try inside the workflow task: its result, or what it made when it failed (timeouts made one attempt). */
+  private async deliverInline(
+    event: MerchantEvent,
+    inline: NonNullable<OutboxOptions['inline']>
+  ): Promise<WebhookDeliveryResult | WebhookHeartbeat> {
+    try {
+      return await inline.deliver(event, { timeoutMs: inline.timeoutMs });
+    } catch (err) {
+      if (!(err instanceof TemporalFailure)) throw err;
+      const made = madeBy(err);
+      return { eventId: event.id, attempts: made?.attempts ?? [], attemptCount: made?.attemptCount ?? 1 };
     }
   }
 
@@ -193,8 +233,16 @@ export class Outbox {
 function failingDeliveryOf(err: unknown): WebhookHeartbeat | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;
   if (!(cause instanceof ApplicationFailure) || cause.type !== WEBHOOK_FAILING_ERROR_TYPE) return undefined;
+  return madeBy(cause) ?? { eventId: '', attempts: [] };
+}
+
+/** The attempts a failed delivery carried in its failure's details (ordinary or local activity). */
+function madeBy(err: unknown): WebhookHeartbeat | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (!(cause instanceof ApplicationFailure)) return undefined;
   const details = cause.details?.[0] as Partial<WebhookHeartbeat> | undefined;
-  return { eventId: details?.eventId ?? '', attempts: details?.attempts ?? [], attemptCount: details?.attemptCount };
+  if (!details || !Array.isArray(details.attempts)) return undefined;
+  return { eventId: details.eventId ?? '', attempts: details.attempts, attemptCount: details.attemptCount };
 }
 
 function pendingRecord(event: MerchantEvent): MerchantEventRecord {

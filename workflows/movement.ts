@@ -19,12 +19,13 @@ import {
   condition,
   continueAsNew,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { KasirActivities } from '../activities';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
-import { webhookDelivery } from './activity-options';
+import { INLINE_WEBHOOK_TIMEOUT_MS, inlineWebhookDelivery, webhookDelivery } from './activity-options';
 import { nowIso, publishStatus } from './status-and-timeline';
 import { DEFAULT_WEBHOOK_FAILING_AFTER_MS, Outbox } from './merchant-outbox';
 import { SeenEvents } from './seen-events';
@@ -284,6 +285,7 @@ export class Movement<S extends MoneyMovementState> {
     cursor: { attempt: number; watchUntil?: number }
   ): Promise<S> {
     const settled = () => this.outbox.drained() && allHandlersFinished();
+    this.outbox.closingOut();
     for (;;) {
       await this.serveRequests();
       if (this.inbox.length > 0) {
@@ -341,6 +343,10 @@ export function merchantOutbox(timings: WorkflowTimings, carried?: OutboxState):
     {
       failingAfterMs: timings.webhook.failingAfterMs ?? DEFAULT_WEBHOOK_FAILING_AFTER_MS,
       retry: { initialIntervalMs: timings.webhook.initialIntervalMs, maxIntervalMs: timings.webhook.maxIntervalMs },
+      inline: {
+        deliver: proxyLocalActivities<KasirActivities>(inlineWebhookDelivery).deliverMerchantWebhook,
+        timeoutMs: INLINE_WEBHOOK_TIMEOUT_MS,
+      },
     }
   );
 }

@@ -74,27 +74,35 @@ export const WEBHOOK_FAILING_RAISED_BY_ATTEMPTS = 'webhook-failing-raised-by-att
 export const STATUS_UPSERTED_WHEN_CHANGED = 'status-upserted-when-changed';
 
 /**
+ * Patch id: once a movement is closing out, its webhook is first tried once inside the workflow task
+ * (a local activity with a short timeout), so a merchant that answers at once is told without an
+ * activity's round trip and the workflow completes in the same task; otherwise the delivery goes on in
+ * the background as before.
+ */
+export const FINAL_WEBHOOK_INLINE = 'final-webhook-inline';
+
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
  * recorded, patch by patch. Each list is frozen once released: a patch added later gets its own id
  * (checked on its own) until a newer consolidation lists it, and that list keeps every id of the older.
  */
+const PATCHES_2026_12_01 = [
+  MOVEMENT_CORE_PATCH,
+  REGISTRATION_ASKED_ACROSS_RUNS,
+  BOUNDED_FIRST_ANSWER,
+  BOUNDED_HANDLER_WAIT,
+  ROUTING_FAILOVER,
+  CHECK_AND_SUBMIT_TOGETHER,
+  CHECK_AND_PAY_TOGETHER,
+  RESET_RUN_ASKS_WHAT_WAS_PAID,
+  WEBHOOK_FAILING_FLAG,
+  WEBHOOK_FAILING_RAISED_BY_ATTEMPTS,
+  STATUS_UPSERTED_WHEN_CHANGED,
+];
+
 export const CONSOLIDATED_PATCHES: readonly { id: string; covers: readonly string[] }[] = [
-  {
-    id: 'patches-2026-12-01',
-    covers: [
-      MOVEMENT_CORE_PATCH,
-      REGISTRATION_ASKED_ACROSS_RUNS,
-      BOUNDED_FIRST_ANSWER,
-      BOUNDED_HANDLER_WAIT,
-      ROUTING_FAILOVER,
-      CHECK_AND_SUBMIT_TOGETHER,
-      CHECK_AND_PAY_TOGETHER,
-      RESET_RUN_ASKS_WHAT_WAS_PAID,
-      WEBHOOK_FAILING_FLAG,
-      WEBHOOK_FAILING_RAISED_BY_ATTEMPTS,
-      STATUS_UPSERTED_WHEN_CHANGED,
-    ],
-  },
+  { id: 'patches-2026-12-01-b', covers: [...PATCHES_2026_12_01, FINAL_WEBHOOK_INLINE] },
+  { id: 'patches-2026-12-01', covers: PATCHES_2026_12_01 },
 ];

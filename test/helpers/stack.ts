@@ -3,6 +3,7 @@
  * in memory), every provider simulator on a free port with fresh test-only credentials, a worker with
  * real activities, and a webhook sink standing in for the merchant. One stack per test file.
  */
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import express from 'express';
 import type { Client } from '@temporalio/client';
@@ -92,6 +93,8 @@ export interface ReceivedWebhook {
 /** The merchant's webhook endpoint: records every delivery; can be told to fail the next N. */
 export class WebhookSink {
   readonly received: ReceivedWebhook[] = [];
+  /** When each event first arrived (`performance.now()`), by `<movement id> <event type>`. */
+  readonly firstArrival = new Map<string, number>();
   failNext = 0;
   server?: RunningServer;
 
@@ -103,7 +106,10 @@ export class WebhookSink {
         return void res.status(503).send('merchant down');
       }
       const rawBody = (req.body as Buffer).toString('utf8');
-      this.received.push({ headers: req.headers, rawBody, event: JSON.parse(rawBody) as ReceivedWebhook['event'] });
+      const event = JSON.parse(rawBody) as ReceivedWebhook['event'];
+      const key = `${event.data.id} ${event.type}`;
+      if (!this.firstArrival.has(key)) this.firstArrival.set(key, performance.now());
+      this.received.push({ headers: req.headers, rawBody, event });
       res.status(200).send('ok');
     });
     this.server = await listen(app);

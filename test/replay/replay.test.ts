@@ -72,6 +72,11 @@ describe('replay of committed histories', function () {
       'payout/unknown-then-succeeded-consolidated-patches.json',
       'bill/succeeded-consolidated-patches.json',
       'refund/full-refund-succeeded-consolidated-patches.json',
+      // Recorded after patches-2026-12-01-b: a closing movement's webhook tried inside the workflow task.
+      'payment/final-webhook-inline.json',
+      'payment/final-webhook-inline-fallback.json',
+      'payout/unknown-then-succeeded-final-webhook-inline.json',
+      'bill/succeeded-final-webhook-inline.json',
     ]) {
       assert.ok(files.includes(expected), `missing committed history ${expected}`);
     }

@@ -42,6 +42,7 @@ describe('billWorkflow', function () {
     await recordHistory(stack, handle, 'bill', 'succeeded-movement-core');
     await recordHistory(stack, handle, 'bill', 'succeeded-local-webhooks');
     await recordHistory(stack, handle, 'bill', 'succeeded-consolidated-patches');
+    await recordHistory(stack, handle, 'bill', 'succeeded-final-webhook-inline');
   });
 
   it('rejects a confirmation whose total differs from the inquiry', async () => {
