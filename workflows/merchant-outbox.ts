@@ -21,7 +21,8 @@ import { FINAL_WEBHOOK_INLINE, WEBHOOK_FAILING_FLAG, WEBHOOK_FAILING_RAISED_BY_A
 import { inForce } from './patches-in-force';
 import { KasirWebhookFailing } from './search-attributes';
 import { nowIso } from './status-and-timeline';
-import type { MerchantEvent, MerchantEventRecord, MoneyMovementState, OutboxState } from './movement-state';
+import type { DeliveryAttempt, MerchantEvent, MerchantEventRecord } from './movement-state';
+import type { MoneyMovementState, OutboxState } from './movement-state';
 
 /** How long a webhook may go undelivered before its movement is flagged, unless timings say otherwise. */
 export const DEFAULT_WEBHOOK_FAILING_AFTER_MS = 15 * 60_000;
@@ -142,12 +143,13 @@ export class Outbox {
   private async deliverWatched(event: MerchantEvent): Promise<WebhookDeliveryResult | undefined> {
     if (this.failingAfterMs === undefined) return this.deliver(event);
     if (inForce(WEBHOOK_FAILING_RAISED_BY_ATTEMPTS)) {
+      const before = this.madeSoFar(event.id);
       if (this.closing && this.inline && inForce(FINAL_WEBHOOK_INLINE)) {
-        const first = await this.deliverInline(event, this.inline);
+        const first = await this.deliverInline(event, this.inline, before);
         if ('delivered' in first) return first;
         return this.deliverRaisingFailing(event, this.failingAfterMs, first);
       }
-      return this.deliverRaisingFailing(event, this.failingAfterMs);
+      return this.deliverRaisingFailing(event, this.failingAfterMs, before);
     }
     if (!inForce(WEBHOOK_FAILING_FLAG)) return this.deliver(event);
     let settled = false;
@@ -171,13 +173,12 @@ export class Outbox {
     before?: WebhookHeartbeat
   ): Promise<WebhookDeliveryResult> {
     const failingAt = Date.parse(event.createdAt) + failingAfterMs;
-    const earlier = before ? { earlier: before.attempts, attemptsBefore: before.attemptCount } : {};
     try {
-      return await this.deliver(event, { failingAt, retry: this.retry, ...earlier });
+      return await this.deliver(event, { failingAt, retry: this.retry, ...numberedAfter(before) });
     } catch (err) {
       const made = failingDeliveryOf(err);
       if (!made) throw err;
-      this.markFailing(event.id);
+      this.markFailing(event.id, made);
       return this.deliver(event, { earlier: made.attempts, attemptsBefore: made.attemptCount ?? made.attempts.length });
     }
   }
@@ -185,20 +186,38 @@ export class Outbox {
   /** One try inside the workflow task: its result, or what it made when it failed (timeouts made one attempt). */
   private async deliverInline(
     event: MerchantEvent,
-    inline: NonNullable<OutboxOptions['inline']>
+    inline: NonNullable<OutboxOptions['inline']>,
+    before: WebhookHeartbeat | undefined
   ): Promise<WebhookDeliveryResult | WebhookHeartbeat> {
     try {
-      return await inline.deliver(event, { timeoutMs: inline.timeoutMs });
+      return await inline.deliver(event, { timeoutMs: inline.timeoutMs, ...numberedAfter(before) });
     } catch (err) {
       if (!(err instanceof TemporalFailure)) throw err;
+      // A timeout carries nothing: the try still counts as one attempt.
       const made = madeBy(err);
-      return { eventId: event.id, attempts: made?.attempts ?? [], attemptCount: made?.attemptCount ?? 1 };
+      const attemptCount = made?.attemptCount ?? (before?.attemptCount ?? 0) + 1;
+      return { eventId: event.id, attempts: made?.attempts ?? before?.attempts ?? [], attemptCount };
     }
   }
 
-  private markFailing(id: string): void {
+  /**
+   * What earlier deliveries of this event made, as its log record keeps it (a delivery that raised the
+   * failing flag, a run this one continues): undefined when none was made.
+   */
+  private madeSoFar(id: string): WebhookHeartbeat | undefined {
+    const record = this.log.find((r) => r.id === id);
+    if (!record || record.attemptCount === 0) return undefined;
+    return { eventId: id, attempts: record.attempts, attemptCount: record.attemptCount };
+  }
+
+  /** Marks the event failing with what its delivery made so far, and flags the workflow. */
+  private markFailing(id: string, made?: WebhookHeartbeat): void {
     const record = this.log.find((r) => r.id === id);
     if (record && record.delivery === 'pending') record.delivery = 'failing';
+    if (record && made) {
+      record.attempts = made.attempts.slice(-ATTEMPTS_KEPT);
+      record.attemptCount = Math.max(record.attemptCount, made.attemptCount ?? made.attempts.length);
+    }
     this.flagFailing(true);
   }
 
@@ -227,6 +246,11 @@ export class Outbox {
       this.log.splice(oldest, 1);
     }
   }
+}
+
+/** The watch fields that make a delivery number its attempts after `before`'s. */
+function numberedAfter(before: WebhookHeartbeat | undefined): { earlier?: DeliveryAttempt[]; attemptsBefore?: number } {
+  return before ? { earlier: before.attempts, attemptsBefore: before.attemptCount ?? before.attempts.length } : {};
 }
 
 /** What a delivery that ended `MerchantWebhookFailing` had made, or undefined for any other failure. */

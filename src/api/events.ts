@@ -130,8 +130,10 @@ function viewOf(
   let attemptCount = record.attemptCount;
   let nextAttemptAt: string | undefined;
   if (pending && (delivery === 'pending' || delivery === 'failing')) {
-    attempts = pending.attempts;
-    attemptCount = pending.attemptCount;
+    // A delivery that has not yet heartbeated (the one after the failing flag, a continued run's) knows
+    // less than the record, which holds what earlier deliveries of the event made.
+    if (pending.attempts.length > 0) attempts = pending.attempts;
+    attemptCount = Math.max(attemptCount, pending.attemptCount);
     if (pending.failed) delivery = 'failing';
     nextAttemptAt = pending.nextAttemptAt;
   }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { OPERATOR_KEY_HEADER } from '../../src/api/middleware/auth';
 import type { EventList, EventView, PaymentView, RedeliveryResult } from '../../src/api/schemas';
 import { verifyWebhookSignature } from '../../src/webhooks/signature';
@@ -250,5 +251,41 @@ describe('merchant API: events and redelivery', function () {
     await pay(payment);
     await recordHistory(stack, handle, 'payment', 'webhook-failing-flag');
     await recordHistory(stack, handle, 'payment', 'webhook-failing-raised-by-attempts');
+  });
+
+  it('keeps the attempts of the delivery that raised the failing flag, and numbers on from them', async function () {
+    this.timeout(60_000);
+    // An endpoint that accepts and never answers: the first attempt takes the whole HTTP timeout, past the deadline.
+    const hang = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    const target = stack.config.merchants.find((m) => m.id === acme.id)!;
+    const sinkUrl = target.webhookUrl;
+    target.webhookUrl = `http://127.0.0.1:${(hang.address() as net.AddressInfo).port}/webhooks`;
+    try {
+      const payment = await createPayment(acme);
+      const handle = stack.client.workflow.getHandle(`payment:${payment.id}`);
+      await eventually(
+        async () => (await handle.describe()).typedSearchAttributes.get(KasirWebhookFailing) === true,
+        30_000,
+        'KasirWebhookFailing = true'
+      );
+      const [failing] = await eventsOf(payment, acme, 1, 'failing');
+      assert.ok(failing!.attemptCount >= 1, JSON.stringify(failing));
+      assert.match(failing!.attempts[0]?.error ?? '', /no answer within/);
+
+      target.webhookUrl = sinkUrl;
+      const [delivered] = await eventsOf(payment, acme, 1);
+      const numbers = delivered!.attempts.map((a) => a.attempt);
+      assert.equal(numbers[0], 1, JSON.stringify(delivered!.attempts));
+      assert.deepEqual(
+        numbers,
+        numbers.map((_, i) => i + 1),
+        'one count across both deliveries'
+      );
+      assert.equal(delivered!.attempts.at(-1)?.status, 200);
+    } finally {
+      target.webhookUrl = sinkUrl;
+      hang.close();
+    }
   });
 });
