@@ -2,6 +2,7 @@
  * Kasir's configuration: one JSON file (`KASIR_CONFIG`), with environment overrides for everything that
  * differs per deployment (Temporal address, namespace, TLS, API key). Parsed once at process start.
  */
+import { ALL_PATCH_IDS, NEW_SINCE_PREVIOUS_RELEASE } from '../workflows/patches';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EncryptionConfigSchema, encryptionFromEnv } from './temporal/payload-encryption';
@@ -85,8 +86,20 @@ export const KasirConfigSchema = z.object({
        * worker with 10,000 open payments under 1 GiB (docs/benchmarks.md), far above what is in flight.
        */
       maxCachedWorkflows: z.number().int().min(0).default(500),
+      /**
+       * Patch ids this worker replays but never records on new work (Temporal's patch activation), so
+       * workers of the release before can still replay every history while both run: a rollout, or a
+       * rollback target. README "Deploying a release with new patches".
+       */
+      holdBackPatches: z
+        .array(
+          z.string().refine((id) => ALL_PATCH_IDS.includes(id), {
+            message: `not a patch id of this release (known: ${ALL_PATCH_IDS.join(', ')})`,
+          })
+        )
+        .default([]),
     })
-    .default({ maxCachedWorkflows: 500 }),
+    .default({ maxCachedWorkflows: 500, holdBackPatches: [] }),
   /**
    * Payload encryption (AES-256-GCM, see src/temporal/payload-encryption.ts). Every process that talks
    * to Temporal (API, workers) needs the same keys. Without it payloads are stored in plaintext, and
@@ -151,6 +164,15 @@ function mergeTimings(overrides: Record<string, unknown> | undefined): WorkflowT
   return merged as unknown as WorkflowTimings;
 }
 
+/** `KASIR_HOLD_BACK_PATCHES`: comma-separated patch ids, or `new-since-previous-release` for that list. */
+function patchIdsOf(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean)
+    .flatMap((id) => (id === 'new-since-previous-release' ? [...NEW_SINCE_PREVIOUS_RELEASE] : [id]));
+}
+
 export function parseConfig(input: unknown): KasirConfig {
   const parsed = KasirConfigSchema.parse(input);
   return { ...parsed, timings: mergeTimings(parsed.timings) };
@@ -185,6 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KasirConfig {
   if (env.KASIR_PUBLIC_URL) api.publicUrl = env.KASIR_PUBLIC_URL;
   const worker = { ...((raw.worker as Record<string, unknown> | undefined) ?? {}) };
   if (env.KASIR_MAX_CACHED_WORKFLOWS) worker.maxCachedWorkflows = Number(env.KASIR_MAX_CACHED_WORKFLOWS);
+  if (env.KASIR_HOLD_BACK_PATCHES !== undefined) worker.holdBackPatches = patchIdsOf(env.KASIR_HOLD_BACK_PATCHES);
   const encryption =
     encryptionFromEnv(env.KASIR_ENCRYPTION_KEYS, env.KASIR_ENCRYPTION_CURRENT_KEY_ID) ?? raw.encryption;
   return parseConfig({ ...raw, temporal, api, worker, encryption });

@@ -33,6 +33,17 @@ function workflowCode(
   return { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) };
 }
 
+/**
+ * Held-back patches are replayed where a history has their marker but never recorded on new work:
+ * `patched()` answers false for them, as the release before did, so its workers can replay whatever
+ * this worker records.
+ */
+function patchActivation(heldBack: readonly string[]): Pick<WorkerOptions, 'patchActivationCallback'> {
+  if (heldBack.length === 0) return {};
+  const held = new Set(heldBack);
+  return { patchActivationCallback: ({ patchId }) => !held.has(patchId) };
+}
+
 export async function createKasirWorker(options: KasirWorkerOptions): Promise<Worker> {
   const { config } = options;
   const connectors = options.connectors ?? createConnectors(config.providers);
@@ -44,6 +55,7 @@ export async function createKasirWorker(options: KasirWorkerOptions): Promise<Wo
     ...(options.identity ? { identity: options.identity } : {}),
     // Open payments wait for days; beyond this many, idle ones leave the cache and replay when woken.
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    ...patchActivation(config.worker.holdBackPatches),
     dataConverter: dataConverterOf(config.encryption),
     ...workflowCode(options.workflowBundle),
     activities: {

@@ -106,3 +106,21 @@ export const CONSOLIDATED_PATCHES: readonly { id: string; covers: readonly strin
   { id: 'patches-2026-12-01-b', covers: [...PATCHES_2026_12_01, FINAL_WEBHOOK_INLINE] },
   { id: 'patches-2026-12-01', covers: PATCHES_2026_12_01 },
 ];
+
+/** Every patch id the workflows know (a worker may be told to hold any of them back). */
+export const ALL_PATCH_IDS: readonly string[] = [
+  LOCAL_ACTIVITIES,
+  CONFIRM_EVERY_HINT,
+  ...new Set(CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers])),
+];
+
+/**
+ * The patches this release records that the release before it (0.1.0 of 2026-11-30) cannot replay: what
+ * `worker.holdBackPatches` names while a rollout (or a rollback) has both releases' workers running.
+ */
+export const NEW_SINCE_PREVIOUS_RELEASE: readonly string[] = [
+  ...CONSOLIDATED_PATCHES.map((c) => c.id),
+  WEBHOOK_FAILING_RAISED_BY_ATTEMPTS,
+  STATUS_UPSERTED_WHEN_CHANGED,
+  FINAL_WEBHOOK_INLINE,
+];

@@ -1,0 +1,94 @@
+/**
+ * Rolling out (or back) a release with new patches: a worker told to hold this release's new patches
+ * back records only patches the release before knows, so that release's workers can replay what it
+ * records, while it still replays everything (README "Deploying a release with new patches").
+ */
+import assert from 'node:assert/strict';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { Worker } from '@temporalio/worker';
+import { parseConfig } from '../../src/config';
+import { dataConverterOf } from '../../src/temporal/payload-encryption';
+import { providerCallbackSignal } from '../../workflows/messages';
+import { ALL_PATCH_IDS, CONSOLIDATED_PATCHES, NEW_SINCE_PREVIOUS_RELEASE } from '../../workflows/patches';
+import { startPayment } from '../helpers/movements';
+import { startStack, TEST_ONLY_ENCRYPTION, workflowBundle } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+
+const TemporalChangeVersion = defineSearchAttributeKey('TemporalChangeVersion', SearchAttributeType.KEYWORD_LIST);
+
+describe('patch rollout', function () {
+  this.timeout(60_000);
+  let stack: TestStack;
+
+  before(async function () {
+    this.timeout(120_000);
+    stack = await startStack({ startWorker: false });
+  });
+  after(async () => stack?.stop());
+
+  async function settledPaymentPatches(): Promise<{ patches: string[]; workflowId: string }> {
+    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+    await handle.signal(providerCallbackSignal, {
+      kind: 'payment',
+      provider: state.provider,
+      reference: state.id,
+      eventId: `PAID:${state.id}`,
+      trust: 'verified',
+      receivedAt: new Date().toISOString(),
+      outcome: {
+        status: 'succeeded',
+        providerStatus: 'PAID',
+        paidAmount: state.amount,
+        paidAt: new Date().toISOString(),
+      },
+    });
+    assert.equal((await handle.result()).status, 'SUCCEEDED');
+    const patches = (await handle.describe()).typedSearchAttributes.get(TemporalChangeVersion) ?? [];
+    return { patches, workflowId: handle.workflowId };
+  }
+
+  it('records only the previous release’s patches while they are held back, and replays with them all in force', async () => {
+    stack.config.worker.holdBackPatches = [...NEW_SINCE_PREVIOUS_RELEASE];
+    const held = await stack.startWorker('held-back');
+    let recorded: Awaited<ReturnType<typeof settledPaymentPatches>>;
+    try {
+      recorded = await settledPaymentPatches();
+    } finally {
+      await held.stop();
+      stack.config.worker.holdBackPatches = [];
+    }
+    assert.ok(recorded.patches.includes('movement-core'), recorded.patches.join(','));
+    const known = ALL_PATCH_IDS.filter((id) => !NEW_SINCE_PREVIOUS_RELEASE.includes(id));
+    for (const id of recorded.patches) assert.ok(known.includes(id), `${id} is new in this release`);
+
+    // The same history replays on this release's code with nothing held back.
+    const history = await stack.client.workflow.getHandle(recorded.workflowId).fetchHistory();
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle(), dataConverter: dataConverterOf(TEST_ONLY_ENCRYPTION) },
+      history,
+      recorded.workflowId
+    );
+
+    // Released from the hold, the next payment records the newest consolidation alone.
+    const free = await stack.startWorker('all-patches');
+    try {
+      const { patches } = await settledPaymentPatches();
+      assert.deepEqual(patches, [CONSOLIDATED_PATCHES[0]!.id]);
+    } finally {
+      await free.stop();
+    }
+  });
+
+  it('refuses a held-back patch id the workflows do not know, naming the field', () => {
+    assert.throws(
+      () =>
+        parseConfig({
+          api: { publicUrl: 'http://127.0.0.1:3000' },
+          merchants: [],
+          providers: {},
+          worker: { holdBackPatches: ['no-such-patch'] },
+        }),
+      (err: unknown) => /holdBackPatches/.test(String(err)) && /not a patch id of this release/.test(String(err))
+    );
+  });
+});
