@@ -541,12 +541,19 @@ export async function main(): Promise<void> {
     stack.webhooks.failNext = Number.MAX_SAFE_INTEGER;
     const downCreate: number[] = [];
     const downIds: string[] = [];
+    const downStarted = performance.now();
     for (let i = 0; i < SETTINGS.latency; i++) {
       const started = performance.now();
       downIds.push(await apiCreate(apiOf(0)));
       downCreate.push(performance.now() - started);
     }
+    // Every 503 the endpoint gave is one failed delivery attempt the server and worker served meanwhile.
+    const downAttempts = Number.MAX_SAFE_INTEGER - stack.webhooks.failNext;
+    const downSeconds = (performance.now() - downStarted) / 1000;
     stack.webhooks.failNext = 0;
+    console.log(
+      `  ${downAttempts} failed webhook attempts in ${fixed(downSeconds)} s (${fixed(downAttempts / downSeconds)}/s) beside ${downIds.length} creates`
+    );
     await pool(downIds.length, 10, async (i) => void (await apiSettle(downIds[i]!)));
 
     // 4. Kasir from a client (no API), one at a time.

@@ -17,7 +17,8 @@ import { merchantViewOf } from '../src/domain/merchant-view';
 import type { MerchantView } from '../src/domain/merchant-view';
 import { eventRedeliveriesQuery, merchantEventsQuery, recordRedeliveryUpdate } from './messages';
 import type { EventRedeliveries, MerchantEventLog } from './messages';
-import { FINAL_WEBHOOK_INLINE, WEBHOOK_FAILING_FLAG, WEBHOOK_FAILING_RAISED_BY_ATTEMPTS } from './patches';
+import { FINAL_WEBHOOK_IN_BACKGROUND, FINAL_WEBHOOK_INLINE } from './patches';
+import { WEBHOOK_FAILING_FLAG, WEBHOOK_FAILING_RAISED_BY_ATTEMPTS } from './patches';
 import { inForce } from './patches-in-force';
 import { KasirWebhookFailing } from './search-attributes';
 import { nowIso } from './status-and-timeline';
@@ -144,9 +145,11 @@ export class Outbox {
     if (this.failingAfterMs === undefined) return this.deliver(event);
     if (inForce(WEBHOOK_FAILING_RAISED_BY_ATTEMPTS)) {
       const before = this.madeSoFar(event.id);
-      if (this.closing && this.inline && inForce(FINAL_WEBHOOK_INLINE)) {
+      // Only executions that recorded `final-webhook-inline` still try inside the workflow task.
+      if (this.closing && this.inline && !inForce(FINAL_WEBHOOK_IN_BACKGROUND) && inForce(FINAL_WEBHOOK_INLINE)) {
         const first = await this.deliverInline(event, this.inline, before);
         if ('delivered' in first) return first;
+        this.recordMade(event.id, first);
         return this.deliverRaisingFailing(event, this.failingAfterMs, first);
       }
       return this.deliverRaisingFailing(event, this.failingAfterMs, before);
@@ -214,11 +217,16 @@ export class Outbox {
   private markFailing(id: string, made?: WebhookHeartbeat): void {
     const record = this.log.find((r) => r.id === id);
     if (record && record.delivery === 'pending') record.delivery = 'failing';
-    if (record && made) {
-      record.attempts = made.attempts.slice(-ATTEMPTS_KEPT);
-      record.attemptCount = Math.max(record.attemptCount, made.attemptCount ?? made.attempts.length);
-    }
+    if (made) this.recordMade(id, made);
     this.flagFailing(true);
+  }
+
+  /** Keeps what a delivery that ended unanswered made on the event's record, for the API and the next run. */
+  private recordMade(id: string, made: WebhookHeartbeat): void {
+    const record = this.log.find((r) => r.id === id);
+    if (!record) return;
+    record.attempts = made.attempts.slice(-ATTEMPTS_KEPT);
+    record.attemptCount = Math.max(record.attemptCount, made.attemptCount ?? made.attempts.length);
   }
 
   private settle(id: string, result: WebhookDeliveryResult | undefined): void {

@@ -26,6 +26,9 @@ export const LOCAL_ACTIVITIES = 'local-registration-and-webhooks';
  */
 export const CONFIRM_EVERY_HINT = 'confirm-every-hint';
 
+/** Added after the first histories were recorded: registrations that ended unknown used to fail at once. */
+export const RETRY_UNKNOWN_REGISTRATION = 'retry-unknown-registration';
+
 /**
  * Patch id: while a lost registration is resolved by asking the provider, the run reads callbacks and
  * continues as new when its history is due, carrying the question (`registrationUnresolved`).
@@ -82,6 +85,15 @@ export const STATUS_UPSERTED_WHEN_CHANGED = 'status-upserted-when-changed';
 export const FINAL_WEBHOOK_INLINE = 'final-webhook-inline';
 
 /**
+ * Patch id: a closing movement's webhook goes out in the background again, never inside the workflow
+ * task. A workflow task can be thrown away and run again (a signal arriving as the workflow completes
+ * fails it), so a send inside it could reach the merchant twice with different bodies; and queries and
+ * update answers waited for the merchant meanwhile. Executions that recorded `final-webhook-inline`
+ * keep replaying it.
+ */
+export const FINAL_WEBHOOK_IN_BACKGROUND = 'final-webhook-in-background';
+
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -103,24 +115,45 @@ const PATCHES_2026_12_01 = [
 ];
 
 export const CONSOLIDATED_PATCHES: readonly { id: string; covers: readonly string[] }[] = [
+  { id: 'patches-2026-12-01-c', covers: [...PATCHES_2026_12_01, FINAL_WEBHOOK_IN_BACKGROUND] },
   { id: 'patches-2026-12-01-b', covers: [...PATCHES_2026_12_01, FINAL_WEBHOOK_INLINE] },
   { id: 'patches-2026-12-01', covers: PATCHES_2026_12_01 },
 ];
 
 /** Every patch id the workflows know (a worker may be told to hold any of them back). */
 export const ALL_PATCH_IDS: readonly string[] = [
-  LOCAL_ACTIVITIES,
-  CONFIRM_EVERY_HINT,
-  ...new Set(CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers])),
+  ...new Set([
+    LOCAL_ACTIVITIES,
+    CONFIRM_EVERY_HINT,
+    RETRY_UNKNOWN_REGISTRATION,
+    ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
+  ]),
 ];
 
 /**
- * The patches this release records that the release before it (0.1.0 of 2026-11-30) cannot replay: what
+ * The patch ids the release before this one knew (read from workflows/ at commit b8f099c, the code
+ * landed on 2026-12-01 04:56 UTC), frozen: its workers replay a history only if every marker in it is
+ * one of these.
+ */
+export const PREVIOUS_RELEASE_PATCH_IDS: readonly string[] = [
+  'movement-core',
+  'local-registration-and-webhooks',
+  'confirm-every-hint',
+  'retry-unknown-registration',
+  'registration-asked-across-runs',
+  'bounded-first-answer',
+  'bounded-handler-wait',
+  'routing-failover',
+  'check-and-submit-together',
+  'check-and-pay-together',
+  'reset-run-asks-what-was-paid',
+  'webhook-failing-flag',
+];
+
+/**
+ * The patches this release records that the release before cannot replay: what
  * `worker.holdBackPatches` names while a rollout (or a rollback) has both releases' workers running.
  */
-export const NEW_SINCE_PREVIOUS_RELEASE: readonly string[] = [
-  ...CONSOLIDATED_PATCHES.map((c) => c.id),
-  WEBHOOK_FAILING_RAISED_BY_ATTEMPTS,
-  STATUS_UPSERTED_WHEN_CHANGED,
-  FINAL_WEBHOOK_INLINE,
-];
+export const NEW_SINCE_PREVIOUS_RELEASE: readonly string[] = ALL_PATCH_IDS.filter(
+  (id) => !PREVIOUS_RELEASE_PATCH_IDS.includes(id)
+);

@@ -77,6 +77,10 @@ describe('replay of committed histories', function () {
       'payment/final-webhook-inline-fallback.json',
       'payout/unknown-then-succeeded-final-webhook-inline.json',
       'bill/succeeded-final-webhook-inline.json',
+      // Recorded after patches-2026-12-01-c: closing webhooks back in the background (inline histories above keep replaying).
+      'payment/final-webhook-in-background.json',
+      'payout/unknown-then-succeeded-final-webhook-in-background.json',
+      'bill/succeeded-final-webhook-in-background.json',
     ]) {
       assert.ok(files.includes(expected), `missing committed history ${expected}`);
     }

@@ -43,6 +43,7 @@ describe('billWorkflow', function () {
     await recordHistory(stack, handle, 'bill', 'succeeded-local-webhooks');
     await recordHistory(stack, handle, 'bill', 'succeeded-consolidated-patches');
     await recordHistory(stack, handle, 'bill', 'succeeded-final-webhook-inline');
+    await recordHistory(stack, handle, 'bill', 'succeeded-final-webhook-in-background');
   });
 
   it('rejects a confirmation whose total differs from the inquiry', async () => {

@@ -49,6 +49,7 @@ describe('payoutWorkflow', function () {
     await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-local-webhooks');
     await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-consolidated-patches');
     await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-final-webhook-inline');
+    await recordHistory(stack, handle, 'payout', 'unknown-then-succeeded-final-webhook-in-background');
   });
 
   it('resolves an UNKNOWN submission to failure by query, submitting once', async () => {

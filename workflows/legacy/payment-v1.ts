@@ -19,7 +19,7 @@ import type {
 import { closedWithoutPayment, paymentStatusRank } from '../../src/domain/payment';
 import { calls, inquiries, localCalls } from '../activity-proxies';
 import { initialPaymentState } from '../initial-states';
-import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES } from '../patches';
+import { CONFIRM_EVERY_HINT, LOCAL_ACTIVITIES, RETRY_UNKNOWN_REGISTRATION } from '../patches';
 import { answerWhen, closeLegacyRun, handOverLegacyRun, openLegacyRun } from './legacy-run';
 import { activityFailureOf } from '../activity-options';
 import { nowIso, publishStatus, recordTimeline, shouldContinueAsNew } from '../status-and-timeline';
@@ -27,9 +27,6 @@ import { cancelPaymentUpdate, paymentRegisteredUpdate, paymentStateQuery } from 
 import type { CancelPaymentRequest } from '../messages';
 import { DEFAULT_REGISTRATION_RETRY, nextDelay } from '../timings';
 import type { PaymentState, PaymentWorkflowInput, TimelineEntry } from '../movement-state';
-
-/** Added after the first histories were recorded: registrations that ended unknown used to fail at once. */
-const RETRY_UNKNOWN_REGISTRATION = 'retry-unknown-registration';
 
 const FROM_PROVIDER: Record<ProviderPaymentStatus, PaymentStatus> = {
   pending: 'PENDING',
