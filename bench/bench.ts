@@ -738,7 +738,8 @@ function report(r: Report): void {
       `${ms(downCreate)} vs ${ms(healthyCreate)}`,
       '',
       fixed(downCreate / healthyCreate, 2),
-      `within 10%: ${Math.abs(downCreate / healthyCreate - 1) <= 0.1 ? 'met' : 'missed'}`,
+      // The target is that a merchant's endpoint being down does not slow creates: at most 10% slower.
+      `at most 10% slower: ${downCreate / healthyCreate <= 1.1 ? 'met' : 'missed'}`,
     ],
     [
       'worker CPU-ms per settled payment (API run)',
