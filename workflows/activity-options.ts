@@ -67,10 +67,13 @@ export function localWebhookDelivery(timings: WebhookTimings): LocalActivityOpti
   return { startToCloseTimeout: WEBHOOK_TIMEOUT, retry: webhookRetry(timings), localRetryThreshold: '1 minute' };
 }
 
-/** How long a closing movement's webhook may take inside the workflow task before it goes to the background. */
+/**
+ * How long a closing movement's webhook could take inside the workflow task before it went to the
+ * background: kept for executions that recorded `final-webhook-inline`; no new execution does this.
+ */
 export const INLINE_WEBHOOK_TIMEOUT_MS = 1_000;
 
-/** The one try of a closing movement's webhook inside the workflow task: never retried there. */
+/** That one try (never retried inside the task), for the executions that recorded it. */
 export const inlineWebhookDelivery = {
   startToCloseTimeout: INLINE_WEBHOOK_TIMEOUT_MS + 1_000,
   retry: { maximumAttempts: 1 },

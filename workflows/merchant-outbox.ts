@@ -41,7 +41,7 @@ export interface OutboxOptions {
   failingAfterMs?: number;
   /** The delivery activity's retry timings, so it knows when its next retry would be due. */
   retry?: { initialIntervalMs: number; maxIntervalMs: number };
-  /** The one try inside the workflow task, once the movement is closing out (patched). */
+  /** The one try inside the workflow task of executions that recorded `final-webhook-inline`: replay only. */
   inline?: { deliver: KasirActivities['deliverMerchantWebhook']; timeoutMs: number };
 }
 
@@ -111,8 +111,9 @@ export class Outbox {
   }
 
   /**
-   * The movement is closing out: its completion now waits for the webhooks, so each is first tried once
-   * inside the workflow task (a merchant answering at once is told without an activity's round trip).
+   * The movement is closing out. Only executions that recorded `final-webhook-inline` act on it (their
+   * webhooks are first tried once inside the workflow task, as they were recorded); every other one
+   * delivers in the background as always (`final-webhook-in-background`, workflows/patches.ts).
    */
   closingOut(): void {
     this.closing = true;

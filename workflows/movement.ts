@@ -343,6 +343,7 @@ export function merchantOutbox(timings: WorkflowTimings, carried?: OutboxState):
     {
       failingAfterMs: timings.webhook.failingAfterMs ?? DEFAULT_WEBHOOK_FAILING_AFTER_MS,
       retry: { initialIntervalMs: timings.webhook.initialIntervalMs, maxIntervalMs: timings.webhook.maxIntervalMs },
+      // Replays executions that recorded `final-webhook-inline`; new ones never deliver inside a task.
       inline: {
         deliver: proxyLocalActivities<KasirActivities>(inlineWebhookDelivery).deliverMerchantWebhook,
         timeoutMs: INLINE_WEBHOOK_TIMEOUT_MS,
