@@ -40,9 +40,10 @@ export interface WebhookHeartbeat {
 /**
  * How the outbox watches a delivery (absent for deliveries scheduled before the watch moved into the
  * activity). With `failingAt`, an attempt that fails at or after that instant (epoch ms) ends the
- * activity with `WEBHOOK_FAILING_ERROR_TYPE` (details: a {@link WebhookHeartbeat}) instead of retrying, so the workflow flags the movement and
- * delivers again without a deadline; until then, the next retry is never due later than `failingAt`.
- * `earlier` and `attemptsBefore` carry what that first delivery made into the second.
+ * activity with `WEBHOOK_FAILING_ERROR_TYPE` (details: a {@link WebhookHeartbeat}) instead of
+ * retrying, so the workflow flags the movement and delivers again without a deadline; until then, the
+ * next retry is never due later than `failingAt`. `earlier` and `attemptsBefore` carry what earlier
+ * deliveries of the event made, so attempt numbers go on.
  */
 export interface WebhookWatch {
   failingAt?: number;
@@ -127,8 +128,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
      * back in the result and the workflow keeps it. A merchant that chose no webhook URL is skipped; a
      * merchant missing from config fails the attempt, visible to operators as the activity's last
      * failure, and is delivered once config has it again. With a watch (`watch.failingAt`), a failure
-     * past that instant ends the activity with `WEBHOOK_FAILING_ERROR_TYPE`: the workflow flags the movement
-     * only then, so a delivery that succeeds costs no timer in its history.
+     * past that instant ends the activity with `WEBHOOK_FAILING_ERROR_TYPE`: the workflow flags the
+     * movement only then, so a delivery that succeeds costs no timer in its history.
      */
     async deliverMerchantWebhook(event: MerchantEvent, watch: WebhookWatch = {}): Promise<WebhookDeliveryResult> {
       const context = Context.current();
