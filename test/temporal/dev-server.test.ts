@@ -1,6 +1,7 @@
 /** The dev server gets the namespace settings of temporal-dev.yml, retention included, explicitly. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -109,5 +110,20 @@ describe('Temporal dev server settings', () => {
         await upgraded.stop();
       }
     });
+  });
+
+  it('says why when the server stops while starting: what it printed (here, its port is taken)', async function () {
+    this.timeout(60_000);
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      await assert.rejects(
+        startDevServer({ binary: await ensureTemporalCli(), settings: loadDevSettings(), port, uiPort: null }),
+        (err: unknown) => /exited with code \d+ while starting; it printed: .*\S/s.test(String(err))
+      );
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -87,7 +87,23 @@ export function devServerArgs(options: {
   return args;
 }
 
+/** Thrown when the server process ends before it is ready; `output` is the end of what it printed. */
+class DevServerExitedError extends Error {}
+
+/** Starts it a few times over when the port was picked here: another process may take it first. */
+const AUTO_PORT_STARTS = 3;
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  for (let start = 1; ; start++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (!(err instanceof DevServerExitedError) || options.port !== 0 || start >= AUTO_PORT_STARTS) throw err;
+    }
+  }
+}
+
+async function startOnce(options: DevServerOptions): Promise<DevServer> {
   const { settings } = options;
   const port = options.port === 0 ? await freePort(settings.server.ip) : (options.port ?? settings.server.port);
   const uiPort = options.uiPort === undefined ? settings.server.uiPort : options.uiPort;
@@ -105,10 +121,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const log = createWriteStream(options.logFile, { flags: 'a' });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
-  } else {
-    child.stdout?.resume();
-    child.stderr?.resume();
   }
+  // The end of what the server printed, kept to say why it stopped if it stops while starting.
+  let tail = '';
+  const keep = (chunk: Buffer) => void (tail = (tail + chunk.toString('utf8')).slice(-2_000));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const address = `${settings.server.ip}:${port}`;
@@ -123,6 +141,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await applyNamespaceRetention(address, settings.server.namespace, settings.server.retention.seconds);
   } catch (err) {
     child.kill('SIGKILL');
+    if (err instanceof DevServerExitedError)
+      throw new DevServerExitedError(`${err.message}; it printed: ${tail.trim()}`);
     throw err;
   }
 
@@ -189,7 +209,8 @@ async function waitUntilReady(
   void exited.then((code) => (exitCode = code));
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) throw new Error(`Temporal dev server exited with code ${exitCode} while starting`);
+    if (exitCode !== undefined)
+      throw new DevServerExitedError(`Temporal dev server exited with code ${exitCode} while starting`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
