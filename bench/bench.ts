@@ -40,7 +40,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
-import type { ProviderCallbackEvent } from '../src/domain/callback';
 import { createConnectors } from '../src/connectors/registry';
 import { workflowIdOf } from '../src/ids';
 import { freePort } from '../src/sandbox/temporal/dev-server';
@@ -51,7 +50,7 @@ import type { KasirConfig } from '../src/config';
 import { providerCallbackSignal } from '../workflows/messages';
 import { DEFAULT_TIMINGS } from '../workflows/timings';
 import type { PaymentState } from '../workflows/movement-state';
-import { simControl, startPayment, uniqueReference } from '../test/helpers/movements';
+import { paidCallback, simControl, startPayment, uniqueReference } from '../test/helpers/movements';
 import { startStack } from '../test/helpers/stack';
 import type { TestStack } from '../test/helpers/stack';
 import { KasirProcess } from '../test/helpers/processes';
@@ -145,23 +144,6 @@ async function pool(
   });
   await Promise.all(runners);
   return done;
-}
-
-function paidCallback(state: PaymentState): Extract<ProviderCallbackEvent, { kind: 'payment' }> {
-  return {
-    kind: 'payment',
-    provider: state.provider,
-    reference: state.id,
-    eventId: `PAID:${state.id}`,
-    trust: 'verified',
-    receivedAt: new Date().toISOString(),
-    outcome: {
-      status: 'succeeded',
-      providerStatus: 'PAID',
-      paidAmount: state.amount,
-      paidAt: new Date().toISOString(),
-    },
-  };
 }
 
 /** A Kasir API process from `dist/`, with its own port; providers call back the API that created the payment. */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
+import type { ProviderCallbackEvent } from '../../src/domain/callback';
 import type { PaymentMethod } from '../../src/domain/payment';
 import type { ProviderId } from '../../src/domain/provider';
 import {
@@ -186,4 +187,22 @@ export async function simGet<T>(baseUrl: string, path: string): Promise<T> {
   const response = await fetch(`${baseUrl}${path}`);
   if (!response.ok) throw new Error(`simulator ${path} answered ${response.status}`);
   return (await response.json()) as T;
+}
+
+/** The provider's word that `state` was paid (`paidAmount`, by default what was asked), as the API signals it. */
+export function paidCallback(
+  state: PaymentState,
+  eventId = `PAID:${state.id}`,
+  trust: 'verified' | 'hint' = 'verified',
+  paidAmount = state.amount
+): Extract<ProviderCallbackEvent, { kind: 'payment' }> {
+  return {
+    kind: 'payment',
+    provider: state.provider,
+    reference: state.id,
+    eventId,
+    trust,
+    receivedAt: new Date().toISOString(),
+    outcome: { status: 'succeeded', providerStatus: 'PAID', paidAmount, paidAt: new Date().toISOString() },
+  };
 }

@@ -26,30 +26,20 @@ import {
   resolvePayoutUpdate,
 } from '../../workflows/messages';
 import type { WorkflowTimings } from '../../workflows/timings';
-import type { BillWorkflowInput, PaymentState, PayoutState } from '../../workflows/movement-state';
-import { simControl, simGet, startBill, startPayment, startPayout, uniqueReference } from '../helpers/movements';
+import type { BillWorkflowInput, PayoutState } from '../../workflows/movement-state';
+import {
+  paidCallback,
+  simControl,
+  simGet,
+  startBill,
+  startPayment,
+  startPayout,
+  uniqueReference,
+} from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
-type PaymentCallback = Extract<ProviderCallbackEvent, { kind: 'payment' }>;
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-
-function paidCallback(
-  state: PaymentState,
-  eventId: string,
-  trust: 'verified' | 'hint' = 'verified',
-  paidAmount = state.amount
-): PaymentCallback {
-  return {
-    kind: 'payment',
-    provider: state.provider,
-    reference: state.id,
-    eventId,
-    trust,
-    receivedAt: new Date().toISOString(),
-    outcome: { status: 'succeeded', providerStatus: 'PAID', paidAmount, paidAt: new Date().toISOString() },
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

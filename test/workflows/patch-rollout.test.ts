@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config';
 import { dataConverterOf } from '../../src/temporal/payload-encryption';
 import { providerCallbackSignal } from '../../workflows/messages';
 import { CONSOLIDATED_PATCHES, NEW_SINCE_PREVIOUS_RELEASE, PREVIOUS_RELEASE_PATCH_IDS } from '../../workflows/patches';
-import { startPayment } from '../helpers/movements';
+import { paidCallback, startPayment } from '../helpers/movements';
 import { startStack, TEST_ONLY_ENCRYPTION, workflowBundle } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -28,20 +28,7 @@ describe('patch rollout', function () {
 
   async function settledPaymentPatches(): Promise<{ patches: string[]; workflowId: string }> {
     const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
-    await handle.signal(providerCallbackSignal, {
-      kind: 'payment',
-      provider: state.provider,
-      reference: state.id,
-      eventId: `PAID:${state.id}`,
-      trust: 'verified',
-      receivedAt: new Date().toISOString(),
-      outcome: {
-        status: 'succeeded',
-        providerStatus: 'PAID',
-        paidAmount: state.amount,
-        paidAt: new Date().toISOString(),
-      },
-    });
+    await handle.signal(providerCallbackSignal, paidCallback(state));
     assert.equal((await handle.result()).status, 'SUCCEEDED');
     const patches = (await handle.describe()).typedSearchAttributes.get(TemporalChangeVersion) ?? [];
     return { patches, workflowId: handle.workflowId };

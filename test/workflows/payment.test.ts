@@ -13,30 +13,12 @@ import {
   providerCallbackSignal,
 } from '../../workflows/messages';
 import { KasirNeedsAttention } from '../../workflows/search-attributes';
-import type { PaymentState } from '../../workflows/movement-state';
 import { recordHistory } from '../helpers/histories';
-import { simControl, startPayment } from '../helpers/movements';
+import { paidCallback, simControl, startPayment } from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
 type PaymentCallback = Extract<ProviderCallbackEvent, { kind: 'payment' }>;
-
-function paidCallback(state: PaymentState, eventId: string, trust: 'verified' | 'hint' = 'verified'): PaymentCallback {
-  return {
-    kind: 'payment',
-    provider: state.provider,
-    reference: state.id,
-    eventId,
-    trust,
-    receivedAt: new Date().toISOString(),
-    outcome: {
-      status: 'succeeded',
-      providerStatus: 'PAID',
-      paidAmount: state.amount,
-      paidAt: new Date().toISOString(),
-    },
-  };
-}
 
 describe('paymentWorkflow', function () {
   this.timeout(60_000);
