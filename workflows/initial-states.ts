@@ -24,13 +24,30 @@ function opening<K extends string, P extends string>(
 }
 
 /**
- * The fields every movement's state closes with: its first status, the request's fingerprint, the
- * kind's own flags (`flags`), not flagged for attention, created and updated now, no timeline yet.
+ * The fields every movement's state closes with: its first status, the request's fingerprint and the
+ * request that started it (`request`), the kind's own flags (`flags`), not flagged for attention,
+ * created and updated now, no timeline yet.
  */
-function closing<S extends string, F extends object>(status: S, requestFingerprint: string, flags: F) {
+function closing<S extends string, F extends object>(
+  status: S,
+  request: { requestFingerprint: string; createdByRequest?: string },
+  flags: F
+) {
   const at = nowIso();
   const timeline: TimelineEntry[] = [];
-  return { status, requestFingerprint, ...flags, needsAttention: false, createdAt: at, updatedAt: at, timeline };
+  const { requestFingerprint, createdByRequest } = request;
+  // Absent for executions started before the field existed: the key stays out of their state.
+  const startedBy = createdByRequest === undefined ? {} : { createdByRequest };
+  return {
+    status,
+    requestFingerprint,
+    ...startedBy,
+    ...flags,
+    needsAttention: false,
+    createdAt: at,
+    updatedAt: at,
+    timeline,
+  };
 }
 
 export function initialPaymentState(input: PaymentWorkflowInput): PaymentState {
@@ -38,7 +55,7 @@ export function initialPaymentState(input: PaymentWorkflowInput): PaymentState {
     ...opening(input.paymentId, 'payment', input),
     method: input.method,
     amount: input.amount,
-    ...closing('REGISTERING', input.requestFingerprint, {}),
+    ...closing('REGISTERING', input, {}),
     metadata: input.metadata,
   };
 }
@@ -52,7 +69,7 @@ export function initialPayoutState(input: PayoutWorkflowInput): PayoutState {
       bankCode: input.beneficiary.bankCode,
       accountNumberMasked: maskAccount(input.beneficiary.accountNumber),
     },
-    ...closing('SUBMITTING', input.requestFingerprint, { submitted: false }),
+    ...closing('SUBMITTING', input, { submitted: false }),
     metadata: input.metadata,
   };
 }
@@ -61,7 +78,7 @@ export function initialBillState(input: BillWorkflowInput): BillState {
   return {
     ...opening(input.billId, 'bill', input),
     productCode: input.productCode,
-    ...closing('INQUIRED', input.requestFingerprint, { paymentSubmitted: false }),
+    ...closing('INQUIRED', input, { paymentSubmitted: false }),
   };
 }
 
@@ -71,7 +88,7 @@ export function initialRefundState(input: RefundWorkflowInput): RefundState {
     paymentId: input.payment.reference,
     amount: input.amount,
     reason: input.reason,
-    ...closing('REQUESTED', input.requestFingerprint, { submitted: false }),
+    ...closing('REQUESTED', input, { submitted: false }),
     metadata: input.metadata,
   };
 }

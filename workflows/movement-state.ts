@@ -52,6 +52,8 @@ interface MoneyMovementInputBase {
   callbackUrl: string;
   /** Stripe-style fingerprint of the merchant's request, to tell a retry from a conflicting reuse of a key. */
   requestFingerprint: string;
+  /** The API request that started this movement: its create answers 201, any other 200 (absent before 2026-12-01). */
+  createdByRequest?: string;
   metadata?: Record<string, string>;
   timings: WorkflowTimings;
 }
@@ -127,6 +129,8 @@ export interface PaymentState {
   amount: Rupiah;
   status: PaymentStatus;
   requestFingerprint: string;
+  /** Never shown to the merchant: the request whose create answered 201 (see the workflow input). */
+  createdByRequest?: string;
   instructions?: PaymentInstructions;
   providerReference?: string;
   providerStatus?: string;
@@ -172,6 +176,8 @@ export interface PayoutState {
   beneficiary: { bankCode: string; accountNumberMasked: string };
   status: PayoutStatus;
   requestFingerprint: string;
+  /** Never shown to the merchant: the request whose create answered 201 (see the workflow input). */
+  createdByRequest?: string;
   /** True once the submission activity was scheduled: from then on, only queries. */
   submitted: boolean;
   submittedAt?: string;
@@ -209,6 +215,8 @@ export interface BillWorkflowInput {
   month?: number;
   callbackUrl: string;
   requestFingerprint: string;
+  /** The API request that started this bill (see `MoneyMovementInputBase`). */
+  createdByRequest?: string;
   timings: WorkflowTimings;
   resume?: Carried<BillState>;
 }
@@ -222,6 +230,8 @@ export interface BillState {
   productCode: string;
   status: BillStatus;
   requestFingerprint: string;
+  /** Never shown to the merchant: the request whose create answered 201 (see the workflow input). */
+  createdByRequest?: string;
   inquiry?: {
     inquiryId: string;
     customerName: string;
@@ -277,6 +287,8 @@ export interface RefundState {
   reason: string;
   status: RefundStatus;
   requestFingerprint: string;
+  /** Never shown to the merchant: the request whose create answered 201 (see the workflow input). */
+  createdByRequest?: string;
   /** True once the refund activity was scheduled: from then on, only inquiries. */
   submitted: boolean;
   submittedAt?: string;

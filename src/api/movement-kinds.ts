@@ -53,6 +53,8 @@ export interface MovementStateBase {
   merchantReference: string;
   status: string;
   requestFingerprint: string;
+  /** The API request that started the movement; absent for movements started before 2026-12-01. */
+  createdByRequest?: string;
   createdAt: string;
 }
 
@@ -64,6 +66,8 @@ export interface MovementInputFields {
   provider: ProviderId;
   /** Fingerprint of the merchant's request body: a replay has the same, a conflicting reuse of the reference not. */
   requestFingerprint: string;
+  /** The API request starting the workflow: its first answer tells a create (201) from a replay (200). */
+  createdByRequest?: string;
 }
 
 /**

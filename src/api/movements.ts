@@ -92,13 +92,15 @@ export async function createMovement<S extends MovementStateBase, I extends Move
     state = await client.withDeadline(Date.now() + timeouts.createMs, () =>
       client.workflow.executeUpdateWithStart(spec.firstAnswer, { startWorkflowOperation: operation })
     );
-    outcome = (await startedBy(await operation.workflowHandle(), deps)) === requestId ? 'created' : 'replayed';
+    outcome = (await startedByThisRequest(state, requestId, operation, deps)) ? 'created' : 'replayed';
     // The workflow answers within its bound even when the provider has not: then it is still pending.
     if (spec.isPending(state)) outcome = 'pending';
   } catch (err) {
     const recovered = await stateAfterFailedStart<S>(deps, workflowId, spec.stateQuery, err);
     state = recovered;
-    outcome = spec.isPending(recovered) ? 'pending' : 'replayed';
+    // The state names the request that started it: this one, when its own update outlived the deadline.
+    if (spec.isPending(recovered)) outcome = 'pending';
+    else outcome = recovered.createdByRequest === requestId ? 'created' : 'replayed';
     deps.log.info(
       { workflowId, err: String(err), status: recovered.status },
       'update-with-start did not answer; read state by query'
@@ -233,9 +235,22 @@ function replayOf<S extends MovementStateBase>(
   return { state, outcome };
 }
 
-async function startedBy(handle: WorkflowHandle, deps: ApiDeps): Promise<unknown> {
+/**
+ * Whether this request started the workflow that answered it. The state names the request that
+ * started it (`createdByRequest`, from the workflow input), so the answer alone tells; a workflow
+ * started without it (an API or worker of an earlier release) is described for the memo its start
+ * carried, one more call to the server.
+ */
+async function startedByThisRequest(
+  state: MovementStateBase,
+  requestId: string,
+  operation: WithStartWorkflowOperation<Workflow>,
+  deps: ApiDeps
+): Promise<boolean> {
+  if (state.createdByRequest !== undefined) return state.createdByRequest === requestId;
+  const handle = await operation.workflowHandle();
   const description = await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () => handle.describe());
-  return description.memo?.[CREATED_BY_MEMO];
+  return description.memo?.[CREATED_BY_MEMO] === requestId;
 }
 
 async function stateAfterFailedStart<S>(

@@ -13,15 +13,20 @@ interface MovementStateFields {
   kind: 'payment' | 'payout' | 'bill' | 'refund';
   /** Kasir's own fingerprint of the merchant's request (idempotency): never shown. */
   requestFingerprint: string;
+  /** The API request that started the movement (tells its create from a replay): never shown. */
+  createdByRequest?: string;
 }
 
+/** The state's fields that are Kasir's own bookkeeping, never in a merchant view. */
+type Internal = 'requestFingerprint' | 'createdByRequest';
+
 /**
- * A movement's state as its merchant sees it: without the request fingerprint and, for a bill, with
+ * A movement's state as its merchant sees it: without Kasir's bookkeeping (`Internal`) and, for a bill, with
  * the `total` its inquiry adds up to (absent until the inquiry answers).
  */
 export type MerchantView<S extends MovementStateFields> = S extends { kind: 'bill' }
-  ? Omit<S, 'requestFingerprint'> & { total?: Rupiah }
-  : Omit<S, 'requestFingerprint'>;
+  ? Omit<S, Internal> & { total?: Rupiah }
+  : Omit<S, Internal>;
 
 /**
  * The merchant view of `state`: a new object (top-level fields copied, nested ones shared with the
@@ -29,7 +34,7 @@ export type MerchantView<S extends MovementStateFields> = S extends { kind: 'bil
  */
 export function merchantViewOf<S extends MovementStateFields>(state: S): MerchantView<S>;
 export function merchantViewOf(state: MovementStateFields & { inquiry?: BillInquiryAmounts }): object {
-  const { requestFingerprint: _fingerprint, ...view } = state;
+  const { requestFingerprint: _fingerprint, createdByRequest: _startedBy, ...view } = state;
   const total = state.kind === 'bill' ? billTotalOf(state) : undefined;
   return total === undefined ? view : { ...view, total };
 }

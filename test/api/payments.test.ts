@@ -5,8 +5,11 @@ import type { TestMerchant, TestStack } from '../helpers/stack';
 import { createApp } from '../../src/api/app';
 import { createConnectors } from '../../src/connectors/registry';
 import { listen } from '../../src/sandbox/simulator-kit';
-import { workflowIdOf } from '../../src/ids';
-import { cancelPaymentUpdate } from '../../workflows/messages';
+import { deriveId, requestFingerprint, workflowIdOf } from '../../src/ids';
+import { cancelPaymentUpdate, paymentStateQuery } from '../../workflows/messages';
+import type { PaymentWorkflowInput } from '../../workflows/movement-state';
+import { PaymentCreateSchema } from '../../src/api/routes/payments';
+import { callbackUrlOf } from '../../src/api/routes/route-commons';
 import type { PaymentList, PaymentView } from '../../src/api/schemas';
 import { apiClient, paramsOf, paymentBody, uniqueRef } from './http';
 import type { ApiResponse } from './http';
@@ -108,6 +111,67 @@ describe('merchant API: payments', function () {
       assert.deepEqual(again.body.instructions, first.body.instructions);
     });
 
+    it("tells its own create (201) from a replay (200) by the workflow's answer, without describing the workflow", async () => {
+      // Counts the API's describe calls at the client it shares with this test.
+      const service = stack.client.workflowService as unknown as { describeWorkflowExecution: Describe };
+      type Describe = (request: unknown) => Promise<unknown>;
+      const describe = service.describeWorkflowExecution;
+      let describes = 0;
+      service.describeWorkflowExecution = function (this: unknown, request) {
+        describes += 1;
+        return describe.call(this, request);
+      };
+      try {
+        const body = paymentBody();
+        const first = await api.post<PaymentView>('/v1/payments', body, { as: acme });
+        assert.equal(first.status, 201, first.text);
+        const again = await api.post<PaymentView>('/v1/payments', body, { as: acme });
+        assert.equal(again.status, 200, again.text);
+        assert.equal(again.body.id, first.body.id);
+        assert.equal('createdByRequest' in first.body, false, "Kasir's bookkeeping stays out of the view");
+        assert.equal('createdByRequest' in again.body, false);
+        assert.equal(describes, 0, 'no describe call per create');
+      } finally {
+        service.describeWorkflowExecution = describe;
+      }
+    });
+
+    it('replays a payment started by an API of an earlier release (no request named in its state) with 200', async () => {
+      // What an earlier API started: the same input without `createdByRequest`, the request in the memo.
+      const body = paymentBody();
+      const parsed = PaymentCreateSchema.parse(body);
+      const paymentId = deriveId('payment', acme.id, body.reference);
+      const input: PaymentWorkflowInput = {
+        paymentId,
+        merchantId: acme.id,
+        merchantReference: body.reference,
+        provider: 'finpay',
+        amount: parsed.amount,
+        method: parsed.method,
+        customer: parsed.customer,
+        description: parsed.description ?? `Payment ${body.reference}`,
+        expiresInMinutes: parsed.expiresInMinutes,
+        callbackUrl: callbackUrlOf(stack.config, 'finpay'),
+        requestFingerprint: requestFingerprint(parsed),
+        timings: stack.config.timings,
+      };
+      const handle = await stack.client.workflow.start('paymentWorkflow', {
+        workflowId: workflowIdOf('payment', paymentId),
+        taskQueue: stack.config.temporal.taskQueue,
+        args: [input],
+        memo: { kasirCreatedByRequest: 'req_of_an_earlier_release' },
+      });
+      await eventually(
+        async () => ((await handle.query(paymentStateQuery)).status === 'PENDING' ? true : undefined),
+        20_000,
+        'the earlier payment to be registered'
+      );
+      const replay = await api.post<PaymentView>('/v1/payments', body, { as: acme });
+      assert.equal(replay.status, 200, replay.text);
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(replay.body.id, paymentId);
+    });
+
     it('answers 409 idempotency_key_reused when a reference is reused with a different body', async () => {
       const body = paymentBody();
       const first = await api.post<PaymentView>('/v1/payments', body, { as: acme });
@@ -164,7 +228,7 @@ describe('merchant API: payments', function () {
       assert.equal(badKey.error.param, 'Idempotency-Key');
     });
 
-    it('answers 202 when the provider is slower than the create deadline, then the same payment once it answers', async () => {
+    it('answers 202 (or 201, never a replay) when the provider is slower than the create deadline, then the same payment once it answers', async () => {
       // A second app on the same stack with a short create deadline; Finpay's initiate is held back longer than that.
       const impatient = await listen(
         createApp({
@@ -187,8 +251,10 @@ describe('merchant API: payments', function () {
           body: JSON.stringify(body),
         });
         // 202 while registration is still out; with registration as a local activity the fallback read
-        // can also wait for the provider's answer, and then carries the instructions already.
-        assert.ok([200, 201, 202].includes(response.status), await response.clone().text());
+        // can also wait for the provider's answer, and then carries the instructions already: still this
+        // request's create (201), never a replay.
+        assert.ok([201, 202].includes(response.status), await response.clone().text());
+        assert.equal(response.headers.get('idempotent-replayed'), null);
         const accepted = (await response.json()) as PaymentView;
         assert.equal(accepted.status, response.status === 202 ? 'REGISTERING' : 'PENDING');
         if (response.status === 202) assert.equal(response.headers.get('location'), `/v1/payments/${accepted.id}`);

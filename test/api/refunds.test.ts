@@ -134,6 +134,21 @@ describe('merchant API: refunds', function () {
     assert.equal(await refundSubmissions(payment.id), 1);
   });
 
+  it('answers identical refund requests sent together with one 201 and the others 200 Idempotent-Replayed', async () => {
+    const payment = await paidPayment(150_000);
+    for (let round = 0; round < 4; round++) {
+      const body = { reference: uniqueRef('RF'), amount: 10_000 };
+      const answers = await Promise.all([0, 1, 2].map(() => refund(payment.id, body)));
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, 200, 201], answers.map((a) => a.text).join('\n'));
+      for (const replay of answers.filter((a) => a.status === 200))
+        assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(new Set(answers.map((a) => a.body.id)).size, 1, 'one refund');
+      assert.equal('createdByRequest' in answers[0]!.body, false);
+    }
+    assert.equal(await refundSubmissions(payment.id), 4, 'one refund sent per reference');
+  });
+
   it('resolves a full refund whose answer was lost by inquiry, never refunding again', async () => {
     const payment = await paidPayment();
     await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });

@@ -126,6 +126,7 @@ export function createMovementRoute<
           provider,
           callbackUrl: callbackUrlOf(deps.config, provider),
           requestFingerprint: fingerprint,
+          createdByRequest: requestId,
           timings: deps.config.timings,
         }),
       });

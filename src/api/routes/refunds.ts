@@ -176,6 +176,7 @@ const createRefundRoute = defineRoute({
       amount,
       callbackUrl: callbackUrlOf(deps.config, payment.provider),
       requestFingerprint: fingerprint,
+      createdByRequest: requestId,
       timings: deps.config.timings,
       payment: {
         reference: payment.id,
@@ -213,7 +214,10 @@ const createRefundRoute = defineRoute({
     };
     await reserve(deps, ledgerInput, request);
     const state = refuseOther(await firstAnswerOf(deps, refundId), fingerprint);
-    answer(res, REFUNDS.isPending(state) ? 'pending' : 'created', state);
+    // Identical requests sent together all reserve; the ledger starts the refund once, for the first,
+    // whose request its state names (a state without it comes from a worker of an earlier release).
+    const startedByOther = state.createdByRequest !== undefined && state.createdByRequest !== requestId;
+    answer(res, REFUNDS.isPending(state) ? 'pending' : startedByOther ? 'replayed' : 'created', state);
   },
 });
 
