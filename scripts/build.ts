@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { kasirWorkflowBundleOptions } from '../src/temporal/workflow-bundle';
 import { PRODUCTION_ENTRY_POINTS, productionBuildOptions } from './production-build';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   console.log(`compiled ${Object.keys(PRODUCTION_ENTRY_POINTS).join(', ')} to dist/ in ${Date.now() - started} ms`);
 
   const bundleStarted = Date.now();
-  const { code } = await bundleWorkflowCode({ workflowsPath: path.join(ROOT, 'workflows', 'index.ts') });
+  const { code } = await bundleWorkflowCode(kasirWorkflowBundleOptions(path.join(ROOT, 'workflows', 'index.ts')));
   writeFileSync(path.join(DIST, 'workflow-bundle.js'), code);
   console.log(`prebuilt the workflow bundle to dist/workflow-bundle.js in ${Date.now() - bundleStarted} ms`);
 }

@@ -82,10 +82,11 @@ export const KasirConfigSchema = z.object({
   worker: z
     .object({
       /**
-       * Workflows kept in the worker's cache. Open payments wait on timers and need no cache; 500 keeps a
-       * worker with 10,000 open payments under 1 GiB (docs/benchmarks.md), far above what is in flight.
+       * Workflows kept in the worker's cache. Open payments wait on timers and callbacks and need no
+       * cache (a woken one replays its short history); 250 is several times what 50 concurrent clients
+       * keep in flight and bounds a worker's memory with thousands open (docs/benchmarks.md).
        */
-      maxCachedWorkflows: z.number().int().min(0).default(500),
+      maxCachedWorkflows: z.number().int().min(0).default(250),
       /**
        * Patch ids this worker replays but never records on new work (Temporal's patch activation), so
        * workers of the release before can still replay every history while both run: a rollout, or a
@@ -99,7 +100,7 @@ export const KasirConfigSchema = z.object({
         )
         .default([]),
     })
-    .default({ maxCachedWorkflows: 500, holdBackPatches: [] }),
+    .default({ maxCachedWorkflows: 250, holdBackPatches: [] }),
   /**
    * Payload encryption (AES-256-GCM, see src/temporal/payload-encryption.ts). Every process that talks
    * to Temporal (API, workers) needs the same keys. Without it payloads are stored in plaintext, and

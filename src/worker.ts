@@ -9,6 +9,7 @@ import type { KasirConfig } from './config';
 import { createConnectors } from './connectors/registry';
 import { checkoutLinksOf } from './checkout/tokens';
 import { dataConverterOf } from './temporal/payload-encryption';
+import { kasirWorkflowBundleOptions } from './temporal/workflow-bundle';
 import type { Connectors } from './connectors/registry';
 
 export interface KasirWorkerOptions {
@@ -26,11 +27,14 @@ export interface KasirWorkerOptions {
  */
 function workflowCode(
   bundle: WorkerOptions['workflowBundle']
-): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
   if (bundle) return { workflowBundle: bundle };
   const prebuilt = path.join(__dirname, 'workflow-bundle.js');
   if (existsSync(prebuilt)) return { workflowBundle: { codePath: prebuilt } };
-  return { workflowsPath: require.resolve(path.join(__dirname, '..', 'workflows')) };
+  const { workflowsPath, preloadModules } = kasirWorkflowBundleOptions(
+    require.resolve(path.join(__dirname, '..', 'workflows'))
+  );
+  return { workflowsPath, bundlerOptions: { preloadModules } };
 }
 
 /**

@@ -21,6 +21,7 @@ import { PROVIDER_IDS } from '../../src/domain/provider';
 import { sha256Hex } from '../../src/ids';
 import { ensureTemporalCli } from '../../src/sandbox/temporal/cli-binary';
 import { connectClient, connectWorker } from '../../src/temporal/connection';
+import { kasirWorkflowBundleOptions } from '../../src/temporal/workflow-bundle';
 import { loadDevSettings } from '../../src/sandbox/temporal/dev-settings';
 import type { DevServer } from '../../src/sandbox/temporal/dev-server';
 import { freePort, startDevServer } from '../../src/sandbox/temporal/dev-server';
@@ -39,10 +40,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundles `workflows/` once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: new DefaultLogger('WARN'),
-  });
+  bundle ??= bundleWorkflowCode({ ...kasirWorkflowBundleOptions(), logger: new DefaultLogger('WARN') });
   return bundle;
 }
 

@@ -67,6 +67,47 @@ describe('patch rollout', function () {
     }
   });
 
+  it('keeps each execution’s patches its own in a worker whose executions share the workflow modules', async () => {
+    // B is recorded patch by patch (a worker holding the new patches back), A with the consolidation;
+    // one worker then runs both, B replayed between A's activations.
+    stack.config.worker.holdBackPatches = [...NEW_SINCE_PREVIOUS_RELEASE];
+    const held = await stack.startWorker('held-back');
+    let earlier: Awaited<ReturnType<typeof startPayment>>;
+    try {
+      earlier = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+    } finally {
+      await held.stop();
+      stack.config.worker.holdBackPatches = [];
+    }
+    const shared = await stack.startWorker('shared-modules');
+    try {
+      const newer = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+      await earlier.handle.signal(providerCallbackSignal, paidCallback(earlier.state));
+      assert.equal((await earlier.handle.result()).status, 'SUCCEEDED');
+      await newer.handle.signal(providerCallbackSignal, paidCallback(newer.state));
+      assert.equal((await newer.handle.result()).status, 'SUCCEEDED');
+
+      const newerEvents = (await newer.handle.fetchHistory()).events ?? [];
+      const markers = newerEvents.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+      assert.equal(markers.length, 1, 'the newer payment recorded its consolidation and nothing else');
+      assert.deepEqual((await newer.handle.describe()).typedSearchAttributes.get(TemporalChangeVersion), [
+        CONSOLIDATED_PATCHES[0]!.id,
+      ]);
+      for (const handle of [earlier.handle, newer.handle]) {
+        const events = (await handle.fetchHistory()).events ?? [];
+        assert.equal(
+          events.filter((e) => e.workflowTaskFailedEventAttributes).length,
+          0,
+          `${handle.workflowId} had no failed workflow task`
+        );
+      }
+      const earlierPatches = (await earlier.handle.describe()).typedSearchAttributes.get(TemporalChangeVersion) ?? [];
+      assert.equal(earlierPatches.includes(CONSOLIDATED_PATCHES[0]!.id), false, earlierPatches.join(','));
+    } finally {
+      await shared.stop();
+    }
+  });
+
   it('refuses a held-back patch id the workflows do not know, naming the field', () => {
     assert.throws(
       () =>
