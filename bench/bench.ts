@@ -53,13 +53,13 @@ import type { PaymentState } from '../workflows/movement-state';
 import { paidCallback, simControl, startPayment, uniqueReference } from '../test/helpers/movements';
 import { startStack } from '../test/helpers/stack';
 import type { TestStack } from '../test/helpers/stack';
-import { KasirProcess } from '../test/helpers/processes';
+import { KasirProcess, NodeProcess, pollerReady } from '../test/helpers/processes';
 import { buildCeiling } from './ceiling/build';
 import { ceilingPaidSignal, ceilingRegisteredUpdate } from './ceiling/workflows';
 import type { ceilingWorkflow } from './ceiling/workflows';
 import type { HistoryCount } from './history';
 import { countHistories, perWorkflow } from './history';
-import { cpuSecondsOf, NodeProcess, ownCpuSeconds, pollerReady, rssOf } from './processes';
+import { cpuSecondsOf, ownCpuSeconds, rssOf } from './processes';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -308,7 +308,7 @@ export async function main(): Promise<void> {
   // The ceiling's worker and its client (default data converter, as the ceiling's worker has).
   const ceilingQueue = `ceiling-${randomBytes(4).toString('hex')}`;
   const ceilingIdentity = `ceiling-worker-${randomBytes(4).toString('hex')}`;
-  const ceilingWorker = new NodeProcess(ceilingBuild.worker, {
+  const ceilingWorker = NodeProcess.compiled(ceilingBuild.worker, {
     CEILING_ADDRESS: stack.config.temporal.address,
     CEILING_NAMESPACE: stack.config.temporal.namespace,
     CEILING_TASK_QUEUE: ceilingQueue,
@@ -468,7 +468,7 @@ export async function main(): Promise<void> {
 
   try {
     ceilingWorker.start();
-    await pollerReady(stack.client, ceilingQueue, ceilingIdentity, () => ceilingWorker.checkAlive());
+    await pollerReady(stack.client, ceilingQueue, ceilingIdentity, ceilingWorker);
     await fleet.resize(SETTINGS.workers, SETTINGS.apis);
     const apiOf = (runner: number) => fleet.apis[runner % fleet.apis.length]!.url;
     const kasirMeter = meterOf(
