@@ -7,8 +7,10 @@
  * execution is created (the SDK's default, which made each cached execution carry every module's
  * functions and tables; docs/benchmarks.md has the memory figures). Sharing is safe because these
  * modules hold no state of their own: the one value kept per execution, the patches in force, lives in
- * the execution's globals (workflows/patches-in-force.ts), and the SDK freezes what preloaded modules
- * export, so a module that tried to keep state in an exported object would fail loudly in the tests.
+ * the execution's globals (workflows/patches-in-force.ts). The SDK deep-freezes what preloaded modules
+ * export, so writing to an exported object fails loudly; Maps and Sets are not frozen, so none may be
+ * filled after load (the module-level ones are constant tables). test/workflows/patch-rollout.test.ts
+ * runs two executions with different patches in one worker.
  */
 import path from 'node:path';
 
