@@ -74,3 +74,22 @@ export function paymentBody(overrides: Record<string, unknown> = {}): Record<str
     ...overrides,
   };
 }
+
+/**
+ * Counts the describe calls made through the stack's client, which the stack's API shares, until
+ * stopped: what a request costs the server beyond its signal, start or query.
+ */
+export function countDescribes(stack: TestStack): { count: number; stop(): void } {
+  type Describe = (request: unknown) => Promise<unknown>;
+  const service = stack.client.workflowService as unknown as { describeWorkflowExecution: Describe };
+  const describe = service.describeWorkflowExecution;
+  const counter = {
+    count: 0,
+    stop: () => void (service.describeWorkflowExecution = describe),
+  };
+  service.describeWorkflowExecution = function (this: unknown, request) {
+    counter.count += 1;
+    return describe.call(this, request);
+  };
+  return counter;
+}

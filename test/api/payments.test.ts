@@ -11,7 +11,7 @@ import type { PaymentWorkflowInput } from '../../workflows/movement-state';
 import { PaymentCreateSchema } from '../../src/api/routes/payments';
 import { callbackUrlOf } from '../../src/api/routes/route-commons';
 import type { PaymentList, PaymentView } from '../../src/api/schemas';
-import { apiClient, paramsOf, paymentBody, uniqueRef } from './http';
+import { apiClient, countDescribes, paramsOf, paymentBody, uniqueRef } from './http';
 import type { ApiResponse } from './http';
 
 describe('merchant API: payments', function () {
@@ -112,15 +112,7 @@ describe('merchant API: payments', function () {
     });
 
     it("tells its own create (201) from a replay (200) by the workflow's answer, without describing the workflow", async () => {
-      // Counts the API's describe calls at the client it shares with this test.
-      const service = stack.client.workflowService as unknown as { describeWorkflowExecution: Describe };
-      type Describe = (request: unknown) => Promise<unknown>;
-      const describe = service.describeWorkflowExecution;
-      let describes = 0;
-      service.describeWorkflowExecution = function (this: unknown, request) {
-        describes += 1;
-        return describe.call(this, request);
-      };
+      const describes = countDescribes(stack);
       try {
         const body = paymentBody();
         const first = await api.post<PaymentView>('/v1/payments', body, { as: acme });
@@ -130,9 +122,9 @@ describe('merchant API: payments', function () {
         assert.equal(again.body.id, first.body.id);
         assert.equal('createdByRequest' in first.body, false, "Kasir's bookkeeping stays out of the view");
         assert.equal('createdByRequest' in again.body, false);
-        assert.equal(describes, 0, 'no describe call per create');
+        assert.equal(describes.count, 0, 'no describe call per create');
       } finally {
-        service.describeWorkflowExecution = describe;
+        describes.stop();
       }
     });
 

@@ -7,9 +7,9 @@
  * line and a metric. A callback for a workflow that already closed is acknowledged, and if it reports
  * money Kasir did not record as such, it is logged at error level as an orphan for an operator.
  *
- * Existence never leaks: every callback costs the same signal and describe, made together (a reference
- * that is not Kasir's goes to a workflow id Kasir never starts), and an unsigned callback (trust
- * `hint`) gets the very same answer whether or not its reference exists. What still differs is work
+ * Existence never leaks to a sender that cannot sign: an unsigned callback (trust `hint`) costs the
+ * same signal and describe, made together, and gets the very same answer whether or not its reference
+ * exists (a reference that is not Kasir's goes to a workflow id Kasir never starts). What still differs is work
  * after the answer is decided: a success callback for a closed movement that never recorded the money
  * is recorded durably first (`handleClosed`), which takes longer; the per-result callback counts are on
  * `/metrics`, which only operators can read.
@@ -164,19 +164,27 @@ function decoyWorkflowId(parsed: ParsedCallback): string {
 type Delivery = 'signalled' | 'closed' | 'missing';
 
 /**
- * Signals the workflow and describes it at the same time: whether it is running, closed or missing,
- * the same two calls are made, so neither the answer nor its timing tells a caller whether the
- * reference exists. A closed movement then costs more (see `handleClosed`) only for a success callback.
+ * Signals the workflow; whether it is running, closed or missing, a describe tells when the signal
+ * finds nothing. An unsigned callback (trust `hint`) is described at the same time as it is signalled,
+ * whatever the outcome, so neither its answer nor its timing tells its sender whether the reference
+ * exists. A verified callback comes from the provider, which learns that anyway (an unknown reference
+ * has its own answer), so it is described only when the signal finds nothing: one call to the server
+ * per callback instead of two. A closed movement then costs more (see `handleClosed`) only for a
+ * success callback.
  */
 async function deliver(deps: ApiDeps, workflowId: string, event: ProviderCallbackEvent): Promise<Delivery> {
   const handle = deps.client.workflow.getHandle(workflowId);
-  const deadline = Date.now() + deps.timeouts.shortCallMs;
-  const [signalled, described] = await Promise.allSettled([
+  const shortCall = () => Date.now() + deps.timeouts.shortCallMs;
+  const describe = (deadline: number) => deps.client.withDeadline(deadline, () => handle.describe());
+  const deadline = shortCall();
+  const describedWithSignal = event.trust === 'hint' ? describe(deadline) : undefined;
+  const [signalled] = await Promise.allSettled([
     deps.client.withDeadline(deadline, () => handle.signal(providerCallbackSignal, event)),
-    deps.client.withDeadline(deadline, () => handle.describe()),
+    ...(describedWithSignal ? [describedWithSignal] : []),
   ]);
   if (signalled.status === 'fulfilled') return 'signalled';
   if (!(signalled.reason instanceof WorkflowNotFoundError)) throw signalled.reason;
+  const [described] = await Promise.allSettled([describedWithSignal ?? describe(shortCall())]);
   if (described.status === 'rejected') {
     if (described.reason instanceof WorkflowNotFoundError) return 'missing';
     throw described.reason;
@@ -184,9 +192,7 @@ async function deliver(deps: ApiDeps, workflowId: string, event: ProviderCallbac
   if (described.value.status.name !== 'RUNNING') return 'closed';
   // Not found to the signal, yet running to the describe: a new run started in between. Signal it.
   try {
-    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
-      handle.signal(providerCallbackSignal, event)
-    );
+    await deps.client.withDeadline(shortCall(), () => handle.signal(providerCallbackSignal, event));
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     throw new ApiError(503, 'api_error', 'temporarily_unavailable', 'The callback could not be recorded; retry.', {
