@@ -167,9 +167,9 @@ type Delivery = 'signalled' | 'closed' | 'missing';
  * Signals the workflow; whether it is running, closed or missing, a describe tells when the signal
  * finds nothing. An unsigned callback (trust `hint`) is described at the same time as it is signalled,
  * whatever the outcome, so neither its answer nor its timing tells its sender whether the reference
- * exists. A verified callback comes from the provider, which learns that anyway (an unknown reference
- * has its own answer), so it is described only when the signal finds nothing: one call to the server
- * per callback instead of two. A closed movement then costs more (see `handleClosed`) only for a
+ * exists. A verified callback's signature covers its body, so only the provider (or a replay of a
+ * callback it sent) reaches this point with it; it is described only when the signal finds nothing:
+ * one call to the server per callback instead of two. A closed movement then costs more (see `handleClosed`) only for a
  * success callback.
  */
 async function deliver(deps: ApiDeps, workflowId: string, event: ProviderCallbackEvent): Promise<Delivery> {
