@@ -9,10 +9,10 @@
  *
  * Existence never leaks to a sender that cannot sign: an unsigned callback (trust `hint`) costs the
  * same signal and describe, made together, and gets the very same answer whether or not its reference
- * exists (a reference that is not Kasir's goes to a workflow id Kasir never starts). What still differs is work
- * after the answer is decided: a success callback for a closed movement that never recorded the money
- * is recorded durably first (`handleClosed`), which takes longer; the per-result callback counts are on
- * `/metrics`, which only operators can read.
+ * exists (a reference that is not Kasir's goes to a workflow id Kasir never starts). What still
+ * differs is work after the answer is decided: a success callback for a closed movement that never
+ * recorded the money is recorded durably first (`handleClosed`), which takes longer; the per-result
+ * callback counts are on `/metrics`, which only operators can read.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Response } from 'express';
@@ -169,8 +169,8 @@ type Delivery = 'signalled' | 'closed' | 'missing';
  * whatever the outcome, so neither its answer nor its timing tells its sender whether the reference
  * exists. A verified callback's signature covers its body, so only the provider (or a replay of a
  * callback it sent) reaches this point with it; it is described only when the signal finds nothing:
- * one call to the server per callback instead of two. A closed movement then costs more (see `handleClosed`) only for a
- * success callback.
+ * one call to the server per callback instead of two. A closed movement then costs more (see
+ * `handleClosed`) only for a success callback.
  */
 async function deliver(deps: ApiDeps, workflowId: string, event: ProviderCallbackEvent): Promise<Delivery> {
   const handle = deps.client.workflow.getHandle(workflowId);
