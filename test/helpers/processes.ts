@@ -24,24 +24,24 @@ export class NodeProcess {
   constructor(
     /** What the process runs, named in errors. */
     readonly name: string,
-    private readonly args: () => string[],
-    private readonly env: () => Record<string, string>
+    private readonly args: readonly string[],
+    private readonly env: Record<string, string>
   ) {}
 
   /** A compiled JavaScript file on plain node, with the project's npm packages (e.g. the ceiling's worker). */
   static compiled(file: string, env: Record<string, string>): NodeProcess {
     return new NodeProcess(
       file,
-      () => ['--enable-source-maps', file],
+      ['--enable-source-maps', file],
       // The file may be compiled outside the project; its npm packages are the project's.
-      () => ({ NODE_PATH: path.join(ROOT, 'node_modules'), ...env })
+      { NODE_PATH: path.join(ROOT, 'node_modules'), ...env }
     );
   }
 
   start(): void {
-    const child = spawn(process.execPath, this.args(), {
+    const child = spawn(process.execPath, [...this.args], {
       cwd: ROOT,
-      env: { ...process.env, ...this.env() },
+      env: { ...process.env, ...this.env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4_000)));
@@ -99,8 +99,8 @@ export class KasirProcess extends NodeProcess {
     super(
       entry,
       // Compiled entry points (`npm run build`) run on plain node, as in production.
-      () => (entry.endsWith('.js') ? ['--enable-source-maps', entry] : ['--import', 'tsx', entry]),
-      () => ({ KASIR_CONFIG: configFile, KASIR_WORKER_IDENTITY: identity, LOG_LEVEL: 'error' })
+      entry.endsWith('.js') ? ['--enable-source-maps', entry] : ['--import', 'tsx', entry],
+      { KASIR_CONFIG: configFile, KASIR_WORKER_IDENTITY: identity, LOG_LEVEL: 'error' }
     );
   }
 
