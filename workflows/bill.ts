@@ -119,6 +119,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
   private async requestConfirmation(request: ConfirmBillPaymentRequest): Promise<BillState> {
     const pending: Confirmation = { request };
     this.confirmation = pending;
+    if (request.requestId !== undefined) this.state.confirmedByRequest = request.requestId;
     await condition(() => pending.answer !== undefined && this.state.status !== 'PAYING');
     if (pending.answer?.error !== undefined) {
       throw ApplicationFailure.create({

@@ -73,6 +73,8 @@ export const billInquiredUpdate = defineUpdate<BillState>('billInquired');
 export interface ConfirmBillPaymentRequest {
   /** The amount the merchant showed its customer; must equal the inquiry's total. */
   expectedTotal?: number;
+  /** The API request that confirmed, kept on the bill (`confirmedByRequest`) so the API tells it from repeats. */
+  requestId?: string;
 }
 /** The merchant confirms an inquired bill; completes once the payment has a first answer. */
 export const confirmBillPaymentUpdate = defineUpdate<BillState, [ConfirmBillPaymentRequest]>('confirmBillPayment');

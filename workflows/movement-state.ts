@@ -245,6 +245,8 @@ export interface BillState {
   inquiryFailure?: { code: string; reason: { id: string; en: string } };
   /** True once the payment activity was scheduled: from then on, only status checks. */
   paymentSubmitted: boolean;
+  /** Never shown to the merchant: the request whose confirmation paid (repeats answer 200 Idempotent-Replayed). */
+  confirmedByRequest?: string;
   paidAt?: string;
   providerCode?: string;
   transactionId?: string;

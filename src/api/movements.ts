@@ -308,7 +308,8 @@ export async function loadOwned<S extends MovementStateBase>(
  * Asks a movement's workflow for a change (cancel, confirm, resolve) by update. The workflow's update
  * validator alone decides whether the change fits the movement's state: its refusal (or the handler's
  * failure) is a `WorkflowUpdateFailedError`, answered as 409 with the workflow's reason unless
- * `refused` words it otherwise. A workflow that has closed takes no update at all; that is a 409 too,
+ * `refused` words it otherwise. Requests given the same `updateId` share one update: Temporal runs it
+ * once and answers each of them with its one outcome. A workflow that has closed takes no update at all; that is a 409 too,
  * naming the status it closed in.
  */
 export async function updateMovement<S extends MovementStateBase, Args extends [unknown, ...unknown[]]>(
@@ -317,11 +318,12 @@ export async function updateMovement<S extends MovementStateBase, Args extends [
   handle: WorkflowHandle,
   update: UpdateDefinition<S, Args>,
   args: Args,
-  refused?: (err: WorkflowUpdateFailedError) => ApiError
+  options: { refused?: (err: WorkflowUpdateFailedError) => ApiError; updateId?: string } = {}
 ): Promise<S> {
+  const { refused, updateId } = options;
   try {
     return await deps.client.withDeadline(Date.now() + deps.timeouts.updateMs, () =>
-      handle.executeUpdate(update, { args })
+      handle.executeUpdate(update, { args, ...(updateId !== undefined ? { updateId } : {}) })
     );
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError && refused) throw refused(err);

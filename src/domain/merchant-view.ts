@@ -15,10 +15,12 @@ interface MovementStateFields {
   requestFingerprint: string;
   /** The API request that started the movement (tells its create from a replay): never shown. */
   createdByRequest?: string;
+  /** The API request whose confirmation paid a bill (tells it from repeats): never shown. */
+  confirmedByRequest?: string;
 }
 
 /** The state's fields that are Kasir's own bookkeeping, never in a merchant view. */
-type Internal = 'requestFingerprint' | 'createdByRequest';
+type Internal = 'requestFingerprint' | 'createdByRequest' | 'confirmedByRequest';
 
 /**
  * A movement's state as its merchant sees it: without Kasir's bookkeeping (`Internal`) and, for a bill, with
@@ -34,7 +36,12 @@ export type MerchantView<S extends MovementStateFields> = S extends { kind: 'bil
  */
 export function merchantViewOf<S extends MovementStateFields>(state: S): MerchantView<S>;
 export function merchantViewOf(state: MovementStateFields & { inquiry?: BillInquiryAmounts }): object {
-  const { requestFingerprint: _fingerprint, createdByRequest: _startedBy, ...view } = state;
+  const {
+    requestFingerprint: _fingerprint,
+    createdByRequest: _startedBy,
+    confirmedByRequest: _paidBy,
+    ...view
+  } = state;
   const total = state.kind === 'bill' ? billTotalOf(state) : undefined;
   return total === undefined ? view : { ...view, total };
 }

@@ -449,6 +449,39 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       assert.equal(submissions[bill.id], 1, 'paid exactly once');
     });
 
+    it('answers identical confirmations sent together with the one payment: one 200, the others 200 Idempotent-Replayed', async () => {
+      for (let round = 0; round < 2; round++) {
+        // A bill that stays PROCESSING keeps the confirmations' window open: the first answer comes
+        // while the payment is still being resolved.
+        const inquiry = await api.post<BillView>(
+          '/v1/bills/inquiries',
+          inquiryBody({ accountNumber: AYOPOP_SIM_ACCOUNTS.staysProcessing }),
+          { as: acme }
+        );
+        const bill = inquiry.body;
+        const bodies = [{ billId: bill.id, expectedTotal: bill.total }, { billId: bill.id }, { billId: bill.id }];
+        const answers = await Promise.all(
+          bodies.map((body) => api.post<BillView>('/v1/bills/payments', body, { as: acme }))
+        );
+        assert.deepEqual(
+          answers.map((a) => a.status),
+          [200, 200, 200],
+          answers.map((a) => a.text).join('\n')
+        );
+        const replayed = answers.filter((a) => a.headers.get('idempotent-replayed') === 'true');
+        assert.equal(replayed.length, 2, 'every confirmation but the one that paid is a replay');
+        for (const answer of answers) {
+          assert.equal(answer.body.paymentSubmitted, true);
+          assert.equal('confirmedByRequest' in answer.body, false);
+        }
+        const submissions = (await (await fetch(`${stack.simulators.ayopop.url}/_sim/submissions`)).json()) as Record<
+          string,
+          number
+        >;
+        assert.equal(submissions[bill.id], 1, 'paid exactly once');
+      }
+    });
+
     it('reports a biller refusal as INQUIRY_FAILED and refuses to pay it with 409', async () => {
       const inquiry = await api.post<BillView>(
         '/v1/bills/inquiries',

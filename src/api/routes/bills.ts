@@ -2,12 +2,13 @@
  * Bills (PPOB): an inquiry by update-with-start of `billWorkflow`, then the merchant's confirmation by
  * update (the workflow pays exactly once), then reads by query.
  */
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
 import { BILL_STATUSES, billTotalOf } from '../../domain/bill';
 import { MAX_RUPIAH } from '../../domain/money';
 import { confirmBillPaymentUpdate } from '../../../workflows/messages';
-import type { BillWorkflowInput } from '../../../workflows/movement-state';
+import type { BillState, BillWorkflowInput } from '../../../workflows/movement-state';
 import { BILLS } from '../movement-kinds';
 import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
@@ -17,6 +18,9 @@ import { movementRoutes } from './movement-pipeline';
 import { commonErrors, errorResponse, providerWith } from './route-commons';
 
 export const DEFAULT_BILL_PROVIDER: ProviderId = 'ayopop';
+
+/** The update id every confirmation of a bill for its inquired total (or none named) shares. */
+const SAME_CONFIRMATION_UPDATE_ID = 'confirm-bill-payment';
 
 /** A biller's code or number: 1 to 64 characters matching `pattern`. */
 function billerCode(pattern: RegExp, message: string) {
@@ -92,18 +96,35 @@ export const billRoutes: AnyRoute[] = [
       409: errorResponse('The bill cannot be paid (expired, inquiry failed, total mismatch).'),
       ...commonErrors,
     },
-    async handler({ deps, merchant, body, res }) {
+    async handler({ deps, merchant, body, res, requestId }) {
       const { state, handle } = await loadOwned(deps, BILLS, body.billId, merchant);
       // The same confirmation again (for the total it paid, or none named) returns the bill. Anything
       // else is the workflow's to judge: its validator refuses a bill that cannot be paid, with why.
       const sameConfirmation = body.expectedTotal === undefined || body.expectedTotal === billTotalOf(state);
-      if (state.paymentSubmitted && sameConfirmation) {
-        res.set('Idempotent-Replayed', 'true').json(BILLS.view(state));
-        return;
+      const replay = (bill: BillState) => void res.set('Idempotent-Replayed', 'true').json(BILLS.view(bill));
+      if (state.paymentSubmitted && sameConfirmation) return replay(state);
+      let paid: BillState;
+      try {
+        // Identical confirmations share one update id, so the ones sent together are one update: Temporal
+        // runs it once and answers each with the one payment's answer (the validator would refuse all but
+        // the first while it pays, although each is the same confirmation).
+        paid = await updateMovement(
+          deps,
+          BILLS,
+          handle,
+          confirmBillPaymentUpdate,
+          [{ expectedTotal: body.expectedTotal, requestId }],
+          sameConfirmation ? { updateId: SAME_CONFIRMATION_UPDATE_ID } : {}
+        );
+      } catch (err) {
+        // A confirmation that reached a run the bill continued into after paying: it has paid.
+        if (!(err instanceof WorkflowUpdateFailedError) || !sameConfirmation) throw err;
+        const now = await loadOwned(deps, BILLS, body.billId, merchant);
+        if (!now.state.paymentSubmitted) throw err;
+        return replay(now.state);
       }
-      const paid = await updateMovement(deps, BILLS, handle, confirmBillPaymentUpdate, [
-        { expectedTotal: body.expectedTotal },
-      ]);
+      // A state without `confirmedByRequest` comes from a worker of an earlier release: answered as before.
+      if (paid.confirmedByRequest !== undefined && paid.confirmedByRequest !== requestId) return replay(paid);
       res.json(BILLS.view(paid));
     },
   }),

@@ -310,14 +310,9 @@ export const paymentRoutes: AnyRoute[] = [
             `until it expires${expiry !== undefined ? ` at ${expiry}` : ''}; a payment arriving before then will still be recorded.`
         );
       }
-      const updated = await updateMovement(
-        deps,
-        PAYMENTS,
-        handle,
-        cancelPaymentUpdate,
-        [{ reason: body.reason }],
-        cancelRefused
-      );
+      const updated = await updateMovement(deps, PAYMENTS, handle, cancelPaymentUpdate, [{ reason: body.reason }], {
+        refused: cancelRefused,
+      });
       res.json(PAYMENTS.view(updated));
     },
   }),

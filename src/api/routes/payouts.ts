@@ -190,7 +190,9 @@ export const payoutRoutes: AnyRoute[] = [
         operator: body.operator,
         force: body.force,
       };
-      const state = await updateMovement(deps, PAYOUTS, handle, resolvePayoutUpdate, [request], resolutionRefused);
+      const state = await updateMovement(deps, PAYOUTS, handle, resolvePayoutUpdate, [request], {
+        refused: resolutionRefused,
+      });
       log.warn(
         { payoutId: params.id, operator: body.operator, outcome: body.outcome, force: body.force },
         'payout resolved by operator'
