@@ -25,7 +25,7 @@ const RESET_CAUSE = temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_
 export interface EarlierSubmission {
   /** The run whose history schedules the submission. */
   runId: string;
-  /** `KasirStatus` as the last of the replaced runs published it (what the merchant last heard). */
+  /** `KasirStatus` as the last of the replaced runs published it, or started with (what the merchant last heard). */
   status?: string;
 }
 
@@ -138,9 +138,14 @@ function mayHaveSent(events: HistoryEvent[], activityTypes: readonly string[]): 
   return attempts.size > 0;
 }
 
-/** The last `KasirStatus` a run upserted (search attributes are never encrypted by the payload codec). */
+/**
+ * The `KasirStatus` a run last published: the one it started with (a run continued into inherits its
+ * predecessor's and upserts nothing while the status stays), then each one it upserted. Search
+ * attributes are never encrypted by the payload codec.
+ */
 function lastPublishedStatus(events: HistoryEvent[]): string | undefined {
-  let status: string | undefined;
+  const started = events[0]?.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields?.KasirStatus;
+  let status = started ? defaultPayloadConverter.fromPayload<string>(started) : undefined;
   for (const event of events) {
     if (event.eventType !== EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES) continue;
     const payload = event.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.KasirStatus;

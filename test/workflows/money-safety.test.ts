@@ -806,4 +806,56 @@ describe('money safety on the movement core', function () {
     assert.equal(await billPayments(state.id), 1, 'the reset run paid nothing');
     assert.ok(!again.timeline.some((t) => t.status === 'EXPIRED' || t.status === 'INQUIRY_FAILED'));
   });
+
+  it('19. a payout the merchant was told FAILED stays FAILED when a reset replaces runs it continued into', async function () {
+    this.timeout(90_000);
+    // The watch after an operator's FAILED continues as new (2 queries per run); a run continued into
+    // inherits KasirStatus FAILED and upserts nothing while it does not change.
+    const watched = withTimings((t) => ({
+      ...t,
+      pollsPerRun: 2,
+      payout: {
+        ...t.payout,
+        query: { initialMs: 400, maxMs: 400, factor: 1 },
+        watchAfterOperatorFailureMs: 4_000,
+      },
+    }));
+    // The submission is answered UNKNOWN, then BDPay forgets it: its queries say "not exist".
+    await simControl(bdpay, '/_sim/response-faults', { kind: 'unknown', path: '/gateway/cash' });
+    const { state, handle } = await startPayout(watched, {});
+    assert.equal(state.status, 'UNKNOWN');
+    await simControl(bdpay, `/_sim/payouts/${state.id}/forget`);
+    const firstRunId = (await handle.describe()).runId;
+    const resolved = await handle.executeUpdate(resolvePayoutUpdate, {
+      args: [{ outcome: 'FAILED', evidence: 'BDPay support: no such transfer', operator: 'ops@kasir' }],
+    });
+    assert.equal(resolved.status, 'FAILED');
+    assert.equal((await handle.result()).status, 'FAILED');
+    const runs = await stack.client.workflow.count(`WorkflowId = '${handle.workflowId}'`);
+    assert.ok(runs.count > 1, 'the watch continued as new');
+
+    const first = stack.client.workflow.getHandle(handle.workflowId, firstRunId);
+    const firstCompleted = (await first.fetchHistory()).events!.find((e) => e.workflowTaskCompletedEventAttributes);
+    const reset = await stack.client.workflowService.resetWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId: handle.workflowId, runId: firstRunId },
+      workflowTaskFinishEventId: firstCompleted!.eventId,
+      requestId: randomUUID(),
+      reason: 'money-safety test: reset the first run of a payout the merchant was told FAILED',
+    });
+    const resetRun = stack.client.workflow.getHandle(handle.workflowId, reset.runId);
+    const adopted = await eventually(
+      async () => {
+        const current = await resetRun.query(payoutStateQuery);
+        return current.status !== 'SUBMITTING' ? current : undefined;
+      },
+      30_000,
+      'the reset run to adopt an outcome'
+    );
+    assert.equal(adopted.status, 'FAILED', JSON.stringify(adopted.timeline.map((t) => t.note)));
+    assert.equal((await resetRun.result()).status, 'FAILED');
+    assert.equal(await payoutSubmissions(state.id), 1, 'nothing sent again');
+    const types = eventTypes(state.id);
+    assert.ok(!types.slice(types.indexOf('payout.failed')).includes('payout.unknown'), types.join(', '));
+  });
 });
