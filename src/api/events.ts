@@ -7,7 +7,8 @@
  * (`<workflow id>:redeliveries`, workflows/merchant-outbox.ts).
  *
  * Event ids name their workflow (`<workflow id>:<run id>:<seq>`, or `<workflow id>:<seq>` before run ids
- * were added), so one event is found without any index. Listing without a movement walks the
+ * were added; a late-callback record's workflow id is its movement's plus `:late` or `:late:<provider>`),
+ * so one event is found without any index. Listing without a movement walks the
  * merchant's movements through visibility, newest first, and reads each one's log: a page costs one
  * visibility call plus, per movement, one query (a closed workflow's is answered by a worker replaying
  * its last run), one query of its redelivery record (answered by the server when there is none) and one
@@ -19,6 +20,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { Merchant } from '../config';
+import { PROVIDER_IDS } from '../domain/provider';
 import { kindOfId } from '../ids';
 import type { MovementKind } from '../ids';
 import type { WebhookHeartbeat } from '../../activities/webhooks';
@@ -31,6 +33,7 @@ import { KasirKind, KasirMerchant } from '../../workflows/search-attributes';
 import type { ApiDeps } from './deps';
 import { ApiError } from './http-errors';
 import { visibilityLiteral } from './listing';
+import { lateRecordIdOf } from './movements';
 import type { EventList, EventView, RedeliveryResult } from './schemas';
 
 /** Where an event was queued: its workflow, and the movement that workflow is about. */
@@ -40,7 +43,11 @@ export interface EventSource {
 }
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const EVENT_ID = new RegExp(`^((payment|payout|bill|refund):([0-9A-Z]{20})(?::late)?)(?::${UUID})?:[1-9][0-9]{0,8}$`);
+// A late-callback record is `<movement workflow id>:late`, or `:late:<provider>` for a provider a routed payment left.
+const LATE_RECORD = `(?::late(?::(?:${PROVIDER_IDS.join('|')}))?)?`;
+const EVENT_ID = new RegExp(
+  `^((payment|payout|bill|refund):([0-9A-Z]{20})${LATE_RECORD})(?::${UUID})?:[1-9][0-9]{0,8}$`
+);
 
 /** The workflow an event id names, or undefined when it is not an id Kasir issues. */
 export function eventSourceOf(eventId: string): EventSource | undefined {
@@ -221,7 +228,7 @@ function sourceOfWorkflowId(workflowId: string): EventSource | undefined {
 
 /**
  * A page of the merchant's events, newest first. With `movement`, that movement's events (and its
- * late-callback record's); otherwise the events of the merchant's `limit` most recent movements (a
+ * late-callback records'); otherwise the events of the merchant's `limit` most recent movements (a
  * page of movements from visibility, so a page may hold more or fewer than `limit` events, or none,
  * and still have more).
  */
@@ -232,7 +239,11 @@ export async function listEvents(deps: ApiDeps, merchant: Merchant, query: Event
     const kind = kindOfId(query.movement);
     if (!kind) throw ApiError.field('movement', 'invalid_movement', 'must be a payment, payout, bill or refund id');
     const workflowId = `${kind}:${query.movement}`;
-    sources = [workflowId, `${workflowId}:late`].map((id) => sourceOfWorkflowId(id)!);
+    // A payment's money may also be recorded at a provider it failed over from (one record per provider).
+    const leftProviders = kind === 'payment' ? PROVIDER_IDS : [];
+    sources = [workflowId, lateRecordIdOf(workflowId), ...leftProviders.map((p) => lateRecordIdOf(workflowId, p))].map(
+      (id) => sourceOfWorkflowId(id)!
+    );
   } else {
     const merchantLiteral = visibilityLiteral(merchant.id);
     if (merchantLiteral === undefined) return { object: 'list', data: [], hasMore: false, nextPageToken: null };

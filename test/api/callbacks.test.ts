@@ -12,6 +12,7 @@ import { FAST_TIMINGS, eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import type { BillView, PaymentView, PayoutView } from '../../src/api/schemas';
 import { recordHistory } from '../helpers/histories';
+import { startPayment } from '../helpers/movements';
 import { apiClient, countDescribes, paymentBody, uniqueRef } from './http';
 
 const TEN_MINUTES = 10 * 60_000;
@@ -316,6 +317,74 @@ describe('provider callbacks', function () {
       assert.equal(delivered.at(-1)!.status, 200);
       assert.equal(await metric('kasir_orphan_callbacks_total', { provider: 'finpay' }), orphansBefore);
       assert.equal(await metric('kasir_callbacks_total', { provider: 'finpay', result: 'closed' }), closedBefore + 1);
+    });
+
+    it("records money a routed payment's left provider took after the payment closed paid elsewhere: the merchant can read, list and redeliver the event, and GET flags the payment", async function () {
+      this.timeout(60_000);
+      // Finpay answers 5xx, then "not found": the payment fails over to BDPay and is paid there.
+      await sim('finpay', '/faults', { kind: 'http-5xx', path: '/pg/payment/card/initiate', status: 503, count: 4 });
+      const callbackUrl = (p: ProviderId) => `${stack.apiUrl}/callbacks/${p}`;
+      const { state, handle } = await startPayment(stack, {
+        provider: 'finpay',
+        method: 'VA_BCA',
+        routing: {
+          fallbacks: [{ provider: 'bdpay', callbackUrl: callbackUrl('bdpay') }],
+          decision: 'routed to finpay by the VA_BCA rule; fallbacks: bdpay',
+        },
+      });
+      const paymentId = state.id;
+      const moved = await paymentReaches(paymentId, 'PENDING');
+      await fetch(`${stack.simulators.finpay.url}/_sim/faults`, { method: 'DELETE' });
+      assert.equal(moved.provider, 'bdpay');
+      await sim('bdpay', `/orders/${paymentId}/pay`);
+      await paymentReaches(paymentId, 'SUCCEEDED');
+      await eventually(
+        async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined),
+        20_000,
+        'the workflow to close'
+      );
+      assert.equal((await paymentState(paymentId)).needsAttention, false);
+
+      // The registration Finpay lost lands after all, and the customer pays it there too.
+      const late = await connectors.finpay.payments!.create({
+        reference: paymentId,
+        amount: state.amount,
+        method: 'VA_BCA',
+        customer: { name: 'Budi Santoso', email: 'budi@example.com', phone: '081286288844' },
+        expiresInMinutes: 60,
+        description: 'a registration that landed late',
+        callbackUrl: callbackUrl('finpay'),
+      });
+      assert.equal(late.result, 'registered');
+      await sim('finpay', `/orders/${paymentId}/pay`);
+      const told = await eventually(
+        async () => stack.webhooks.eventsFor(paymentId).find((e) => e.type === 'payment.late_payment'),
+        20_000,
+        'the merchant to be told of the second payment'
+      );
+      assert.ok(told.id.startsWith(`${workflowIdOf('payment', paymentId)}:late:finpay:`), told.id);
+
+      const one = await api.get<{ id: string; type: string }>(`/v1/events/${encodeURIComponent(told.id)}`, {
+        as: acme,
+      });
+      assert.equal(one.status, 200, one.text);
+      assert.equal(one.body.type, 'payment.late_payment');
+      const listed = await api.get<{ data: { id: string }[] }>(`/v1/events?movement=${paymentId}`, { as: acme });
+      assert.ok(
+        listed.body.data.some((e) => e.id === told.id),
+        "listed with the payment's events"
+      );
+      const redelivered = await api.post(`/v1/events/${encodeURIComponent(told.id)}/redeliver`, undefined, {
+        as: acme,
+      });
+      assert.equal(redelivered.status, 200, redelivered.text);
+      const asGlobex = await api.get(`/v1/events/${encodeURIComponent(told.id)}`, { as: stack.merchants[1]! });
+      assert.equal(asGlobex.status, 404);
+
+      const payment = await paymentState(paymentId);
+      assert.equal(payment.status, 'SUCCEEDED');
+      assert.equal(payment.needsAttention, true, 'the customer paid twice: the payment needs attention');
+      assert.match(payment.attentionReason ?? '', /finpay/);
     });
   });
 

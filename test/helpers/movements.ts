@@ -18,7 +18,7 @@ import type { QueryDefinition } from '@temporalio/common';
 import { eventually } from './eventually';
 import type { billWorkflow, payoutWorkflow } from '../../workflows';
 import { paymentWorkflow } from '../../workflows';
-import type { BillState, PaymentState, PayoutState } from '../../workflows/movement-state';
+import type { BillState, PaymentRoutingInput, PaymentState, PayoutState } from '../../workflows/movement-state';
 import type { TestStack } from './stack';
 
 export function uniqueReference(prefix: string): string {
@@ -34,12 +34,15 @@ export async function startPayment(
     expiresInMinutes?: number;
     reference?: string;
     merchantId?: string;
+    /** The routing decision the API would put in the input (src/routing). */
+    routing?: PaymentRoutingInput;
   }
 ): Promise<{ state: PaymentState; handle: WorkflowHandle<typeof paymentWorkflow> }> {
   const merchantId = options.merchantId ?? stack.merchants[0]!.id;
   const merchantReference = options.reference ?? uniqueReference('order');
   const paymentId = deriveId('payment', merchantId, merchantReference);
-  const body = { merchantReference, ...options };
+  const { routing, ...fingerprinted } = options;
+  const body = { merchantReference, ...fingerprinted };
   const operation = new WithStartWorkflowOperation(paymentWorkflow, {
     workflowId: workflowIdOf('payment', paymentId),
     taskQueue: stack.config.temporal.taskQueue,
@@ -58,6 +61,7 @@ export async function startPayment(
         callbackUrl: `${stack.config.api.publicUrl}/callbacks/${options.provider}`,
         requestFingerprint: requestFingerprint(body),
         timings: stack.config.timings,
+        ...(routing ? { routing } : {}),
       },
     ],
   });

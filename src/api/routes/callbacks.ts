@@ -87,8 +87,7 @@ async function handleClosed(
   // running record takes this callback as a signal (a verified one settles it); a record that confirmed
   // this very movement's money needs nothing more; any other closed record (denied, unresolved,
   // terminated, or about an earlier movement under this id) is replaced.
-  const recordId =
-    provider === movement.provider ? lateRecordIdOf(workflowId) : `${lateRecordIdOf(workflowId)}:${provider}`;
+  const recordId = lateRecordIdOf(workflowId, provider === movement.provider ? undefined : provider);
   const callback: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
   const recordHandle = deps.client.workflow.getHandle(recordId);
   const description = await deps.client
