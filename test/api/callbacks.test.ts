@@ -453,6 +453,43 @@ describe('provider callbacks', function () {
       );
     }
 
+    it('takes an unsigned success for a closed bill that never paid as nothing: acknowledged, no record, nobody flagged', async () => {
+      const inquiry = await api.post<BillView>(
+        '/v1/bills/inquiries',
+        {
+          reference: uniqueRef('BILL'),
+          productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+          accountNumber: AYOPOP_SIM_ACCOUNTS.billNotAvailable,
+        },
+        { as: acme }
+      );
+      assert.equal(inquiry.body.status, 'INQUIRY_FAILED', inquiry.text);
+      const id = inquiry.body.id;
+      const handle = stack.client.workflow.getHandle(workflowIdOf('bill', id));
+      await eventually(
+        async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined),
+        20_000,
+        'the bill to close'
+      );
+      // Anyone can send this: Ayopop's callbacks carry no signature.
+      const forged = {
+        responseCode: 0,
+        success: true,
+        message: { ID: 'Sukses', EN: 'Success' },
+        data: { refNumber: id, token: 'FORGED', amount: 1 },
+      };
+      const closedBefore = await metric('kasir_callbacks_total', { provider: 'ayopop', result: 'closed' });
+      const response = await fetch(`${stack.apiUrl}/callbacks/ayopop`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(forged),
+      });
+      assert.equal(response.status, 200);
+      assert.equal(await metric('kasir_callbacks_total', { provider: 'ayopop', result: 'closed' }), closedBefore + 1);
+      await assert.rejects(stack.client.workflow.getHandle(`${handle.workflowId}:late`).describe(), /not found/i);
+      assert.equal((await api.get<BillView>(`/v1/bills/payments/${id}`, { as: acme })).body.needsAttention, false);
+    });
+
     it('signals a valid callback, answers HTTP 200, and the bill succeeds once confirmed', async () => {
       const { id } = await processingBill();
       await sim('ayopop', `/orders/${id}/succeed`);

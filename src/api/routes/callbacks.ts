@@ -55,6 +55,13 @@ async function closedState(deps: ApiDeps, kind: MovementKind, workflowId: string
   return state as Promise<CalledBackMovementState>;
 }
 
+/** A payout never submitted, or a bill never paid, to its provider (a payment's customer may always pay). */
+function neverSent(movement: CalledBackMovementState): boolean {
+  if (movement.kind === 'payout') return !movement.submitted;
+  if (movement.kind === 'bill') return !movement.paymentSubmitted;
+  return false;
+}
+
 /**
  * A success callback for a workflow that has closed without that money: recorded durably as a
  * `lateCallbackWorkflow` (flagged for operators, the merchant told once confirmed) before the provider
@@ -80,6 +87,14 @@ async function handleClosed(
   if (MONEY_RECORDED.has(movement.status) && provider === movement.provider) {
     deps.metrics.callbacks.inc({ provider, result: 'closed' });
     log.info({ workflowId, eventId: parsed.eventId }, 'repeat success callback for a closed workflow that recorded it');
+    return;
+  }
+  // A payout or bill that closed without ever being sent cannot have moved money. An unsigned report that
+  // it did is anyone's (Ayopop's callbacks carry no signature, and bill ids can be guessed): acknowledged
+  // and logged, never a record that polls the provider and flags operators for days.
+  if (parsed.trust !== 'verified' && neverSent(movement)) {
+    deps.metrics.callbacks.inc({ provider, result: 'closed' });
+    log.info({ workflowId, eventId: parsed.eventId }, 'unsigned success callback for a movement never sent; ignored');
     return;
   }
   // One record per movement and provider (a payment that failed over may have money left at a provider
