@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CheckoutLinks } from '../src/checkout/tokens';
 import type { Connectors } from '../src/connectors/registry';
 import type { BillInquiryInput, BillInquiryOutcome, BillPaymentInput, BillPaymentOutcome } from '../src/domain/bill';
+import { withQuotedPrice } from '../src/domain/bill';
 import type { CreatePaymentInput, PaymentOutcome, PaymentRef, PaymentRegistration } from '../src/domain/payment';
 import type { PayoutOutcome, PayoutRef, PayoutSubmission, SubmitPayoutInput } from '../src/domain/payout';
 import type { ProviderId } from '../src/domain/provider';
@@ -269,7 +270,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async inquireBill(provider: ProviderId, input: BillInquiryInput): Promise<BillInquiryOutcome> {
-      return translateErrors(() => billsOf(deps, provider).inquire(input));
+      return withQuotedPrice(await translateErrors(() => billsOf(deps, provider).inquire(input)), input);
     },
 
     /**

@@ -28,6 +28,29 @@ export function billTotalOf(bill: { inquiry?: BillInquiryAmounts }): Rupiah | un
   return bill.inquiry ? bill.inquiry.amount + bill.inquiry.totalAdmin + bill.inquiry.processingFee : undefined;
 }
 
+/** Kasir's code for an inquiry the biller answered without a price, when the merchant named none either. */
+export const PRICE_NOT_QUOTED = 'PRICE_NOT_QUOTED';
+
+/**
+ * An answered inquiry with the price it will be paid for. A biller may answer a fixed-price product's
+ * inquiry without its price (Ayopop quotes `amount: 0` for a Google Play voucher and takes the price
+ * with the payment: seed 004): the merchant's `amount` from the inquiry request is then the price, and
+ * the payment carries it (a wrong one is refused by the biller, paying nothing). With neither, the
+ * inquiry fails: a bill is never shown, confirmed or paid for 0.
+ */
+export function withQuotedPrice(outcome: BillInquiryOutcome, requested: BillInquiryInput): BillInquiryOutcome {
+  if (outcome.result !== 'ok' || outcome.amount > 0) return outcome;
+  if (requested.amount !== undefined && requested.amount > 0) return { ...outcome, amount: requested.amount };
+  return {
+    result: 'failed',
+    providerCode: PRICE_NOT_QUOTED,
+    reason: {
+      id: `Biller tidak menyebut harga ${requested.productCode}: kirim harganya sebagai amount pada inkuiri`,
+      en: `the biller quoted no price for ${requested.productCode}: send its price as amount with the inquiry`,
+    },
+  };
+}
+
 export interface BillDetailLine {
   key: string;
   value: string;

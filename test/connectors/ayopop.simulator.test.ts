@@ -140,9 +140,13 @@ describe('ayopop connector against its simulator', function () {
       assert.ok(Date.parse(inquiry.expiresAt) <= simInquiry.expiresAt);
     });
 
-    it('prices fixed and open products from the catalogue and the request', async () => {
+    it('prices fixed and open products from the catalogue and the request; a voucher is quoted without its price, as in the seed', async () => {
+      const token = await inquireOk('0811111111111', AYOPOP_SIM_PRODUCTS.plnToken20k);
+      assert.equal(token.amount, 20_000);
+      // Seed 004: a Google Play inquiry answers `amount: 0` ("Harga Produk" 0); the payment carries the price.
       const voucher = await inquireOk('0811111111111', AYOPOP_SIM_PRODUCTS.googlePlay20k);
-      assert.equal(voucher.amount, 20_000);
+      assert.equal(voucher.amount, 0);
+      assert.ok(voucher.details.some((line) => line.key === 'Harga Produk' && line.value === '0'));
       const topUp = await connector.bills.inquire({
         productCode: AYOPOP_SIM_PRODUCTS.danaTopUp,
         accountNumber: '0811111111111',

@@ -46,6 +46,30 @@ describe('billWorkflow', function () {
     await recordHistory(stack, handle, 'bill', 'succeeded-final-webhook-in-background');
   });
 
+  it('pays a voucher the biller quotes without a price for the price the merchant named, never for 0', async () => {
+    const voucher = { productCode: AYOPOP_SIM_PRODUCTS.googlePlay20k, accountNumber: AYOPOP_SIM_ACCOUNTS.succeeds };
+    // No price from Ayopop (seed 004: `amount: 0`) and none from the merchant: nothing to show or pay.
+    const unpriced = await startBill(stack, voucher);
+    assert.equal(unpriced.state.status, 'INQUIRY_FAILED');
+    assert.equal(unpriced.state.inquiryFailure?.code, 'PRICE_NOT_QUOTED');
+    assert.match(unpriced.state.inquiryFailure?.reason.en ?? '', /send its price as amount/);
+
+    const priced = await startBill(stack, { ...voucher, amount: 20_000 });
+    assert.equal(priced.state.status, 'INQUIRED');
+    assert.equal(billTotalOf(priced.state), 20_000);
+    await priced.handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: 20_000 }] });
+    const paid = await priced.handle.result();
+    assert.equal(paid.status, 'SUCCEEDED', JSON.stringify(paid.timeline));
+    assert.ok(paid.token);
+
+    // A wrong price is refused by the biller (114): FAILED, nothing debited.
+    const mispriced = await startBill(stack, { ...voucher, amount: 15_000 });
+    await mispriced.handle.executeUpdate(confirmBillPaymentUpdate, { args: [{}] });
+    const refused = await mispriced.handle.result();
+    assert.equal(refused.status, 'FAILED');
+    assert.equal(refused.providerCode, '114');
+  });
+
   it('rejects a confirmation whose total differs from the inquiry', async () => {
     const { state, handle } = await startBill(stack, {
       productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,

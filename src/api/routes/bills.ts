@@ -34,7 +34,12 @@ export const BillInquiryCreateSchema = z
     accountNumber: billerCode(/^[A-Za-z0-9-]+$/, 'letters, digits and - only').meta({
       description: 'Customer number at the biller (meter, phone, policy).',
     }),
-    amount: RupiahSchema.optional().meta({ description: 'For open-amount products (prepaid tokens, top-ups).' }),
+    amount: RupiahSchema.optional().meta({
+      description:
+        'For open-amount products (prepaid tokens, top-ups), and the price of a fixed-price product the biller quotes ' +
+        'no price for at inquiry (vouchers such as Google Play): the bill is then paid for it, and the biller refuses a ' +
+        'wrong one. Without it such an inquiry fails with `PRICE_NOT_QUOTED`.',
+    }),
     zoneId: z.string().min(1).max(32).optional(),
     month: z.number().int().min(1).max(12).optional(),
     provider: BillProviderSchema.optional().meta({ description: `Defaults to ${DEFAULT_BILL_PROVIDER}.` }),

@@ -95,7 +95,11 @@ interface SimProduct {
   code: string;
   name: string;
   category: string;
-  pricing: { kind: 'bill' } | { kind: 'fixed'; price: Rupiah } | { kind: 'open' };
+  /**
+   * `unquoted`: a fixed price the inquiry does not state (`amount: 0`, "Harga Produk" 0, as seed 004's
+   * Google Play inquiry); the payment must carry the price.
+   */
+  pricing: { kind: 'bill' } | { kind: 'fixed'; price: Rupiah } | { kind: 'unquoted'; price: Rupiah } | { kind: 'open' };
   adminFee: Rupiah;
   /** How the customer's token looks once paid. */
   token: 'pln' | 'voucher' | 'reference';
@@ -122,7 +126,7 @@ const PRODUCTS: readonly SimProduct[] = [
     code: AYOPOP_SIM_PRODUCTS.googlePlay20k,
     name: 'Google Play Rp 20.000',
     category: 'Google Play',
-    pricing: { kind: 'fixed', price: 20_000 },
+    pricing: { kind: 'unquoted', price: 20_000 },
     adminFee: 0,
     token: 'voucher',
   },
@@ -418,6 +422,7 @@ export class AyopopState implements SimulatorState {
     let amount: Rupiah;
     switch (product.pricing.kind) {
       case 'fixed':
+      case 'unquoted':
         amount = product.pricing.price;
         break;
       case 'bill':
@@ -443,6 +448,7 @@ export class AyopopState implements SimulatorState {
       expiresAt: Date.now() + ttl,
     };
     this.inquiries.set(inquiry.inquiryId, inquiry);
+    const quoted = product.pricing.kind === 'unquoted' ? 0 : amount;
     return {
       code: 300,
       data: {
@@ -452,7 +458,7 @@ export class AyopopState implements SimulatorState {
         productName: inquiry.productName,
         productCode: inquiry.productCode,
         category: inquiry.category,
-        amount,
+        amount: quoted,
         totalAdmin: inquiry.totalAdmin,
         processingFee: inquiry.processingFee,
         denom: product.pricing.kind === 'fixed' ? String(product.pricing.price) : '',
@@ -462,7 +468,7 @@ export class AyopopState implements SimulatorState {
           { key: 'Nomor Pelanggan', value: inquiry.accountNumber },
         ],
         billDetails: [
-          { billId: '1', billInfo: [], isMandatory: true, key: 'Harga Produk', value: amount },
+          { billId: '1', billInfo: [], isMandatory: true, key: 'Harga Produk', value: quoted },
           { billId: '0', billInfo: [], isMandatory: true, key: 'Biaya Administrasi', value: inquiry.totalAdmin },
         ],
         productDetails: [{ key: 'Nama Produk', value: inquiry.productName }],
