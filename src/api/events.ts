@@ -33,7 +33,7 @@ import { KasirKind, KasirMerchant } from '../../workflows/search-attributes';
 import type { ApiDeps } from './deps';
 import { ApiError } from './http-errors';
 import { visibilityLiteral } from './listing';
-import { lateRecordIdOf } from './movements';
+import { lateRecordIdOf } from './late-records';
 import type { EventList, EventView, RedeliveryResult } from './schemas';
 
 /** Where an event was queued: its workflow, and the movement that workflow is about. */

@@ -13,6 +13,7 @@ import { workflowIdOf } from '../ids';
 import type { MovementKind } from '../ids';
 import type { ApiDeps } from './deps';
 import { ApiError } from './http-errors';
+import { withLateCorrections } from './late-records';
 import { indexOf } from './movement-kinds';
 import { MerchantReferenceSchema } from './schemas';
 
@@ -202,9 +203,10 @@ export async function listMovements(
     .filter((row) => row.merchant === merchant.id)
     .map((row) => row.summary)
     .filter((summary) => !seen.has(summary.id) && seen.add(summary.id));
+  const corrected = await withLateCorrections(deps, kind, merchant.id, data, visibilityLiteral);
   const token =
     response.nextPageToken && response.nextPageToken.length > 0
       ? deps.pageTokens.encode(visibilityQuery, response.nextPageToken)
       : null;
-  return { object: 'list', data, hasMore: token !== null, nextPageToken: token };
+  return { object: 'list', data: corrected, hasMore: token !== null, nextPageToken: token };
 }

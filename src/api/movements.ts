@@ -17,13 +17,10 @@ import {
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition, UpdateDefinition, Workflow } from '@temporalio/common';
 import type { Merchant } from '../config';
-import { lateCorrected } from '../domain/late-correction';
-import type { ProviderId } from '../domain/provider';
 import { deriveId, kindOfId, workflowIdOf } from '../ids';
-import type { LateCallbackState } from '../../workflows/late-callback';
-import { lateCallbackStateQuery } from '../../workflows/messages';
 import type { ApiDeps } from './deps';
 import { ApiError, isTemporalUnavailable } from './http-errors';
+import { withLateCorrection } from './late-records';
 import { sameReferenceQuery } from './listing';
 import { movementSearchAttributes } from './movement-kinds';
 import type { MovementInputFields, MovementKindSpec, MovementStateBase } from './movement-kinds';
@@ -339,80 +336,4 @@ export async function updateMovement<S extends MovementStateBase, Args extends [
       `${spec.kind} ${closed.id} is ${closed.status} and closed: it takes no more changes`
     );
   }
-}
-
-/**
- * The id of the record a late success callback leaves for a closed movement (workflows/late-callback.ts):
- * `<workflow id>:late` for money at the movement's own provider, `<workflow id>:late:<provider>` for
- * money at a provider a routed payment left (README "Routing").
- */
-export function lateRecordIdOf(workflowId: string, leftProvider?: ProviderId): string {
-  return leftProvider === undefined ? `${workflowId}:late` : `${workflowId}:late:${leftProvider}`;
-}
-
-/** The record's state, or undefined when there is none. */
-export async function lateRecordOf(
-  deps: ApiDeps,
-  workflowId: string,
-  leftProvider?: ProviderId
-): Promise<LateCallbackState | undefined> {
-  try {
-    const record = deps.client.workflow.getHandle(lateRecordIdOf(workflowId, leftProvider));
-    return await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
-      record.query(lateCallbackStateQuery)
-    );
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
-  }
-}
-
-/** States in which a movement already recorded the money a provider reports. */
-export const MONEY_RECORDED: ReadonlySet<string> = new Set(['SUCCEEDED', 'AMOUNT_MISMATCH', 'REFUNDED']);
-
-/** The fields of a movement's state a late correction reads. */
-interface CorrectableState {
-  status: string;
-  createdAt: string;
-  provider?: ProviderId;
-  routing?: { tried: { provider: ProviderId }[] };
-}
-
-/**
- * A movement as the merchant must see it once a provider's late report of money is confirmed:
- * - closed without money (expired, cancelled, failed, or terminated while pending) and money confirmed
- *   at its provider, or at a provider a routed payment left: the corrected status, flagged, not the
- *   closing one;
- * - closed with money and more money confirmed at a provider a routed payment left (the customer paid
- *   twice): its status, flagged with the record's reason.
- * Costs one query per record that may exist (its own provider's, and one per provider left), each
- * answered at once when there is none.
- */
-async function withLateCorrection<S extends CorrectableState>(deps: ApiDeps, workflowId: string, state: S): Promise<S> {
-  const left = [...new Set((state.routing?.tried ?? []).map((t) => t.provider))].filter((p) => p !== state.provider);
-  const moneyRecorded = MONEY_RECORDED.has(state.status);
-  const providers: (ProviderId | undefined)[] = [...(moneyRecorded ? [] : [undefined]), ...left];
-  if (providers.length === 0) return state;
-  let records: (LateCallbackState | undefined)[];
-  try {
-    records = await Promise.all(providers.map((provider) => lateRecordOf(deps, workflowId, provider)));
-  } catch (err) {
-    deps.log.warn(
-      { workflowId, err: String(err) },
-      'could not read the late-callback records; answering the movement as it is'
-    );
-    return state;
-  }
-  // Only a record about this very movement as it closed, not one re-created under the same id.
-  const confirmed = records.filter(
-    (record): record is LateCallbackState & { correctedStatus: 'SUCCEEDED' | 'AMOUNT_MISMATCH' } =>
-      record?.status === 'LATE_CALLBACK' &&
-      record.correctedStatus !== undefined &&
-      record.movementCreatedAt === state.createdAt &&
-      record.closedStatus === state.status
-  );
-  const first = confirmed[0];
-  if (!first) return state;
-  if (moneyRecorded) return { ...state, needsAttention: true, attentionReason: first.attentionReason };
-  return lateCorrected(state, { ...first, correctedStatus: first.correctedStatus });
 }

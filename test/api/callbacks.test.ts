@@ -295,9 +295,19 @@ describe('provider callbacks', function () {
       }
       assert.equal(count, 1);
       assert.equal(stack.webhooks.eventsFor(id).filter((e) => e.type === 'payment.late_payment').length, 1);
-      // A record is never listed as a payment.
-      const listed = await api.get<{ data: { id: string }[] }>(`/v1/payments?limit=100`, { as: acme });
+      // A record is never listed as a payment; the payment's row shows the corrected outcome, as GET does.
+      const listed = await api.get<{ data: PaymentView[] }>(`/v1/payments?limit=100`, { as: acme });
       assert.ok(!listed.body.data.some((p) => p.id.includes(':late')));
+      const row = listed.body.data.find((p) => p.id === id);
+      assert.deepEqual([row?.status, row?.needsAttention], ['SUCCEEDED', true]);
+      const byReference = await api.get<{ data: PaymentView[] }>(
+        `/v1/payments?reference=${encodeURIComponent(corrected.body.merchantReference)}`,
+        { as: acme }
+      );
+      assert.deepEqual(
+        byReference.body.data.map((p) => [p.id, p.status, p.needsAttention]),
+        [[id, 'SUCCEEDED', true]]
+      );
     });
 
     it('acknowledges a repeat callback for a succeeded, closed payment without calling it an orphan', async () => {

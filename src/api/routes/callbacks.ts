@@ -28,7 +28,7 @@ import { lateCallbackStateQuery, providerCallbackSignal } from '../../../workflo
 import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
 import type { CalledBackMovementState } from '../../../workflows/movement-state';
 import { searchAttributesOf, stateQueryOf } from '../movement-kinds';
-import { lateRecordIdOf, MONEY_RECORDED } from '../movements';
+import { lateRecordIdOf, MONEY_RECORDED } from '../late-records';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../http-errors';
 import type { Logger } from '../../logger';
