@@ -18,7 +18,7 @@ import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
 import { MOVEMENT_CORE } from './movement';
-import { CHECK_AND_PAY_TOGETHER, RESET_RUN_ASKS_WHAT_WAS_PAID } from './patches';
+import { CHECK_AND_PAY_TOGETHER, RESET_RUN_ASKS_WHAT_WAS_PAID, RESET_RUN_WAITS_FOR_WHAT_WAS_PAID } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
 import type { PendingRequest } from './movement-workflow';
@@ -59,7 +59,8 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
   }
 
   async run(): Promise<BillState> {
-    if (!this.input.resume && this.replacesEarlierRuns()) await this.adoptWhatReplacedRunsPaid(false);
+    if (!this.input.resume && this.replacesEarlierRuns())
+      await this.adoptWhatReplacedRunsPaid(inForce(RESET_RUN_WAITS_FOR_WHAT_WAS_PAID));
     if (!this.input.resume && !this.state.paymentSubmitted) await this.inquire();
     this.inquired = true;
     if (this.state.status === 'INQUIRED' && !this.state.paymentSubmitted) await this.awaitConfirmation();

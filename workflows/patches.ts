@@ -94,6 +94,12 @@ export const FINAL_WEBHOOK_INLINE = 'final-webhook-inline';
 export const FINAL_WEBHOOK_IN_BACKGROUND = 'final-webhook-in-background';
 
 /**
+ * Patch id: a reset bill run that cannot yet ask whether a run it replaces paid waits until it can,
+ * instead of inquiring again: a new inquiry failing meanwhile closed the bill INQUIRY_FAILED (attention
+ * cleared) while a replaced run's payment went through.
+ */
+export const RESET_RUN_WAITS_FOR_WHAT_WAS_PAID = 'reset-run-waits-for-what-was-paid';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -126,6 +132,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     LOCAL_ACTIVITIES,
     CONFIRM_EVERY_HINT,
     RETRY_UNKNOWN_REGISTRATION,
+    RESET_RUN_WAITS_FOR_WHAT_WAS_PAID,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

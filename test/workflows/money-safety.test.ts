@@ -858,4 +858,51 @@ describe('money safety on the movement core', function () {
     const types = eventTypes(state.id);
     assert.ok(!types.slice(types.indexOf('payout.failed')).includes('payout.unknown'), types.join(', '));
   });
+
+  it('20. a bill a replaced run paid, reset while the provider cannot be asked, waits and adopts the payment instead of failing its inquiry', async function () {
+    this.timeout(60_000);
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.staysProcessing,
+    });
+    const paying = await handle.executeUpdate(confirmBillPaymentUpdate, { args: [{}] });
+    assert.equal(paying.status, 'PROCESSING');
+    assert.equal(await billPayments(state.id), 1);
+    // Ayopop cannot be asked (status and inquiry answer 502) when an operator resets the bill to its first task.
+    for (const path of ['/api/v2/bill/status', '/api/v2/bill/check'])
+      await simControl(ayopop, '/_sim/faults', { kind: 'http-5xx', path, status: 502, count: 100_000 });
+    const firstCompleted = (await handle.fetchHistory()).events!.find((e) => e.workflowTaskCompletedEventAttributes);
+    const reset = await stack.client.workflowService.resetWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId: handle.workflowId, runId: (await handle.describe()).runId },
+      workflowTaskFinishEventId: firstCompleted!.eventId,
+      requestId: randomUUID(),
+      reason: 'money-safety test: reset a paid bill while Ayopop cannot be asked',
+    });
+    const resetRun = stack.client.workflow.getHandle<typeof billWorkflow>(handle.workflowId, reset.runId);
+    const waiting = await eventually(
+      async () => {
+        const current = await resetRun.query(billStateQuery);
+        return current.attentionReason?.startsWith('RESET_UNCHECKED') ? current : undefined;
+      },
+      20_000,
+      'the reset run to say it could not ask'
+    );
+    await sleep(3_000);
+    const still = await resetRun.query(billStateQuery);
+    assert.notEqual(still.status, 'INQUIRY_FAILED', JSON.stringify(still.timeline.map((t) => t.note)));
+    assert.equal((await resetRun.describe()).status.name, 'RUNNING');
+    assert.equal(waiting.paymentSubmitted, false);
+
+    await fetch(`${ayopop}/_sim/faults`, { method: 'DELETE' });
+    await eventually(
+      async () => ((await resetRun.query(billStateQuery)).paymentSubmitted ? true : undefined),
+      20_000,
+      'the reset run to adopt the payment'
+    );
+    await simControl(ayopop, `/_sim/orders/${state.id}/succeed`);
+    const final = await resetRun.result();
+    assert.equal(final.status, 'SUCCEEDED', JSON.stringify(final.timeline.map((t) => t.note)));
+    assert.equal(await billPayments(state.id), 1, 'the reset run paid nothing');
+  });
 });
