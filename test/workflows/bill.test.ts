@@ -57,6 +57,7 @@ describe('billWorkflow', function () {
     const priced = await startBill(stack, { ...voucher, amount: 20_000 });
     assert.equal(priced.state.status, 'INQUIRED');
     assert.equal(billTotalOf(priced.state), 20_000);
+    assert.ok(priced.state.inquiry?.details.some((line) => line.key === 'Harga Produk' && line.value === '20000'));
     await priced.handle.executeUpdate(confirmBillPaymentUpdate, { args: [{ expectedTotal: 20_000 }] });
     const paid = await priced.handle.result();
     assert.equal(paid.status, 'SUCCEEDED', JSON.stringify(paid.timeline));

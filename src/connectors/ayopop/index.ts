@@ -29,6 +29,9 @@ export const AYOPOP_NO_ANSWER_CODE = 'NO_ANSWER';
 /** `providerCode` of a payment answered with a body that does not parse. */
 export const AYOPOP_INVALID_ANSWER_CODE = 'INVALID_ANSWER';
 
+/** The bill detail line in which Ayopop states a product's price ("product price"). */
+const PRICE_LINE = 'Harga Produk';
+
 const log = logger.child({ provider: 'ayopop' });
 
 export function createAyopopConnector(config: AyopopConfig): Connector {
@@ -40,7 +43,14 @@ export function createAyopopConnector(config: AyopopConfig): Connector {
       const sentAt = Date.now();
       const response = await client.inquire(toInquiryClaims(config.apiKey, input));
       const expiresAt = config.inquiryTtlMs === undefined ? undefined : new Date(sentAt + config.inquiryTtlMs);
-      return toBillInquiryOutcome(response, expiresAt);
+      const outcome = toBillInquiryOutcome(response, expiresAt);
+      // A product quoted without its price (seed 004: a Google Play voucher answers `amount: 0`) is paid for
+      // the merchant's amount (src/domain/bill.ts `withQuotedPrice`): its price line says so, not 0.
+      if (outcome.result === 'ok' && outcome.amount === 0 && input.amount !== undefined && input.amount > 0) {
+        const price = String(input.amount);
+        outcome.details = outcome.details.map((line) => (line.key === PRICE_LINE ? { ...line, value: price } : line));
+      }
+      return outcome;
     },
 
     async pay(input: BillPaymentInput): Promise<BillPaymentOutcome> {
