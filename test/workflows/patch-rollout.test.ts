@@ -16,6 +16,12 @@ import type { TestStack } from '../helpers/stack';
 
 const TemporalChangeVersion = defineSearchAttributeKey('TemporalChangeVersion', SearchAttributeType.KEYWORD_LIST);
 
+/**
+ * The simulators run at 1/1000 of real time: an order of the default 60 minutes expires there in 3.6 s,
+ * less than starting workers can take on a busy machine. A day there is 86 s.
+ */
+const A_PAYMENT = { provider: 'finpay', method: 'VA_BCA', expiresInMinutes: 24 * 60 } as const;
+
 describe('patch rollout', function () {
   this.timeout(60_000);
   let stack: TestStack;
@@ -27,7 +33,7 @@ describe('patch rollout', function () {
   after(async () => stack?.stop());
 
   async function settledPaymentPatches(): Promise<{ patches: string[]; workflowId: string }> {
-    const { state, handle } = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+    const { state, handle } = await startPayment(stack, A_PAYMENT);
     await handle.signal(providerCallbackSignal, paidCallback(state));
     assert.equal((await handle.result()).status, 'SUCCEEDED');
     const patches = (await handle.describe()).typedSearchAttributes.get(TemporalChangeVersion) ?? [];
@@ -74,14 +80,14 @@ describe('patch rollout', function () {
     const held = await stack.startWorker('held-back');
     let earlier: Awaited<ReturnType<typeof startPayment>>;
     try {
-      earlier = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+      earlier = await startPayment(stack, A_PAYMENT);
     } finally {
       await held.stop();
       stack.config.worker.holdBackPatches = [];
     }
     const shared = await stack.startWorker('shared-modules');
     try {
-      const newer = await startPayment(stack, { provider: 'finpay', method: 'VA_BCA' });
+      const newer = await startPayment(stack, A_PAYMENT);
       await earlier.handle.signal(providerCallbackSignal, paidCallback(earlier.state));
       assert.equal((await earlier.handle.result()).status, 'SUCCEEDED');
       await newer.handle.signal(providerCallbackSignal, paidCallback(newer.state));
