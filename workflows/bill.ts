@@ -59,9 +59,12 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
   }
 
   async run(): Promise<BillState> {
-    if (!this.input.resume && this.replacesEarlierRuns())
-      await this.adoptWhatReplacedRunsPaid(inForce(RESET_RUN_WAITS_FOR_WHAT_WAS_PAID));
-    if (!this.input.resume && !this.state.paymentSubmitted) await this.inquire();
+    // A reset run waiting to learn what the runs it replaces paid may continue as new before it knows:
+    // the next run waits on, then inquires (it has no inquiry yet).
+    const stillWaiting = this.input.resume !== undefined && this.waitedForWhatWasPaid();
+    if ((!this.input.resume && this.replacesEarlierRuns()) || stillWaiting)
+      await this.adoptWhatReplacedRunsPaid(stillWaiting || inForce(RESET_RUN_WAITS_FOR_WHAT_WAS_PAID));
+    if ((!this.input.resume || stillWaiting) && !this.state.paymentSubmitted) await this.inquire();
     this.inquired = true;
     if (this.state.status === 'INQUIRED' && !this.state.paymentSubmitted) await this.awaitConfirmation();
     if (this.confirmation !== undefined && !this.state.paymentSubmitted && this.state.status === 'INQUIRED')
@@ -166,6 +169,21 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       this.state.startedByReset = true;
     }
     return this.state.startedByReset === true;
+  }
+
+  /**
+   * True in a run continued from a reset run that was still waiting to learn what the runs it replaces
+   * paid (patch `reset-run-waits-for-what-was-paid`): nothing inquired, nothing paid, nothing closed.
+   */
+  private waitedForWhatWasPaid(): boolean {
+    const state = this.state;
+    const untouched = state.inquiry === undefined && state.inquiryFailure === undefined && !state.paymentSubmitted;
+    return (
+      state.startedByReset === true &&
+      untouched &&
+      state.status === 'INQUIRED' &&
+      inForce(RESET_RUN_WAITS_FOR_WHAT_WAS_PAID)
+    );
   }
 
   /**
