@@ -100,6 +100,12 @@ export const FINAL_WEBHOOK_IN_BACKGROUND = 'final-webhook-in-background';
  */
 export const RESET_RUN_WAITS_FOR_WHAT_WAS_PAID = 'reset-run-waits-for-what-was-paid';
 /**
+ * Patch id: an operator's FAILED for a full refund is checked with the provider first: a payment it
+ * shows refunded proves the refund, which then stands and the FAILED is refused (a partial refund cannot
+ * be proven by a payment's status, so the operator's word settles it as before).
+ */
+export const REFUND_FAILED_RESOLUTION_CHECKED = 'refund-failed-resolution-checked';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -133,6 +139,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     CONFIRM_EVERY_HINT,
     RETRY_UNKNOWN_REGISTRATION,
     RESET_RUN_WAITS_FOR_WHAT_WAS_PAID,
+    REFUND_FAILED_RESOLUTION_CHECKED,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

@@ -18,7 +18,8 @@ import { askAgainWhileCheckUnavailable } from './check-then-send';
 import { refundSettledSignal, refundStateQuery, refundSubmittedUpdate, resolveRefundUpdate } from './messages';
 import type { ResolveRefundRequest } from './messages';
 import { initialRefundState } from './initial-states';
-import { readPatches } from './patches-in-force';
+import { REFUND_FAILED_RESOLUTION_CHECKED } from './patches';
+import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
 import type { RefundState, RefundWorkflowInput } from './movement-state';
 import { nowIso } from './status-and-timeline';
@@ -44,7 +45,13 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
     });
     this.movement.servesRequests(
       () => this.resolution !== undefined && !this.resolution.applied,
-      async () => this.applyResolution()
+      async () => {
+        if (this.failedResolutionToCheck()) {
+          const payment = await this.askProvider();
+          if (payment) this.apply(payment);
+        }
+        this.applyResolution();
+      }
     );
   }
 
@@ -77,6 +84,19 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
       throw ApplicationFailure.create({ type: 'ResolutionRefused', message: pending.refusal, nonRetryable: true });
     }
     return this.state;
+  }
+
+  /**
+   * An operator's FAILED for a full refund, which the payment's status can prove wrong (patched): asked
+   * before it applies. If the provider cannot be asked, the operator's evidence stands.
+   */
+  private failedResolutionToCheck(): boolean {
+    const request = this.resolution!.request;
+    return (
+      request.outcome === 'FAILED' &&
+      this.state.amount === this.input.paidAmount &&
+      inForce(REFUND_FAILED_RESOLUTION_CHECKED)
+    );
   }
 
   private applyResolution(): void {

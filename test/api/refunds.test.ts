@@ -204,6 +204,37 @@ describe('merchant API: refunds', function () {
     assert.equal((await simOrder(payment.id)).refundedAmount, 25_000);
   });
 
+  it("checks an operator's FAILED for a full refund with the provider first: a payment it shows refunded proves the refund, and the FAILED is refused", async () => {
+    const payment = await paidPayment(60_000);
+    await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
+    // This refund's own inquiries come only after ten minutes: the operator's resolution is what asks.
+    const timings = stack.config.timings.refund;
+    stack.config.timings.refund = {
+      query: { initialMs: 600_000, maxMs: 600_000, factor: 1 },
+      attentionAfterMs: 600_000,
+    };
+    let response;
+    try {
+      response = await refund(payment.id, {});
+    } finally {
+      stack.config.timings.refund = timings;
+    }
+    assert.equal(response.body.status, 'UNKNOWN', response.text);
+    assert.equal((await simOrder(payment.id)).refundedAmount, 60_000, 'the provider did refund it');
+
+    const wrong = { outcome: 'FAILED', evidence: 'no such refund in the provider dashboard', operator: 'ops-2' };
+    const resolved = await api.post<RefundView>(`/v1/operator/refunds/${response.body.id}/resolve`, wrong, {
+      headers: { 'kasir-operator-key': stack.operatorKey },
+    });
+    assert.equal(resolved.status, 409, resolved.text);
+    assert.match(resolved.error.message, /SUCCEEDED/);
+    const settled = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
+    assert.equal(settled.body.status, 'SUCCEEDED');
+    assert.equal(settled.body.resolution, undefined);
+    const more = await refund(payment.id, { amount: 1_000 });
+    assert.equal(more.status, 409, 'nothing of the payment remains to refund');
+  });
+
   it('refunds a NICEPAY e-wallet payment in two parts through its refund API (service 58), once each', async () => {
     const nicepay = stack.simulators.nicepay.url;
     const created = await api.post<PaymentView>(

@@ -348,7 +348,8 @@ const resolveRefundRoute = defineRoute({
   description:
     `Operators only (\`${OPERATOR_KEY_HEADER}\` header). Settles an UNKNOWN refund as SUCCEEDED or FAILED, with evidence ` +
     "recorded in its history. Providers report a payment's status, not a refund's, so a partial refund whose answer " +
-    'was lost can only be settled this way; a FAILED frees its amount for new refunds of the payment.',
+    'was lost can only be settled this way; a FAILED frees its amount for new refunds of the payment. A FAILED for a ' +
+    'full refund is first checked with the provider: a payment it shows refunded proves the refund, which stands (409).',
   tags: ['Operator'],
   auth: 'operator',
   bodyKind: 'json',
@@ -358,7 +359,9 @@ const resolveRefundRoute = defineRoute({
     200: { description: 'The refund, now final.', schema: RefundViewSchema },
     400: errorResponse('Invalid request.'),
     404: errorResponse('No such refund.'),
-    409: errorResponse('The refund workflow refused the resolution, with its reason (not UNKNOWN, already final).'),
+    409: errorResponse(
+      'The refund workflow refused the resolution, with its reason (not UNKNOWN, already final, or proven by the provider).'
+    ),
     ...commonErrors,
   },
   async handler({ deps, params, body, res, log }) {
