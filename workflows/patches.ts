@@ -101,8 +101,9 @@ export const FINAL_WEBHOOK_IN_BACKGROUND = 'final-webhook-in-background';
 export const RESET_RUN_WAITS_FOR_WHAT_WAS_PAID = 'reset-run-waits-for-what-was-paid';
 /**
  * Patch id: an operator's FAILED for a full refund is checked with the provider first: a payment it
- * shows refunded proves the refund, which then stands and the FAILED is refused (a partial refund cannot
- * be proven by a payment's status, so the operator's word settles it as before).
+ * shows refunded proves the refund, which then stands and the FAILED is refused, as it is while the
+ * provider cannot be asked (a partial refund cannot be proven by a payment's status, so the operator's
+ * word settles it as before).
  */
 export const REFUND_FAILED_RESOLUTION_CHECKED = 'refund-failed-resolution-checked';
 /**

@@ -48,7 +48,8 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
       async () => {
         if (this.failedResolutionToCheck()) {
           const payment = await this.askProvider();
-          if (payment) this.apply(payment);
+          if (!payment) return this.refuseResolution('the provider could not be asked whether it refunded the payment');
+          this.apply(payment);
         }
         this.applyResolution();
       }
@@ -88,15 +89,24 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
 
   /**
    * An operator's FAILED for a full refund, which the payment's status can prove wrong (patched): asked
-   * before it applies. If the provider cannot be asked, the operator's evidence stands.
+   * before it applies, and refused while the provider cannot be asked (a FAILED frees the amount).
    */
   private failedResolutionToCheck(): boolean {
     const request = this.resolution!.request;
     return (
       request.outcome === 'FAILED' &&
+      !refundIsFinal(this.state.status) &&
       this.state.amount === this.input.paidAmount &&
       inForce(REFUND_FAILED_RESOLUTION_CHECKED)
     );
+  }
+
+  /** Answers the waiting resolution with a refusal; the refund takes another one later. */
+  private refuseResolution(why: string): void {
+    const pending = this.resolution!;
+    pending.refusal = `${why}; try again once it can be`;
+    pending.applied = true;
+    this.resolution = undefined;
   }
 
   private applyResolution(): void {

@@ -223,9 +223,23 @@ describe('merchant API: refunds', function () {
     assert.equal((await simOrder(payment.id)).refundedAmount, 60_000, 'the provider did refund it');
 
     const wrong = { outcome: 'FAILED', evidence: 'no such refund in the provider dashboard', operator: 'ops-2' };
-    const resolved = await api.post<RefundView>(`/v1/operator/refunds/${response.body.id}/resolve`, wrong, {
-      headers: { 'kasir-operator-key': stack.operatorKey },
+    const resolve = () =>
+      api.post<RefundView>(`/v1/operator/refunds/${response.body.id}/resolve`, wrong, {
+        headers: { 'kasir-operator-key': stack.operatorKey },
+      });
+    // While the provider cannot be asked, a FAILED (which would free the amount) is refused, not applied.
+    await simControl(finpay, '/_sim/faults', {
+      kind: 'http-5xx',
+      path: '/pg/payment/card/check',
+      status: 503,
+      count: 3,
     });
+    const unasked = await resolve();
+    assert.equal(unasked.status, 409, unasked.text);
+    assert.match(unasked.error.message, /could not be asked/);
+    assert.equal((await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme })).body.status, 'UNKNOWN');
+
+    const resolved = await resolve();
     assert.equal(resolved.status, 409, resolved.text);
     assert.match(resolved.error.message, /SUCCEEDED/);
     const settled = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });

@@ -349,7 +349,8 @@ const resolveRefundRoute = defineRoute({
     `Operators only (\`${OPERATOR_KEY_HEADER}\` header). Settles an UNKNOWN refund as SUCCEEDED or FAILED, with evidence ` +
     "recorded in its history. Providers report a payment's status, not a refund's, so a partial refund whose answer " +
     'was lost can only be settled this way; a FAILED frees its amount for new refunds of the payment. A FAILED for a ' +
-    'full refund is first checked with the provider: a payment it shows refunded proves the refund, which stands (409).',
+    'full refund is first checked with the provider: a payment it shows refunded proves the refund, which stands (409); ' +
+    'while the provider cannot be asked the FAILED is refused too (409, try again later).',
   tags: ['Operator'],
   auth: 'operator',
   bodyKind: 'json',
