@@ -130,6 +130,21 @@ describe('money safety on the movement core', function () {
   const slowFinpayChecks = () =>
     simControl(finpay, '/_sim/faults', { kind: 'slow', path: '/pg/payment/card/check', delayMs: 400, count: 100_000 });
 
+  /** Resets run `runId` of `workflowId` to its first completed workflow task; the new run's id. */
+  async function resetToFirstTask(workflowId: string, runId: string, why: string): Promise<string> {
+    const history = await stack.client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const firstCompleted = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
+    assert.ok(firstCompleted?.eventId, `${workflowId} has a completed workflow task`);
+    const reset = await stack.client.workflowService.resetWorkflowExecution({
+      namespace,
+      workflowExecution: { workflowId, runId },
+      workflowTaskFinishEventId: firstCompleted.eventId,
+      requestId: randomUUID(),
+      reason: `money-safety test: ${why}`,
+    });
+    return reset.runId;
+  }
+
   const activitiesScheduled = (events: HistoryEvent[], name: string) =>
     events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === name).length;
 
@@ -155,23 +170,18 @@ describe('money safety on the movement core', function () {
     assert.equal(state.status, 'PROCESSING');
     assert.equal(await payoutSubmissions(state.id), 1);
 
-    const history = await handle.fetchHistory();
-    const firstCompleted = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-    assert.ok(firstCompleted?.eventId, 'the first run has a completed workflow task');
     const { runId } = await handle.describe();
-    const reset = await stack.client.workflowService.resetWorkflowExecution({
-      namespace,
-      workflowExecution: { workflowId: handle.workflowId, runId },
-      workflowTaskFinishEventId: firstCompleted.eventId,
-      requestId: randomUUID(),
-      reason: 'money-safety test: replay the payout from its first workflow task',
-    });
-    assert.ok(reset.runId && reset.runId !== runId);
+    const resetRunId = await resetToFirstTask(
+      handle.workflowId,
+      runId,
+      'replay the payout from its first workflow task'
+    );
+    assert.ok(resetRunId && resetRunId !== runId);
 
     // The new run asks the provider first, finds the payout and adopts it.
     const adopted = await eventually(
       async () => {
-        if ((await handle.describe()).runId !== reset.runId) return undefined;
+        if ((await handle.describe()).runId !== resetRunId) return undefined;
         const current = await handle.query(payoutStateQuery);
         return current.status !== 'SUBMITTING' ? current : undefined;
       },
@@ -749,19 +759,11 @@ describe('money safety on the movement core', function () {
     assert.equal(state.status, 'PROCESSING');
     // The provider's status endpoint fails the next checks: the reset run must not submit blind.
     await simControl(bdpay, '/_sim/faults', { kind: 'http-5xx', path: '/gateway/query', status: 502, count: 2 });
-    const history = await handle.fetchHistory();
-    const firstCompleted = history.events!.find((e) => e.workflowTaskCompletedEventAttributes);
     const { runId } = await handle.describe();
-    const reset = await stack.client.workflowService.resetWorkflowExecution({
-      namespace,
-      workflowExecution: { workflowId: handle.workflowId, runId },
-      workflowTaskFinishEventId: firstCompleted!.eventId,
-      requestId: randomUUID(),
-      reason: 'money-safety test: reset while the provider cannot be asked',
-    });
+    const resetRunId = await resetToFirstTask(handle.workflowId, runId, 'reset while the provider cannot be asked');
     const adopted = await eventually(
       async () => {
-        if ((await handle.describe()).runId !== reset.runId) return undefined;
+        if ((await handle.describe()).runId !== resetRunId) return undefined;
         const current = await handle.query(payoutStateQuery);
         return current.status !== 'SUBMITTING' ? current : undefined;
       },
@@ -792,17 +794,12 @@ describe('money safety on the movement core', function () {
       runs.push({ runId: run.runId, startedAt: run.startTime.getTime() });
     }
     const firstRunId = runs.sort((a, b) => a.startedAt - b.startedAt)[0]!.runId;
-    const history = await stack.client.workflow.getHandle(handle.workflowId, firstRunId).fetchHistory();
-    const firstCompleted = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-    assert.ok(firstCompleted?.eventId);
-    const reset = await stack.client.workflowService.resetWorkflowExecution({
-      namespace,
-      workflowExecution: { workflowId: handle.workflowId, runId: firstRunId },
-      workflowTaskFinishEventId: firstCompleted.eventId,
-      requestId: randomUUID(),
-      reason: 'money-safety test: replay a paid bill from its first workflow task',
-    });
-    const again = await stack.client.workflow.getHandle<typeof billWorkflow>(handle.workflowId, reset.runId).result();
+    const resetRunId = await resetToFirstTask(
+      handle.workflowId,
+      firstRunId,
+      'replay a paid bill from its first workflow task'
+    );
+    const again = await stack.client.workflow.getHandle<typeof billWorkflow>(handle.workflowId, resetRunId).result();
     assert.equal(again.status, 'SUCCEEDED', `after reset: ${JSON.stringify(again.timeline)}`);
     assert.equal(await billPayments(state.id), 1, 'the reset run paid nothing');
     assert.ok(!again.timeline.some((t) => t.status === 'EXPIRED' || t.status === 'INQUIRY_FAILED'));
@@ -835,16 +832,12 @@ describe('money safety on the movement core', function () {
     const runs = await stack.client.workflow.count(`WorkflowId = '${handle.workflowId}'`);
     assert.ok(runs.count > 1, 'the watch continued as new');
 
-    const first = stack.client.workflow.getHandle(handle.workflowId, firstRunId);
-    const firstCompleted = (await first.fetchHistory()).events!.find((e) => e.workflowTaskCompletedEventAttributes);
-    const reset = await stack.client.workflowService.resetWorkflowExecution({
-      namespace,
-      workflowExecution: { workflowId: handle.workflowId, runId: firstRunId },
-      workflowTaskFinishEventId: firstCompleted!.eventId,
-      requestId: randomUUID(),
-      reason: 'money-safety test: reset the first run of a payout the merchant was told FAILED',
-    });
-    const resetRun = stack.client.workflow.getHandle(handle.workflowId, reset.runId);
+    const resetRunId = await resetToFirstTask(
+      handle.workflowId,
+      firstRunId,
+      'reset the first run of a payout the merchant was told FAILED'
+    );
+    const resetRun = stack.client.workflow.getHandle(handle.workflowId, resetRunId);
     const adopted = await eventually(
       async () => {
         const current = await resetRun.query(payoutStateQuery);
@@ -876,17 +869,14 @@ describe('money safety on the movement core', function () {
     // Ayopop cannot be asked (status and inquiry answer 502) when an operator resets the bill to its first task.
     for (const path of ['/api/v2/bill/status', '/api/v2/bill/check'])
       await simControl(ayopop, '/_sim/faults', { kind: 'http-5xx', path, status: 502, count: 100_000 });
-    const firstCompleted = (await handle.fetchHistory()).events!.find((e) => e.workflowTaskCompletedEventAttributes);
-    const reset = await stack.client.workflowService.resetWorkflowExecution({
-      namespace,
-      workflowExecution: { workflowId: handle.workflowId, runId: (await handle.describe()).runId },
-      workflowTaskFinishEventId: firstCompleted!.eventId,
-      requestId: randomUUID(),
-      reason: 'money-safety test: reset a paid bill while Ayopop cannot be asked',
-    });
+    const resetRunId = await resetToFirstTask(
+      handle.workflowId,
+      (await handle.describe()).runId,
+      'reset a paid bill while Ayopop cannot be asked'
+    );
     const latest = stack.client.workflow.getHandle<typeof billWorkflow>(handle.workflowId);
     await eventually(
-      async () => ((await latest.describe()).runId !== reset.runId ? true : undefined),
+      async () => ((await latest.describe()).runId !== resetRunId ? true : undefined),
       60_000,
       'the waiting reset run to continue as new'
     );
