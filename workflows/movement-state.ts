@@ -271,6 +271,12 @@ export interface RefundWorkflowInput extends MoneyMovementInputBase {
   payment: PaymentRef;
   /** What the payment's customer paid: the most all its refunds together may return. */
   paidAmount: Rupiah;
+  /**
+   * What the payment's earlier refunds had returned for good (SUCCEEDED) when the ledger started this
+   * one: a payment refunded in full then proves this refund of the remainder. Absent in inputs recorded
+   * before it existed (then 0).
+   */
+  refundedBefore?: Rupiah;
   reason: string;
   /** The workflow that holds the payment's refunds together (workflows/refund-ledger.ts), told the outcome. */
   ledgerWorkflowId: string;

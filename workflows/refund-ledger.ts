@@ -68,7 +68,7 @@ export interface RefundLedgerState {
 
 /** A refund request, as the API builds it: the refund's own workflow input and how it is indexed and shown. */
 export interface RefundRequest {
-  refund: Omit<RefundWorkflowInput, 'ledgerWorkflowId' | 'resume'>;
+  refund: Omit<RefundWorkflowInput, 'ledgerWorkflowId' | 'refundedBefore' | 'resume'>;
   /** The refund workflow's search attributes (no personal data: they are not encrypted). */
   searchAttributes: SearchAttributePair[];
   /** What the Temporal UI shows for the refund workflow. */
@@ -126,7 +126,7 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<Re
       try {
         await startChild('refundWorkflow', {
           workflowId: `refund:${refund.refundId}`,
-          args: [{ ...refund, ledgerWorkflowId: workflowInfo().workflowId }],
+          args: [{ ...refund, refundedBefore: state.refundedAmount, ledgerWorkflowId: workflowInfo().workflowId }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: searchAttributes,

@@ -88,15 +88,16 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
   }
 
   /**
-   * An operator's FAILED for a full refund, which the payment's status can prove wrong (patched): asked
-   * before it applies, and refused while the provider cannot be asked (a FAILED frees the amount).
+   * An operator's FAILED for a refund of all that remained of the payment, which the payment's status
+   * can prove wrong (patched): asked before it applies, and refused while the provider cannot be asked
+   * (a FAILED frees the amount).
    */
   private failedResolutionToCheck(): boolean {
     const request = this.resolution!.request;
     return (
       request.outcome === 'FAILED' &&
       !refundIsFinal(this.state.status) &&
-      this.state.amount === this.input.paidAmount &&
+      this.state.amount + (this.input.refundedBefore ?? 0) === this.input.paidAmount &&
       inForce(REFUND_FAILED_RESOLUTION_CHECKED)
     );
   }
@@ -227,10 +228,10 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
     return answerOf(() => inquiries.inquirePayment(this.state.provider, this.input.payment));
   }
 
-  /** The payment's status proves a refund only in full (src/domain/refund.ts); the word is always an inquiry's. */
+  /** The payment's status proves only a refund of all that remained (src/domain/refund.ts); the word is always an inquiry's. */
   protected apply(payment: PaymentOutcome): void {
     this.state.providerStatus = payment.providerStatus;
-    if (refundProvenBy(payment, this.state.amount, this.input.paidAmount)) {
+    if (refundProvenBy(payment, this.state.amount, this.input.paidAmount, this.input.refundedBefore)) {
       this.movement.transition('SUCCEEDED', 'query', `payment ${payment.providerStatus}`);
     } else {
       this.movement.note('query', `payment ${payment.providerStatus}: does not prove this refund either way`);

@@ -45,9 +45,17 @@ export type RefundSubmission =
 
 /**
  * What a status inquiry of the payment proves about a refund whose answer was lost. Providers report
- * the payment, not the refund: a payment now `refunded` in full proves a refund of the whole paid
- * amount; anything else proves nothing either way (a partial refund leaves the payment paid).
+ * the payment, not the refund: a payment now `refunded` in full proves a refund of all that remained of
+ * it, that is of the whole paid amount less what earlier refunds had already returned (`refundedBefore`,
+ * the payment's SUCCEEDED refunds when this one was requested); anything else proves nothing either way
+ * (a partial refund leaves the payment paid). Refunds still in flight when this one was requested are
+ * not counted: with one of them this refund may or may not be what emptied the payment.
  */
-export function refundProvenBy(payment: PaymentOutcome, refundAmount: Rupiah, paidAmount: Rupiah): boolean {
-  return payment.status === 'refunded' && refundAmount === paidAmount;
+export function refundProvenBy(
+  payment: PaymentOutcome,
+  refundAmount: Rupiah,
+  paidAmount: Rupiah,
+  refundedBefore: Rupiah = 0
+): boolean {
+  return payment.status === 'refunded' && refundAmount + refundedBefore === paidAmount;
 }

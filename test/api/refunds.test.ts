@@ -8,6 +8,7 @@ import type { PaymentView, RefundView } from '../../src/api/schemas';
 import { recordHistory } from '../helpers/histories';
 import { simControl, simGet } from '../helpers/movements';
 import { workflowIdOf } from '../../src/ids';
+import { refundLedgerQuery } from '../../workflows/messages';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import { apiClient, paymentBody, uniqueRef } from './http';
@@ -56,6 +57,15 @@ describe('merchant API: refunds', function () {
       return current.body;
     });
   }
+
+  /** The ledger learns a refund succeeded by signal: a later refund is asked for once it has. */
+  const ledgerRefunded = (paymentId: string, amount: number) =>
+    eventually(async () => {
+      const ledger = await stack.client.workflow
+        .getHandle(`${workflowIdOf('payment', paymentId)}:refunds`)
+        .query(refundLedgerQuery);
+      return ledger.refundedAmount === amount;
+    });
 
   const refund = (paymentId: string, body: Record<string, unknown>, as: TestMerchant = acme) =>
     api.post<RefundView>(`/v1/payments/${paymentId}/refunds`, { reference: uniqueRef('RF'), ...body }, { as });
@@ -179,6 +189,25 @@ describe('merchant API: refunds', function () {
     await recordHistory(stack, handle, 'refund', 'lost-answer-proven-by-inquiry');
   });
 
+  it('resolves the refund of the remainder whose answer was lost by inquiry, once earlier parts succeeded', async () => {
+    const payment = await paidPayment(100_000);
+    const first = await refund(payment.id, { amount: 40_000 });
+    assert.equal(first.body.status, 'SUCCEEDED', first.text);
+    await ledgerRefunded(payment.id, 40_000);
+    await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
+    const rest = await refund(payment.id, { amount: 60_000 });
+    assert.equal(rest.body.status, 'UNKNOWN', rest.text);
+    // The payment now shows refunded in full: with the 40,000 already returned, that proves these 60,000.
+    const settled = await eventually(async () => {
+      const current = await api.get<RefundView>(`/v1/refunds/${rest.body.id}`, { as: acme });
+      assert.equal(current.body.status, 'SUCCEEDED');
+      return current.body;
+    });
+    assert.equal(settled.needsAttention, false);
+    assert.equal(await refundSubmissions(payment.id), 2);
+    assert.equal((await simOrder(payment.id)).refundedAmount, 100_000);
+  });
+
   it('flags a partial refund whose answer was lost instead of failing it or sending it again', async () => {
     const payment = await paidPayment(100_000);
     await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
@@ -217,50 +246,59 @@ describe('merchant API: refunds', function () {
     assert.equal((await simOrder(payment.id)).refundedAmount, 25_000);
   });
 
-  it("checks an operator's FAILED for a full refund with the provider first: a payment it shows refunded proves the refund, and the FAILED is refused", async () => {
-    const payment = await paidPayment(60_000);
-    await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
-    // This refund's own inquiries come only after ten minutes: the operator's resolution is what asks.
-    const timings = stack.config.timings.refund;
-    stack.config.timings.refund = {
-      query: { initialMs: 600_000, maxMs: 600_000, factor: 1 },
-      attentionAfterMs: 600_000,
-    };
-    let response;
-    try {
-      response = await refund(payment.id, {});
-    } finally {
-      stack.config.timings.refund = timings;
-    }
-    assert.equal(response.body.status, 'UNKNOWN', response.text);
-    assert.equal((await simOrder(payment.id)).refundedAmount, 60_000, 'the provider did refund it');
+  for (const part of ['a full refund', 'the refund of the remainder'] as const) {
+    it(`checks an operator's FAILED for ${part} with the provider first: a payment it shows refunded proves the refund, and the FAILED is refused`, async () => {
+      const payment = await paidPayment(60_000);
+      let refundedBefore = 0;
+      if (part === 'the refund of the remainder') {
+        const first = await refund(payment.id, { amount: 15_000 });
+        assert.equal(first.body.status, 'SUCCEEDED', first.text);
+        await ledgerRefunded(payment.id, 15_000);
+        refundedBefore = 15_000;
+      }
+      await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
+      // This refund's own inquiries come only after ten minutes: the operator's resolution is what asks.
+      const timings = stack.config.timings.refund;
+      stack.config.timings.refund = {
+        query: { initialMs: 600_000, maxMs: 600_000, factor: 1 },
+        attentionAfterMs: 600_000,
+      };
+      let response;
+      try {
+        response = await refund(payment.id, { amount: 60_000 - refundedBefore });
+      } finally {
+        stack.config.timings.refund = timings;
+      }
+      assert.equal(response.body.status, 'UNKNOWN', response.text);
+      assert.equal((await simOrder(payment.id)).refundedAmount, 60_000, 'the provider did refund it');
 
-    const wrong = { outcome: 'FAILED', evidence: 'no such refund in the provider dashboard', operator: 'ops-2' };
-    const resolve = () =>
-      api.post<RefundView>(`/v1/operator/refunds/${response.body.id}/resolve`, wrong, {
-        headers: { 'kasir-operator-key': stack.operatorKey },
+      const wrong = { outcome: 'FAILED', evidence: 'no such refund in the provider dashboard', operator: 'ops-2' };
+      const resolve = () =>
+        api.post<RefundView>(`/v1/operator/refunds/${response.body.id}/resolve`, wrong, {
+          headers: { 'kasir-operator-key': stack.operatorKey },
+        });
+      // While the provider cannot be asked, a FAILED (which would free the amount) is refused, not applied.
+      await simControl(finpay, '/_sim/faults', {
+        kind: 'http-5xx',
+        path: '/pg/payment/card/check',
+        status: 503,
+        count: 3,
       });
-    // While the provider cannot be asked, a FAILED (which would free the amount) is refused, not applied.
-    await simControl(finpay, '/_sim/faults', {
-      kind: 'http-5xx',
-      path: '/pg/payment/card/check',
-      status: 503,
-      count: 3,
-    });
-    const unasked = await resolve();
-    assert.equal(unasked.status, 409, unasked.text);
-    assert.match(unasked.error.message, /could not be asked/);
-    assert.equal((await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme })).body.status, 'UNKNOWN');
+      const unasked = await resolve();
+      assert.equal(unasked.status, 409, unasked.text);
+      assert.match(unasked.error.message, /could not be asked/);
+      assert.equal((await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme })).body.status, 'UNKNOWN');
 
-    const resolved = await resolve();
-    assert.equal(resolved.status, 409, resolved.text);
-    assert.match(resolved.error.message, /SUCCEEDED/);
-    const settled = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
-    assert.equal(settled.body.status, 'SUCCEEDED');
-    assert.equal(settled.body.resolution, undefined);
-    const more = await refund(payment.id, { amount: 1_000 });
-    assert.equal(more.status, 409, 'nothing of the payment remains to refund');
-  });
+      const resolved = await resolve();
+      assert.equal(resolved.status, 409, resolved.text);
+      assert.match(resolved.error.message, /SUCCEEDED/);
+      const settled = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
+      assert.equal(settled.body.status, 'SUCCEEDED');
+      assert.equal(settled.body.resolution, undefined);
+      const more = await refund(payment.id, { amount: 1_000 });
+      assert.equal(more.status, 409, 'nothing of the payment remains to refund');
+    });
+  }
 
   it('refunds a NICEPAY e-wallet payment in two parts through its refund API (service 58), once each', async () => {
     const nicepay = stack.simulators.nicepay.url;
