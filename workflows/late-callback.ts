@@ -25,7 +25,8 @@ import { lateCorrected } from '../src/domain/late-correction';
 import type { Rupiah } from '../src/domain/money';
 import { providerInquiry } from './activity-options';
 import { activityFailureOf } from './activity-options';
-import { readPatches } from './patches-in-force';
+import { LATE_RECORD_READS_EVERY_CALLBACK } from './patches';
+import { inForce, readPatches } from './patches-in-force';
 import { nowIso } from './status-and-timeline';
 import { lateCallbackStateQuery, providerCallbackSignal } from './messages';
 import { merchantOutbox } from './movement';
@@ -40,8 +41,8 @@ export interface LateCallbackInput {
   /** The provider's callback, as verified and parsed by the API. */
   callback: ProviderCallbackEvent;
   timings: WorkflowTimings;
-  /** Carried across continue-as-new. */
-  resume?: { state: LateCallbackState; attempt: number; giveUpAt: number };
+  /** Carried across continue-as-new (`inbox`: callbacks not yet read; absent in runs recorded before it). */
+  resume?: { state: LateCallbackState; attempt: number; giveUpAt: number; inbox?: ProviderCallbackEvent[] };
 }
 
 /**
@@ -78,6 +79,9 @@ const EVENT_TYPE: Record<MoneyMovementState['kind'], string> = {
   bill: 'bill.paid_after_failure',
 };
 
+/** History events after which a record continues as new (fixed: recorded histories replay by it). */
+const LATE_RECORD_EVENTS_PER_RUN = 2_000;
+
 /** The provider's answer: money moved, a final word that it did not, or not yet known. */
 type ProviderWord = { answer: 'succeeded'; amount?: Rupiah } | { answer: 'denied' } | { answer: 'pending' };
 
@@ -97,10 +101,11 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
     receivedAt: callback.receivedAt,
     recordedAt: nowIso(),
   };
-  const inbox: ProviderCallbackEvent[] = input.resume ? [] : [callback];
+  const inbox: ProviderCallbackEvent[] = input.resume ? [...(input.resume.inbox ?? [])] : [callback];
   setHandler(lateCallbackStateQuery, () => state);
   setHandler(providerCallbackSignal, (event) => void inbox.push(event));
 
+  const unread = () => inbox.length > 0 && inForce(LATE_RECORD_READS_EVERY_CALLBACK);
   const giveUpAt = input.resume?.giveUpAt ?? Date.now() + input.timings.payment.lateWindowMs;
   let amount: Rupiah | undefined;
   let believed = false;
@@ -123,6 +128,9 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
       believed = true;
       break;
     }
+    // A callback that arrived while the provider was asked is read before anything else (patched): the
+    // record never closes on the provider's answer, nor hands over, with a callback it has not read.
+    if (unread()) continue;
     if (word.answer === 'denied') {
       state.status = 'LATE_CALLBACK_DENIED';
       upsertSearchAttributes([{ key: KasirStatus, value: state.status }]);
@@ -142,8 +150,11 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
       Math.max(1, Math.min(giveUpAt - Date.now(), nextDelay(input.timings.payment.latePoll, attempt)))
     );
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > 2_000) {
-      await continueAsNew<typeof lateCallbackWorkflow>({ ...input, resume: { state, attempt: attempt + 1, giveUpAt } });
+    if ((info.continueAsNewSuggested || info.historyLength > LATE_RECORD_EVENTS_PER_RUN) && !unread()) {
+      await continueAsNew<typeof lateCallbackWorkflow>({
+        ...input,
+        resume: { state, attempt: attempt + 1, giveUpAt, inbox: [...inbox] },
+      });
     }
   }
 

@@ -107,6 +107,13 @@ export const RESET_RUN_WAITS_FOR_WHAT_WAS_PAID = 'reset-run-waits-for-what-was-p
  */
 export const REFUND_FAILED_RESOLUTION_CHECKED = 'refund-failed-resolution-checked';
 /**
+ * Patch id: a late-callback record reads every callback it was given before it closes or continues as
+ * new. One signalled while it asked the provider (or in the activation that continues as new) was
+ * dropped when the provider's answer closed it DENIED or UNRESOLVED, or with the run that handed over.
+ * Asked only when such a callback is waiting, so records that never meet one carry no marker.
+ */
+export const LATE_RECORD_READS_EVERY_CALLBACK = 'late-record-reads-every-callback';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -141,6 +148,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     RETRY_UNKNOWN_REGISTRATION,
     RESET_RUN_WAITS_FOR_WHAT_WAS_PAID,
     REFUND_FAILED_RESOLUTION_CHECKED,
+    LATE_RECORD_READS_EVERY_CALLBACK,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

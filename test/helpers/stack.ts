@@ -161,11 +161,17 @@ export interface StackOptions {
    * simulators deliver real callbacks to it. Exposed as `apiUrl`.
    */
   api?: boolean;
+  /** Dynamic config values for this stack's dev server, over those of temporal-dev.yml. */
+  temporalDynamicConfig?: Record<string, boolean | number | string>;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
   quietRuntime();
-  const settings = loadDevSettings();
+  const devSettings = loadDevSettings();
+  const settings = {
+    ...devSettings,
+    dynamicConfig: { ...devSettings.dynamicConfig, ...(options.temporalDynamicConfig ?? {}) },
+  };
   const binary = await ensureTemporalCli();
   const server = await startDevServer({ binary, settings, port: 0, uiPort: null });
 

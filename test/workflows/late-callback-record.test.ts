@@ -1,0 +1,153 @@
+/**
+ * The late-callback record (workflows/late-callback.ts) reads every callback it was given: none is
+ * dropped when the provider's answer closes it, nor when it continues as new. This stack's dev server
+ * suggests continuing as new once a run's history passes a handful of events
+ * (`limit.historyCount.suggestContinueAsNew`), so a record hands over at nearly every wake.
+ */
+import assert from 'node:assert/strict';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { PaymentView } from '../../src/api/schemas';
+import { workflowIdOf } from '../../src/ids';
+import { lateRecordIdOf } from '../../src/api/late-records';
+import type { lateCallbackWorkflow } from '../../workflows/late-callback';
+import { lateCallbackStateQuery, paymentStateQuery } from '../../workflows/messages';
+import { apiClient, paymentBody } from '../api/http';
+import { recordHistory } from '../helpers/histories';
+import { paidCallback, simControl } from '../helpers/movements';
+import { eventually, FAST_TIMINGS, startStack } from '../helpers/stack';
+import type { TestMerchant, TestStack } from '../helpers/stack';
+
+const TEN_MINUTES = 600_000;
+
+describe('late-callback record: every callback read', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+  let api: ReturnType<typeof apiClient>;
+  let acme: TestMerchant;
+  let finpay: string;
+
+  before(async function () {
+    this.timeout(120_000);
+    stack = await startStack({
+      api: true,
+      temporalDynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 10 },
+      timings: {
+        // Payments and records poll only every ten minutes: every change here is a callback's doing.
+        payment: {
+          ...FAST_TIMINGS.payment,
+          poll: { initialMs: TEN_MINUTES, maxMs: TEN_MINUTES, factor: 1 },
+          lateWindowMs: 60 * TEN_MINUTES,
+          latePoll: { initialMs: TEN_MINUTES, maxMs: TEN_MINUTES, factor: 1 },
+        },
+      },
+    });
+    api = apiClient(stack);
+    acme = stack.merchants[0]!;
+    finpay = stack.simulators.finpay.url;
+  });
+  after(async () => stack?.stop());
+  afterEach(async () => void (await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' })));
+
+  /**
+   * A Finpay payment whose workflow closed unpaid, and its record, opened by an unsigned report of money
+   * (as reconciliation, NICEPAY or BDPay make one) the way the API opens one. `beforeRecord` sets the
+   * simulator up first.
+   */
+  async function recordOfClosedPayment(
+    beforeRecord: (id: string) => Promise<void> = async () => {}
+  ): Promise<{ id: string; recordId: string; record: WorkflowHandle }> {
+    const created = await api.post<PaymentView>(
+      '/v1/payments',
+      paymentBody({ provider: 'finpay', method: 'VA_BCA', amount: 125_000 }),
+      { as: acme }
+    );
+    assert.equal(created.status, 201, created.text);
+    const id = created.body.id;
+    const payment = stack.client.workflow.getHandle(workflowIdOf('payment', id));
+    const closed = await payment.query(paymentStateQuery);
+    await payment.terminate('test: the workflow closed before the money arrived');
+    await beforeRecord(id);
+    const recordId = lateRecordIdOf(payment.workflowId);
+    const record = await stack.client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
+      workflowId: recordId,
+      taskQueue: stack.config.temporal.taskQueue,
+      args: [{ movement: closed, callback: paidCallback(closed, 'HINT:1', 'hint'), timings: stack.config.timings }],
+    });
+    return { id, recordId, record };
+  }
+
+  /** The customer pays at Finpay, which sends its signed callback to the API: answered 200 and acknowledged. */
+  async function paidWithSignedCallback(id: string): Promise<void> {
+    const answered = async () => {
+      const response = await fetch(`${finpay}/_sim/callbacks?reference=${encodeURIComponent(id)}`);
+      return ((await response.json()) as { status?: number; acknowledged: boolean }[]).filter(
+        (a) => a.status !== undefined
+      );
+    };
+    await simControl(finpay, `/_sim/orders/${id}/mark-paid-silently`);
+    await simControl(finpay, `/_sim/orders/${id}/callback`);
+    const [attempt] = await eventually(async () => {
+      const found = await answered();
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(attempt!.acknowledged, true, 'Kasir acknowledged it: Finpay will not send it again');
+  }
+
+  /** The record believed the signed callback (not Finpay's status) and the merchant was told once. */
+  async function believedAndTold(id: string, recordId: string): Promise<void> {
+    const believed = await eventually(
+      async () => {
+        const state = await stack.client.workflow.getHandle(recordId).query(lateCallbackStateQuery);
+        return state.status === 'LATE_CALLBACK' ? state : undefined;
+      },
+      20_000,
+      'the record to believe the signed callback'
+    );
+    assert.equal(believed.evidence, 'verified');
+    assert.equal(believed.paidAmount, 125_000);
+    const told = await eventually(
+      async () => stack.webhooks.eventsFor(id).find((e) => e.type === 'payment.late_payment'),
+      20_000,
+      'the merchant to be told of the late payment'
+    );
+    assert.equal(told.data.status, 'SUCCEEDED');
+  }
+
+  it('reads a signed callback that arrived while it asked the provider before closing on its answer', async () => {
+    // Finpay shows the order expired, and answers the record's status check 4 s late: the signed
+    // callback of the customer's late payment arrives meanwhile, before the EXPIRED answer is read.
+    const { id, recordId } = await recordOfClosedPayment(async (paymentId) => {
+      await simControl(finpay, `/_sim/orders/${paymentId}/expire`);
+      await simControl(finpay, '/_sim/faults', {
+        kind: 'slow',
+        path: '/pg/payment/card/check',
+        delayMs: 4_000,
+        count: 1,
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await paidWithSignedCallback(id);
+    await believedAndTold(id, recordId);
+    await recordHistory(
+      stack,
+      stack.client.workflow.getHandle(recordId),
+      'late-callback',
+      'signed-callback-read-before-denied'
+    );
+  });
+
+  it('believes a verified callback that reaches it as it continues as new', async () => {
+    const { id, recordId, record } = await recordOfClosedPayment();
+    // Finpay's status does not show the money yet: the record waits, idle, for ten minutes or a callback.
+    await eventually(async () => (await record.fetchHistory()).events?.some((e) => e.timerStartedEventAttributes));
+    // From now on Finpay's status cannot be read: only the signed callback can prove the money.
+    await simControl(finpay, '/_sim/faults', {
+      kind: 'http-5xx',
+      path: '/pg/payment/card/check',
+      status: 503,
+      count: 1_000,
+    });
+    await paidWithSignedCallback(id);
+    await believedAndTold(id, recordId);
+  });
+});
