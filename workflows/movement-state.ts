@@ -388,4 +388,6 @@ export interface Carried<S> {
   watchUntil?: number;
   /** When hint-driven inquiries last ran (epoch ms), so repeated hints stay coalesced across runs. */
   lastHintInquiryAt?: number;
+  /** A hint is still waiting for the provider's status, which could not be read this many times in a row. */
+  unansweredHintAsks?: number;
 }

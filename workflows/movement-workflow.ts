@@ -78,10 +78,14 @@ export abstract class MovementWorkflow<
   /** Applies the provider's word; the status ladder keeps it from moving the movement backwards. */
   protected abstract apply(outcome: O, source: TimelineEntry['source']): void;
 
-  /** A hint, or a callback not taken at face value: one ask of the provider, whose word is applied. */
-  async confirm(): Promise<void> {
+  /**
+   * A hint, or a callback not taken at face value: one ask of the provider, whose word is applied;
+   * false when the provider could not be asked.
+   */
+  async confirm(): Promise<boolean> {
     const outcome = await this.askProvider();
     if (outcome) this.apply(outcome, 'callback');
+    return outcome !== undefined;
   }
 
   /** One turn of a waiting loop: wait until `wakeAt` or for work, serve requests, read callbacks. */

@@ -33,11 +33,12 @@ import { providerCallbackSignal } from './messages';
 import {
   BOUNDED_FIRST_ANSWER,
   BOUNDED_HANDLER_WAIT,
+  HINT_ASKED_UNTIL_ANSWERED,
   MOVEMENT_CORE_PATCH,
   STATUS_UPSERTED_WHEN_CHANGED,
 } from './patches';
 import { inForce } from './patches-in-force';
-import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN } from './timings';
+import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN, nextDelay } from './timings';
 import type { WorkflowTimings } from './timings';
 import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './movement-state';
 
@@ -57,6 +58,12 @@ export async function firstAnswer(ready: () => boolean): Promise<void> {
   else await condition(ready);
 }
 
+/**
+ * The longest wait between inquiries for a hint the provider could not answer (they back off from
+ * `hintMinIntervalMs`, doubling): a status API that is down for hours is asked about twice an hour.
+ */
+const UNANSWERED_HINT_MAX_INTERVAL_MS = 30 * 60_000;
+
 /** Routine timeline entries kept (money events are always kept). */
 const ROUTINE_ENTRIES_KEPT = 30;
 
@@ -75,8 +82,8 @@ export interface MovementRules<S extends MoneyMovementState> {
 export interface CallbackReader {
   /** Applies a verified callback; false when it must be confirmed by inquiry like a hint instead. */
   applyVerified(event: ProviderCallbackEvent): boolean;
-  /** One status inquiry whose answer is applied. */
-  confirm(): Promise<void>;
+  /** One status inquiry whose answer is applied; false when the provider could not be asked. */
+  confirm(): Promise<boolean>;
   /**
    * A callback from a provider this movement is not with: true if the movement took it (a payment that
    * failed over hears from a provider it left); otherwise the core notes and ignores it.
@@ -92,6 +99,8 @@ export class Movement<S extends MoneyMovementState> {
   private readonly outbox: Outbox;
   private hintWaiting = false;
   private lastHintInquiryAt: number;
+  /** Inquiries in a row a waiting hint's provider could not answer (patched): it is asked again, backing off. */
+  private unansweredHintAsks: number;
   /** Is a request (cancel, resolve, confirm) waiting for the main loop, and how the loop serves it. */
   private requestWaiting: () => boolean = () => false;
   private serveRequest: () => Promise<void> = async () => undefined;
@@ -103,6 +112,8 @@ export class Movement<S extends MoneyMovementState> {
     this.seen = new SeenEvents(carried?.seenEventIds);
     this.outbox = merchantOutbox(rules.timings, carried?.outbox);
     this.lastHintInquiryAt = carried?.lastHintInquiryAt ?? 0;
+    this.unansweredHintAsks = carried?.unansweredHintAsks ?? 0;
+    this.hintWaiting = this.unansweredHintAsks > 0;
     setHandler(providerCallbackSignal, (event) => void this.inbox.push(event));
     void this.outbox.run();
   }
@@ -191,7 +202,12 @@ export class Movement<S extends MoneyMovementState> {
   }
 
   private hintDueAt(): number {
-    return this.lastHintInquiryAt + (this.rules.timings.hintMinIntervalMs ?? DEFAULT_HINT_MIN_INTERVAL_MS);
+    const interval = this.rules.timings.hintMinIntervalMs ?? DEFAULT_HINT_MIN_INTERVAL_MS;
+    if (this.unansweredHintAsks === 0) return this.lastHintInquiryAt + interval;
+    return (
+      this.lastHintInquiryAt +
+      nextDelay({ initialMs: interval, maxMs: UNANSWERED_HINT_MAX_INTERVAL_MS, factor: 2 }, this.unansweredHintAsks)
+    );
   }
 
   /**
@@ -223,7 +239,16 @@ export class Movement<S extends MoneyMovementState> {
     if (this.hintWaiting && Date.now() >= this.hintDueAt()) {
       this.hintWaiting = false;
       this.lastHintInquiryAt = Date.now();
-      await reader.confirm();
+      const answered = await reader.confirm();
+      if (answered) {
+        this.unansweredHintAsks = 0;
+      } else if (inForce(HINT_ASKED_UNTIL_ANSWERED)) {
+        // The callback was acknowledged to its provider, which will not send it again: until the
+        // provider's status answers, the movement neither forgets it nor closes (closeOut waits for it).
+        this.unansweredHintAsks++;
+        this.hintWaiting = true;
+        this.note('callback', "the provider's status could not be read to confirm a callback; asking again");
+      }
     }
   }
 
@@ -248,8 +273,10 @@ export class Movement<S extends MoneyMovementState> {
     nextRun: (carried: Carried<S>) => A,
     cursor: { attempt: number; watchUntil?: number }
   ): Promise<void> {
-    // A hint held back to coalesce is answered in this run: it is not part of what is carried.
-    if (!this.continueAsNewDue(pollsThisRun) || this.hasWork() || this.hintWaiting) return;
+    // A hint held back to coalesce is answered in this run; one the provider could not answer yet (it
+    // may wait long) is carried.
+    const hintHeldBack = this.hintWaiting && this.unansweredHintAsks === 0;
+    if (!this.continueAsNewDue(pollsThisRun) || this.hasWork() || hintHeldBack) return;
     if (!allHandlersFinished() && inForce(BOUNDED_HANDLER_WAIT)) {
       // A handler that waits on the loop itself (an unbounded first-answer update of an execution started
       // before `bounded-first-answer`) would never finish while the loop waits here: wait a while, then
@@ -272,6 +299,7 @@ export class Movement<S extends MoneyMovementState> {
       watchUntil: cursor.watchUntil,
       inbox: [...this.inbox],
       lastHintInquiryAt: this.lastHintInquiryAt,
+      ...(this.unansweredHintAsks > 0 ? { unansweredHintAsks: this.unansweredHintAsks } : {}),
     };
   }
 
@@ -297,6 +325,7 @@ export class Movement<S extends MoneyMovementState> {
         const untilDue = this.hintDueAt() - Date.now();
         if (untilDue <= 0) await this.readCallbacks(reader);
         else await condition(() => this.hasWork(), untilDue);
+        if (this.unansweredHintAsks > 0) await this.continueAsNewIfDue(0, nextRun, cursor);
         continue;
       }
       if (settled()) return this.state;

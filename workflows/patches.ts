@@ -114,6 +114,13 @@ export const REFUND_FAILED_RESOLUTION_CHECKED = 'refund-failed-resolution-checke
  */
 export const LATE_RECORD_READS_EVERY_CALLBACK = 'late-record-reads-every-callback';
 /**
+ * Patch id: a hint (or a callback not taken at face value) whose confirming inquiry the provider could
+ * not answer is asked about again, backing off, and carried across continue-as-new, instead of being
+ * forgotten after one failed inquiry: the movement does not close while it waits. A payment's late
+ * watch ended and closed EXPIRED over a paid notification the API had acknowledged.
+ */
+export const HINT_ASKED_UNTIL_ANSWERED = 'hint-asked-until-answered';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -149,6 +156,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     RESET_RUN_WAITS_FOR_WHAT_WAS_PAID,
     REFUND_FAILED_RESOLUTION_CHECKED,
     LATE_RECORD_READS_EVERY_CALLBACK,
+    HINT_ASKED_UNTIL_ANSWERED,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

@@ -1,0 +1,84 @@
+/**
+ * A callback Kasir acknowledged but does not take at face value (a hint) is confirmed by the provider's
+ * status. When that status cannot be read, the movement asks again, backing off, and does not close over
+ * it: the provider, told the callback arrived, will not send it again.
+ */
+import assert from 'node:assert/strict';
+import { paymentStateQuery } from '../../workflows/messages';
+import { recordHistory } from '../helpers/histories';
+import { simControl, startPayment } from '../helpers/movements';
+import { eventually, startStack } from '../helpers/stack';
+import type { TestStack } from '../helpers/stack';
+
+describe('hints whose provider could not be asked', function () {
+  this.timeout(90_000);
+  let stack: TestStack;
+
+  before(async function () {
+    this.timeout(120_000);
+    stack = await startStack({
+      api: true,
+      // NICEPAY's own expiry (its validity at this time scale) comes after Kasir's, so the customer can
+      // still pay after Kasir expired the payment, as a late payment does.
+      timeScale: 3,
+      timings: {
+        // The late watch ends before its next poll: only the notification can tell Kasir of the money.
+        payment: {
+          poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 },
+          lateWindowMs: 12_000,
+          latePoll: { initialMs: 60_000, maxMs: 60_000, factor: 1 },
+        },
+        hintMinIntervalMs: 300,
+      },
+    });
+  });
+  after(async () => stack?.stop());
+
+  it('asks again about a paid notification whose confirming inquiry failed, instead of closing EXPIRED over it', async () => {
+    const nicepay = stack.simulators.nicepay.url;
+    const { state, handle } = await startPayment(stack, {
+      provider: 'nicepay',
+      method: 'EWALLET_OVO',
+      expiresInMinutes: 0.1,
+    });
+    assert.equal(state.status, 'PENDING');
+    await eventually(
+      async () => (await handle.query(paymentStateQuery)).status === 'EXPIRED',
+      30_000,
+      'Kasir to expire the payment'
+    );
+    // NICEPAY's status API fails exactly the three attempts of the inquiry that confirms the notification.
+    await simControl(nicepay, '/_sim/faults', {
+      kind: 'http-5xx',
+      path: '/nicepay/api/v1.0/debit/status',
+      status: 503,
+      count: 3,
+    });
+    // The customer pays; NICEPAY notifies Kasir, which acknowledges it.
+    await simControl(nicepay, `/_sim/orders/${state.id}/pay`);
+    const acknowledged = await eventually(() =>
+      stack.simulators.nicepay.simulator.callbacks.attempts.find((a) => a.reference === state.id && a.acknowledged)
+    );
+    assert.ok(acknowledged);
+
+    const closed = await handle.result();
+    await recordHistory(stack, handle, 'payment', 'hint-asked-until-answered');
+    assert.equal(
+      closed.status,
+      'SUCCEEDED',
+      `closed ${closed.status}: ${closed.timeline.map((e) => e.note).join('; ')}`
+    );
+    assert.ok(
+      closed.timeline.some((e) => /could not be read to confirm a callback/.test(e.note ?? '')),
+      'the failed inquiry is on the timeline'
+    );
+    const events = await eventually(async () => {
+      const types = stack.webhooks.eventsFor(state.id).map((e) => e.type);
+      return types.includes('payment.succeeded') ? types : undefined;
+    });
+    assert.deepEqual(
+      events.filter((t) => t === 'payment.succeeded'),
+      ['payment.succeeded']
+    );
+  });
+});
