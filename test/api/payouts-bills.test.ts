@@ -240,17 +240,31 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       operator: 'ops@kasir',
     };
 
-    before(async () => {
-      // The provider takes the payout but the answer never arrives: UNKNOWN, then resolved only by evidence or query.
+    /**
+     * The provider takes the payout but the answer never arrives: UNKNOWN. Its own queries come only after
+     * ten minutes (they would find it PROCESSING), so it stays UNKNOWN until an operator resolves it, however
+     * slowly these tests run.
+     */
+    async function unknownPayout(): Promise<PayoutView> {
       await fetch(`${stack.simulators.bdpay.url}/_sim/faults`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ kind: 'accept-then-drop', path: '/gateway/cash' }),
       });
-      const created = await api.post<PayoutView>('/v1/payouts', payoutBody(), { as: acme });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      assert.equal(created.body.status, 'UNKNOWN');
-      payoutId = created.body.id;
+      const timings = stack.config.timings.payout;
+      stack.config.timings.payout = { ...timings, query: { initialMs: 600_000, maxMs: 600_000, factor: 1 } };
+      try {
+        const created = await api.post<PayoutView>('/v1/payouts', payoutBody(), { as: acme });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        assert.equal(created.body.status, 'UNKNOWN');
+        return created.body;
+      } finally {
+        stack.config.timings.payout = timings;
+      }
+    }
+
+    before(async () => {
+      payoutId = (await unknownPayout()).id;
     });
 
     it('is closed to callers without the operator key, merchant keys included', async () => {
@@ -292,22 +306,15 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
 
     it('passes `force` through to the workflow with the resolution, recorded in its history', async () => {
       const operator = { 'Kasir-Operator-Key': stack.operatorKey };
-      await fetch(`${stack.simulators.bdpay.url}/_sim/faults`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ kind: 'accept-then-drop', path: '/gateway/cash' }),
-      });
-      const created = await api.post<PayoutView>('/v1/payouts', payoutBody(), { as: acme });
-      assert.equal(created.status, 201, created.text);
-      assert.equal(created.body.status, 'UNKNOWN');
+      const payout = await unknownPayout();
       const forced = await api.post<PayoutView>(
-        `/v1/operator/payouts/${created.body.id}/resolve`,
+        `/v1/operator/payouts/${payout.id}/resolve`,
         { ...resolution, outcome: 'FAILED', force: true },
         { headers: operator }
       );
       assert.equal(forced.status, 200, forced.text);
       assert.equal(forced.body.status, 'FAILED');
-      const history = await stack.client.workflow.getHandle(workflowIdOf('payout', created.body.id)).fetchHistory();
+      const history = await stack.client.workflow.getHandle(workflowIdOf('payout', payout.id)).fetchHistory();
       // History holds the request sealed; the test-only key opens it, as an operator's codec server would.
       const codec = new EncryptionCodec(TEST_ONLY_ENCRYPTION);
       const sealed = (history.events ?? [])
