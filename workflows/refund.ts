@@ -10,8 +10,8 @@ import type { KasirActivities } from '../activities';
 import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PaymentOutcome } from '../src/domain/payment';
-import { refundIsFinal, refundProvenBy, refundStatusRank } from '../src/domain/refund';
-import type { SubmitRefundInput } from '../src/domain/refund';
+import { refundIsFinal, refundProvableByStatus, refundProvenBy, refundStatusRank } from '../src/domain/refund';
+import type { RefundToProve, SubmitRefundInput } from '../src/domain/refund';
 import { activityFailureOf, answerOf } from './activity-options';
 import { inquiries, submissions } from './activity-proxies';
 import { askAgainWhileCheckUnavailable } from './check-then-send';
@@ -97,9 +97,13 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
     return (
       request.outcome === 'FAILED' &&
       !refundIsFinal(this.state.status) &&
-      this.state.amount + (this.input.refundedBefore ?? 0) === this.input.paidAmount &&
+      refundProvableByStatus(this.toProve()) &&
       inForce(REFUND_FAILED_RESOLUTION_CHECKED)
     );
+  }
+
+  private toProve(): RefundToProve {
+    return { ...this.input, amount: this.state.amount };
   }
 
   /** Answers the waiting resolution with a refusal; the refund takes another one later. */
@@ -231,7 +235,7 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
   /** The payment's status proves only a refund of all that remained (src/domain/refund.ts); the word is always an inquiry's. */
   protected apply(payment: PaymentOutcome): void {
     this.state.providerStatus = payment.providerStatus;
-    if (refundProvenBy(payment, this.state.amount, this.input.paidAmount, this.input.refundedBefore)) {
+    if (refundProvenBy(payment, this.toProve())) {
       this.movement.transition('SUCCEEDED', 'query', `payment ${payment.providerStatus}`);
     } else {
       this.movement.note('query', `payment ${payment.providerStatus}: does not prove this refund either way`);

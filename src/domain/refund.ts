@@ -1,6 +1,7 @@
 /** Refunds: money back to the customer of a paid payment. Pure types and rules, safe to import from workflows. */
 import type { Rupiah } from './money';
 import type { PaymentOutcome, PaymentRef, ProviderFailure } from './payment';
+import type { ProviderId } from './provider';
 import { statusLadder } from './status-ladder';
 
 export const REFUND_STATUSES = ['REQUESTED', 'UNKNOWN', 'PROCESSING', 'FAILED', 'SUCCEEDED'] as const;
@@ -51,11 +52,29 @@ export type RefundSubmission =
  * (a partial refund leaves the payment paid). Refunds still in flight when this one was requested are
  * not counted: with one of them this refund may or may not be what emptied the payment.
  */
-export function refundProvenBy(
-  payment: PaymentOutcome,
-  refundAmount: Rupiah,
-  paidAmount: Rupiah,
-  refundedBefore: Rupiah = 0
-): boolean {
-  return payment.status === 'refunded' && refundAmount + refundedBefore === paidAmount;
+export function refundProvenBy(payment: PaymentOutcome, refund: RefundToProve): boolean {
+  return payment.status === 'refunded' && refundProvableByStatus(refund);
 }
+
+/** A refund as its proof needs it: whose payment, how much, and what earlier refunds had returned. */
+export interface RefundToProve {
+  provider: ProviderId;
+  amount: Rupiah;
+  paidAmount: Rupiah;
+  refundedBefore?: Rupiah;
+}
+
+/**
+ * Whether a payment's status could prove this refund at all: it must return all that remained of the
+ * payment, and after earlier partial refunds only a provider whose status tells a partly refunded
+ * payment from a fully refunded one proves the remainder: Finpay (`PARTIALLY_REFUNDED`,
+ * docs/providers/finpay.md §4). NICEPAY's status codes have no partial-refund state
+ * (docs/providers/nicepay.md §4): after a partial refund its status may already read refunded.
+ */
+export function refundProvableByStatus(refund: RefundToProve): boolean {
+  const refundedBefore = refund.refundedBefore ?? 0;
+  if (refundedBefore > 0 && !STATUS_TELLS_PARTIAL_REFUNDS.has(refund.provider)) return false;
+  return refund.amount + refundedBefore === refund.paidAmount;
+}
+
+const STATUS_TELLS_PARTIAL_REFUNDS: ReadonlySet<ProviderId> = new Set<ProviderId>(['finpay']);

@@ -333,6 +333,37 @@ describe('merchant API: refunds', function () {
     );
   });
 
+  it('does not take a NICEPAY payment shown refunded as proof of a remainder whose answer was lost: its statuses tell no partial refund', async () => {
+    const nicepay = stack.simulators.nicepay.url;
+    const created = await api.post<PaymentView>(
+      '/v1/payments',
+      paymentBody({ provider: 'nicepay', method: 'EWALLET_OVO', amount: 80_000 }),
+      { as: acme }
+    );
+    assert.equal(created.status, 201, created.text);
+    await simControl(nicepay, `/_sim/orders/${created.body.id}/pay`);
+    await eventually(async () => {
+      const current = await api.get<PaymentView>(`/v1/payments/${created.body.id}`, { as: acme });
+      return current.body.status === 'SUCCEEDED';
+    });
+    const first = await refund(created.body.id, { amount: 30_000 });
+    assert.equal(first.body.status, 'SUCCEEDED', first.text);
+    await ledgerRefunded(created.body.id, 30_000);
+    await simControl(nicepay, '/_sim/faults', { kind: 'accept-then-drop', path: '/nicepay/api/v1.0/debit/refund' });
+    try {
+      const rest = await refund(created.body.id, {});
+      assert.equal(rest.body.status, 'UNKNOWN', rest.text);
+      const flagged = await eventually(async () => {
+        const current = await api.get<RefundView>(`/v1/refunds/${rest.body.id}`, { as: acme });
+        return current.body.needsAttention ? current.body : undefined;
+      });
+      assert.equal(flagged.status, 'UNKNOWN');
+      assert.match(flagged.attentionReason ?? '', /UNRESOLVED/);
+    } finally {
+      await fetch(`${nicepay}/_sim/faults`, { method: 'DELETE' });
+    }
+  });
+
   it('refuses what cannot be refunded with a clear 4xx', async () => {
     const unpaid = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
     const notPaid = await refund(unpaid.body.id, {});
