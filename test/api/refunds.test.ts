@@ -46,11 +46,15 @@ describe('merchant API: refunds', function () {
     (await simGet<Record<string, number>>(finpay, '/_sim/submissions'))[`refund:${paymentId}`] ?? 0;
   const simOrder = (paymentId: string) => simGet<SimOrder>(finpay, `/_sim/orders/${paymentId}`);
 
-  /** A Finpay VA payment the customer paid in full: SUCCEEDED in Kasir. */
-  async function paidPayment(amount = 150_000, as: TestMerchant = acme): Promise<PaymentView> {
-    const created = await api.post<PaymentView>('/v1/payments', paymentBody({ amount }), { as });
+  /** A payment (by default a Finpay VA) the customer paid in full: SUCCEEDED in Kasir. */
+  async function paidPayment(
+    amount = 150_000,
+    as: TestMerchant = acme,
+    at: { provider: 'finpay' | 'nicepay'; method: string } = { provider: 'finpay', method: 'VA_BCA' }
+  ): Promise<PaymentView> {
+    const created = await api.post<PaymentView>('/v1/payments', paymentBody({ amount, ...at }), { as });
     assert.equal(created.status, 201, created.text);
-    await simControl(finpay, `/_sim/orders/${created.body.id}/pay`);
+    await simControl(stack.simulators[at.provider].url, `/_sim/orders/${created.body.id}/pay`);
     return eventually(async () => {
       const current = await api.get<PaymentView>(`/v1/payments/${created.body.id}`, { as });
       assert.equal(current.body.status, 'SUCCEEDED');
@@ -302,27 +306,16 @@ describe('merchant API: refunds', function () {
 
   it('refunds a NICEPAY e-wallet payment in two parts through its refund API (service 58), once each', async () => {
     const nicepay = stack.simulators.nicepay.url;
-    const created = await api.post<PaymentView>(
-      '/v1/payments',
-      paymentBody({ provider: 'nicepay', method: 'EWALLET_OVO', amount: 80_000 }),
-      { as: acme }
-    );
-    assert.equal(created.status, 201, created.text);
-    await simControl(nicepay, `/_sim/orders/${created.body.id}/pay`);
-    await eventually(async () => {
-      const current = await api.get<PaymentView>(`/v1/payments/${created.body.id}`, { as: acme });
-      assert.equal(current.body.status, 'SUCCEEDED');
-      return current.body;
-    });
-    const first = await refund(created.body.id, { amount: 30_000 });
-    const rest = await refund(created.body.id, {});
+    const payment = await paidPayment(80_000, acme, { provider: 'nicepay', method: 'EWALLET_OVO' });
+    const first = await refund(payment.id, { amount: 30_000 });
+    const rest = await refund(payment.id, {});
     assert.equal(first.status, 201, first.text);
     assert.equal(rest.status, 201, rest.text);
     assert.deepEqual([first.body.status, rest.body.status], ['SUCCEEDED', 'SUCCEEDED']);
     assert.equal(rest.body.amount, 50_000, 'by default, all that remains');
     const order = await simGet<{ refunds: { partnerRefundNo: string; amount: number }[] }>(
       nicepay,
-      `/_sim/orders/${created.body.id}`
+      `/_sim/orders/${payment.id}`
     );
     assert.deepEqual(
       order.refunds.map((r) => [r.partnerRefundNo, r.amount]),
@@ -335,23 +328,13 @@ describe('merchant API: refunds', function () {
 
   it('does not take a NICEPAY payment shown refunded as proof of a remainder whose answer was lost: its statuses tell no partial refund', async () => {
     const nicepay = stack.simulators.nicepay.url;
-    const created = await api.post<PaymentView>(
-      '/v1/payments',
-      paymentBody({ provider: 'nicepay', method: 'EWALLET_OVO', amount: 80_000 }),
-      { as: acme }
-    );
-    assert.equal(created.status, 201, created.text);
-    await simControl(nicepay, `/_sim/orders/${created.body.id}/pay`);
-    await eventually(async () => {
-      const current = await api.get<PaymentView>(`/v1/payments/${created.body.id}`, { as: acme });
-      return current.body.status === 'SUCCEEDED';
-    });
-    const first = await refund(created.body.id, { amount: 30_000 });
+    const payment = await paidPayment(80_000, acme, { provider: 'nicepay', method: 'EWALLET_OVO' });
+    const first = await refund(payment.id, { amount: 30_000 });
     assert.equal(first.body.status, 'SUCCEEDED', first.text);
-    await ledgerRefunded(created.body.id, 30_000);
+    await ledgerRefunded(payment.id, 30_000);
     await simControl(nicepay, '/_sim/faults', { kind: 'accept-then-drop', path: '/nicepay/api/v1.0/debit/refund' });
     try {
-      const rest = await refund(created.body.id, {});
+      const rest = await refund(payment.id, {});
       assert.equal(rest.body.status, 'UNKNOWN', rest.text);
       const flagged = await eventually(async () => {
         const current = await api.get<RefundView>(`/v1/refunds/${rest.body.id}`, { as: acme });
