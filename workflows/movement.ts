@@ -38,7 +38,12 @@ import {
   STATUS_UPSERTED_WHEN_CHANGED,
 } from './patches';
 import { inForce } from './patches-in-force';
-import { DEFAULT_HINT_MIN_INTERVAL_MS, DEFAULT_HISTORY_EVENTS_PER_RUN, nextDelay } from './timings';
+import {
+  DEFAULT_HINT_CONFIRM_ASKS,
+  DEFAULT_HINT_MIN_INTERVAL_MS,
+  DEFAULT_HISTORY_EVENTS_PER_RUN,
+  nextDelay,
+} from './timings';
 import type { WorkflowTimings } from './timings';
 import type { Carried, MoneyMovementState, OutboxState, TimelineEntry } from './movement-state';
 
@@ -206,7 +211,10 @@ export class Movement<S extends MoneyMovementState> {
     if (this.unansweredHintAsks === 0) return this.lastHintInquiryAt + interval;
     return (
       this.lastHintInquiryAt +
-      nextDelay({ initialMs: interval, maxMs: UNANSWERED_HINT_MAX_INTERVAL_MS, factor: 2 }, this.unansweredHintAsks)
+      nextDelay(
+        { initialMs: Math.max(interval, 1_000), maxMs: UNANSWERED_HINT_MAX_INTERVAL_MS, factor: 2 },
+        this.unansweredHintAsks
+      )
     );
   }
 
@@ -244,10 +252,20 @@ export class Movement<S extends MoneyMovementState> {
         this.unansweredHintAsks = 0;
       } else if (inForce(HINT_ASKED_UNTIL_ANSWERED)) {
         // The callback was acknowledged to its provider, which will not send it again: until the
-        // provider's status answers, the movement neither forgets it nor closes (closeOut waits for it).
+        // provider's status answers, the movement neither forgets it nor closes (closeOut waits for it);
+        // after `hintConfirmAsks` inquiries an operator is told instead of the movement asking for ever.
         this.unansweredHintAsks++;
-        this.hintWaiting = true;
-        this.note('callback', "the provider's status could not be read to confirm a callback; asking again");
+        const asks = this.rules.timings.hintConfirmAsks ?? DEFAULT_HINT_CONFIRM_ASKS;
+        if (this.unansweredHintAsks < asks) {
+          this.hintWaiting = true;
+          this.note('callback', "the provider's status could not be read to confirm a callback; asking again");
+        } else {
+          this.unansweredHintAsks = 0;
+          this.flag(
+            `HINT_UNCONFIRMED: ${this.state.provider} sent a callback for this ${this.rules.kind} and its status could not be read to confirm it (${asks} inquiries); check with the provider`,
+            'callback'
+          );
+        }
       }
     }
   }

@@ -76,6 +76,12 @@ export interface WorkflowTimings {
    * replayed hints cannot make a workflow inquire without bound. Optional, as above.
    */
   hintMinIntervalMs?: number;
+  /**
+   * Inquiries a hint gets while the provider's status cannot be read, backing off from
+   * `hintMinIntervalMs` to twice an hour, before it is flagged for an operator (`HINT_UNCONFIRMED`) and
+   * no longer holds the movement open. Optional, as above (then DEFAULT_HINT_CONFIRM_ASKS).
+   */
+  hintConfirmAsks?: number;
 }
 
 const SECOND = 1_000;
@@ -109,10 +115,12 @@ export const DEFAULT_TIMINGS: WorkflowTimings = {
   pollsPerRun: 200,
   historyEventsPerRun: 2_000,
   hintMinIntervalMs: 10 * SECOND,
+  hintConfirmAsks: 12,
 };
 
 export const DEFAULT_HISTORY_EVENTS_PER_RUN = DEFAULT_TIMINGS.historyEventsPerRun!;
 export const DEFAULT_HINT_MIN_INTERVAL_MS = DEFAULT_TIMINGS.hintMinIntervalMs!;
+export const DEFAULT_HINT_CONFIRM_ASKS = DEFAULT_TIMINGS.hintConfirmAsks!;
 
 export const DEFAULT_REGISTRATION_RETRY = DEFAULT_TIMINGS.payment.registrationRetry!;
 

@@ -33,8 +33,13 @@ describe('hints whose provider could not be asked', function () {
     });
   });
   after(async () => stack?.stop());
+  afterEach(async () => void (await fetch(`${stack.simulators.nicepay.url}/_sim/faults`, { method: 'DELETE' })));
 
-  it('asks again about a paid notification whose confirming inquiry failed, instead of closing EXPIRED over it', async () => {
+  /**
+   * A NICEPAY e-wallet payment Kasir expired and whose customer then pays: NICEPAY notifies Kasir, which
+   * acknowledges it, while NICEPAY's status API fails the next `failures` requests.
+   */
+  async function paidAfterExpiryWhileStatusFails(failures: number) {
     const nicepay = stack.simulators.nicepay.url;
     const { state, handle } = await startPayment(stack, {
       provider: 'nicepay',
@@ -47,19 +52,23 @@ describe('hints whose provider could not be asked', function () {
       30_000,
       'Kasir to expire the payment'
     );
-    // NICEPAY's status API fails exactly the three attempts of the inquiry that confirms the notification.
     await simControl(nicepay, '/_sim/faults', {
       kind: 'http-5xx',
       path: '/nicepay/api/v1.0/debit/status',
       status: 503,
-      count: 3,
+      count: failures,
     });
-    // The customer pays; NICEPAY notifies Kasir, which acknowledges it.
     await simControl(nicepay, `/_sim/orders/${state.id}/pay`);
     const acknowledged = await eventually(() =>
       stack.simulators.nicepay.simulator.callbacks.attempts.find((a) => a.reference === state.id && a.acknowledged)
     );
     assert.ok(acknowledged);
+    return { state, handle };
+  }
+
+  it('asks again about a paid notification whose confirming inquiry failed, instead of closing EXPIRED over it', async () => {
+    // Exactly the three attempts of the inquiry that confirms the notification fail.
+    const { state, handle } = await paidAfterExpiryWhileStatusFails(3);
 
     const closed = await handle.result();
     await recordHistory(stack, handle, 'payment', 'hint-asked-until-answered');
@@ -80,5 +89,21 @@ describe('hints whose provider could not be asked', function () {
       events.filter((t) => t === 'payment.succeeded'),
       ['payment.succeeded']
     );
+  });
+
+  it('flags a notification it could not confirm in `hintConfirmAsks` inquiries for an operator, and closes', async () => {
+    const timings = stack.config.timings;
+    stack.config.timings = { ...timings, hintConfirmAsks: 2 };
+    let started;
+    try {
+      // NICEPAY's status cannot be read at all from the notification on.
+      started = await paidAfterExpiryWhileStatusFails(1_000);
+    } finally {
+      stack.config.timings = timings;
+    }
+    const closed = await started.handle.result();
+    assert.equal(closed.status, 'EXPIRED');
+    assert.equal(closed.needsAttention, true);
+    assert.match(closed.attentionReason ?? '', /^HINT_UNCONFIRMED: nicepay sent a callback for this payment/);
   });
 });
