@@ -107,6 +107,8 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
 
   const unread = () => inbox.length > 0 && inForce(LATE_RECORD_READS_EVERY_CALLBACK);
   const giveUpAt = input.resume?.giveUpAt ?? Date.now() + input.timings.payment.lateWindowMs;
+  const handOver = (attempt: number) =>
+    continueAsNew<typeof lateCallbackWorkflow>({ ...input, resume: { state, attempt, giveUpAt, inbox: [...inbox] } });
   let amount: Rupiah | undefined;
   let believed = false;
   for (let attempt = input.resume?.attempt ?? 0; !believed; attempt++) {
@@ -129,8 +131,12 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
       break;
     }
     // A callback that arrived while the provider was asked is read before anything else (patched): the
-    // record never closes on the provider's answer, nor hands over, with a callback it has not read.
-    if (unread()) continue;
+    // record never closes on the provider's answer with a callback it has not read. Callbacks that keep
+    // coming still hand over once the run is full, carried in the inbox.
+    if (unread()) {
+      if (workflowInfo().historyLength > LATE_RECORD_EVENTS_PER_RUN) await handOver(attempt + 1);
+      continue;
+    }
     if (word.answer === 'denied') {
       state.status = 'LATE_CALLBACK_DENIED';
       upsertSearchAttributes([{ key: KasirStatus, value: state.status }]);
@@ -151,10 +157,7 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
     );
     const info = workflowInfo();
     if ((info.continueAsNewSuggested || info.historyLength > LATE_RECORD_EVENTS_PER_RUN) && !unread()) {
-      await continueAsNew<typeof lateCallbackWorkflow>({
-        ...input,
-        resume: { state, attempt: attempt + 1, giveUpAt, inbox: [...inbox] },
-      });
+      await handOver(attempt + 1);
     }
   }
 

@@ -5,12 +5,12 @@
  * (`limit.historyCount.suggestContinueAsNew`), so a record hands over at nearly every wake.
  */
 import assert from 'node:assert/strict';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { PaymentView } from '../../src/api/schemas';
 import { workflowIdOf } from '../../src/ids';
 import { lateRecordIdOf } from '../../src/api/late-records';
 import type { lateCallbackWorkflow } from '../../workflows/late-callback';
-import { lateCallbackStateQuery, paymentStateQuery } from '../../workflows/messages';
+import { lateCallbackStateQuery, paymentStateQuery, providerCallbackSignal } from '../../workflows/messages';
 import { apiClient, paymentBody } from '../api/http';
 import { recordHistory } from '../helpers/histories';
 import { paidCallback, simControl } from '../helpers/movements';
@@ -55,7 +55,7 @@ describe('late-callback record: every callback read', function () {
    */
   async function recordOfClosedPayment(
     beforeRecord: (id: string) => Promise<void> = async () => {}
-  ): Promise<{ id: string; recordId: string; record: WorkflowHandle }> {
+  ): Promise<{ id: string; recordId: string; record: WorkflowHandleWithFirstExecutionRunId }> {
     const created = await api.post<PaymentView>(
       '/v1/payments',
       paymentBody({ provider: 'finpay', method: 'VA_BCA', amount: 125_000 }),
@@ -93,8 +93,12 @@ describe('late-callback record: every callback read', function () {
     assert.equal(attempt!.acknowledged, true, 'Kasir acknowledged it: Finpay will not send it again');
   }
 
-  /** The record believed the signed callback (not Finpay's status) and the merchant was told once. */
-  async function believedAndTold(id: string, recordId: string): Promise<void> {
+  /** The record believed the signed callback (not Finpay's status, unless `evidence` says so) and the merchant was told. */
+  async function believedAndTold(
+    id: string,
+    recordId: string,
+    evidence: 'verified' | 'verified or confirmed' = 'verified'
+  ): Promise<void> {
     const believed = await eventually(
       async () => {
         const state = await stack.client.workflow.getHandle(recordId).query(lateCallbackStateQuery);
@@ -103,7 +107,8 @@ describe('late-callback record: every callback read', function () {
       20_000,
       'the record to believe the signed callback'
     );
-    assert.equal(believed.evidence, 'verified');
+    if (evidence === 'verified') assert.equal(believed.evidence, 'verified');
+    else assert.ok(['verified', 'confirmed'].includes(believed.evidence), believed.evidence);
     assert.equal(believed.paidAmount, 125_000);
     const told = await eventually(
       async () => stack.webhooks.eventsFor(id).find((e) => e.type === 'payment.late_payment'),
@@ -134,6 +139,29 @@ describe('late-callback record: every callback read', function () {
       'late-callback',
       'signed-callback-read-before-denied'
     );
+  });
+
+  it('hands over to a new run once full even while callbacks keep coming, carrying them', async () => {
+    const { id, recordId, record } = await recordOfClosedPayment();
+    await eventually(async () => (await record.fetchHistory()).events?.some((e) => e.timerStartedEventAttributes));
+    // Unsigned reports keep streaming in, one after another, while the record asks Finpay about them.
+    const closed = await stack.client.workflow.getHandle(workflowIdOf('payment', id)).query(paymentStateQuery);
+    const firstRun = stack.client.workflow.getHandle(recordId, record.firstExecutionRunId);
+    let sent = 0;
+    for (;;) {
+      const { status, historyLength } = await firstRun.describe();
+      if (status.name !== 'RUNNING' || historyLength > 2_300) break;
+      for (let i = 0; i < 20; i++) {
+        await record.signal(providerCallbackSignal, paidCallback(closed, `HINT:${sent++}`, 'hint'));
+      }
+    }
+    const { status, historyLength } = await firstRun.describe();
+    assert.equal(status.name, 'CONTINUED_AS_NEW', `the first run is ${status.name} with ${historyLength} events`);
+    assert.ok(historyLength <= 2_100, `the first run grew to ${historyLength} events`);
+    // The stream is over: the customer pays, and the latest run records the money, by the signed callback
+    // or by asking Finpay about a report it carried.
+    await paidWithSignedCallback(id);
+    await believedAndTold(id, recordId, 'verified or confirmed');
   });
 
   it('believes a verified callback that reaches it as it continues as new', async () => {
