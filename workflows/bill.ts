@@ -361,13 +361,12 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
         depositRefunded: outcome.depositRefunded ?? false,
       };
     }
-    this.movement.transition(next, source, outcome.providerCode);
-    if (next === 'AMOUNT_MISMATCH') {
-      this.movement.flag(
-        `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`,
-        source
-      );
-    }
+    const mismatch =
+      next === 'AMOUNT_MISMATCH'
+        ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`
+        : undefined;
+    this.movement.transition(next, source, outcome.providerCode, mismatch);
+    if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && billStatusRank(next) > billStatusRank('FAILED')) {
       this.movement.flag(
         'PAID_AFTER_FAILURE: the provider reports a success after a failure',

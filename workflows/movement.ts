@@ -31,6 +31,7 @@ import { DEFAULT_WEBHOOK_FAILING_AFTER_MS, Outbox } from './merchant-outbox';
 import { SeenEvents } from './seen-events';
 import { providerCallbackSignal } from './messages';
 import {
+  ATTENTION_IN_TRANSITION_EVENT,
   BOUNDED_FIRST_ANSWER,
   BOUNDED_HANDLER_WAIT,
   HINT_ASKED_UNTIL_ANSWERED,
@@ -141,10 +142,18 @@ export class Movement<S extends MoneyMovementState> {
     return this.state.status;
   }
 
-  /** Moves to `status` if it climbs the ladder; records it, publishes it and tells the merchant. */
-  transition(status: S['status'], source: Source, note?: string): boolean {
+  /**
+   * Moves to `status` if it climbs the ladder; records it, publishes it and tells the merchant. With
+   * `attention` (patched), the move needs an operator: the flag is raised before the merchant's event is
+   * queued, so the event carries it as GET does (the caller's `flag` then only records why).
+   */
+  transition(status: S['status'], source: Source, note?: string, attention?: string): boolean {
     if (status === this.state.status || this.rules.rank(status) <= this.rules.rank(this.state.status)) return false;
     this.state.status = status;
+    if (attention !== undefined && inForce(ATTENTION_IN_TRANSITION_EVENT)) {
+      this.state.needsAttention = true;
+      this.state.attentionReason = attention;
+    }
     this.record({ status, source, note, money: true });
     this.publish();
     this.emit(`${this.rules.kind}.${status.toLowerCase()}`);

@@ -121,6 +121,12 @@ export const LATE_RECORD_READS_EVERY_CALLBACK = 'late-record-reads-every-callbac
  */
 export const HINT_ASKED_UNTIL_ANSWERED = 'hint-asked-until-answered';
 /**
+ * Patch id: a status change that needs an operator (an amount mismatch, a registration whose outcome
+ * was never learned) raises the flag before the merchant's event is queued, so `payment.amount_mismatch`
+ * and its kind carry `needsAttention` and its reason as GET does; they carried `needsAttention: false`.
+ */
+export const ATTENTION_IN_TRANSITION_EVENT = 'attention-in-transition-event';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -157,6 +163,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     REFUND_FAILED_RESOLUTION_CHECKED,
     LATE_RECORD_READS_EVERY_CALLBACK,
     HINT_ASKED_UNTIL_ANSWERED,
+    ATTENTION_IN_TRANSITION_EVENT,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

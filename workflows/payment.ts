@@ -199,15 +199,15 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
     }
     if (known === undefined) {
       this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
+      const reason =
+        'REGISTRATION_OUTCOME_UNKNOWN: the provider never said whether it holds the order; watching for a stray payment';
       this.movement.transition(
         'EXPIRED',
         'registration',
-        'the provider never answered about the order before it would expire'
+        'the provider never answered about the order before it would expire',
+        reason
       );
-      this.movement.flag(
-        'REGISTRATION_OUTCOME_UNKNOWN: the provider never said whether it holds the order; watching for a stray payment',
-        'registration'
-      );
+      this.movement.flag(reason, 'registration');
       return;
     }
     if (known.status !== 'not_found' && known.status !== 'pending') {
@@ -604,10 +604,12 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
       this.state.paidAt = outcome.paidAt ?? this.state.paidAt ?? nowIso();
     }
     if (outcome.failure) this.state.failure = outcome.failure;
-    this.movement.transition(next, source, outcome.providerStatus);
-    if (next === 'AMOUNT_MISMATCH') {
-      this.movement.flag(`AMOUNT_MISMATCH: paid ${this.state.paidAmount} but ${this.state.amount} was due`, source);
-    }
+    const mismatch =
+      next === 'AMOUNT_MISMATCH'
+        ? `AMOUNT_MISMATCH: paid ${this.state.paidAmount} but ${this.state.amount} was due`
+        : undefined;
+    this.movement.transition(next, source, outcome.providerStatus, mismatch);
+    if (mismatch) this.movement.flag(mismatch, source);
     if (next === 'SUCCEEDED' && this.state.attentionReason?.startsWith('REGISTRATION_ANSWER_LOST')) {
       this.movement.clearAttention(); // paid: the lost instructions no longer matter
     }

@@ -352,13 +352,12 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
       this.state.failure = outcome.failure ??
         this.state.failure ?? { code: outcome.providerStatus, message: 'the provider reports the payout failed' };
     }
-    this.movement.transition(next, source, outcome.providerStatus);
-    if (next === 'AMOUNT_MISMATCH') {
-      this.movement.flag(
-        `AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`,
-        source
-      );
-    }
+    const mismatch =
+      next === 'AMOUNT_MISMATCH'
+        ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`
+        : undefined;
+    this.movement.transition(next, source, outcome.providerStatus, mismatch);
+    if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && payoutStatusRank(next) > payoutStatusRank('FAILED')) {
       this.movement.flag(
         'PAID_AFTER_FAILURE: the provider paid a payout that had been marked FAILED',

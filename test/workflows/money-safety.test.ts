@@ -36,6 +36,7 @@ import {
   startPayout,
   uniqueReference,
 } from '../helpers/movements';
+import { recordHistory } from '../helpers/histories';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -459,6 +460,12 @@ describe('money safety on the movement core', function () {
     const types = eventTypes(state.id);
     assert.ok(types.includes('payment.amount_mismatch'), `merchant events: ${types.join(', ')}`);
     assert.ok(!types.includes('payment.succeeded'), `merchant events: ${types.join(', ')}`);
+    // The merchant's event carries the flag and its reason, as the payment itself does.
+    const told = stack.webhooks.eventsFor(state.id).find((e) => e.type === 'payment.amount_mismatch')!;
+    assert.equal(told.data.needsAttention, true);
+    assert.equal(told.data.attentionReason, final.attentionReason);
+    assert.match(final.attentionReason ?? '', /^AMOUNT_MISMATCH: paid 1000 but 150000 was due/);
+    await recordHistory(stack, handle, 'payment', 'attention-in-transition-event');
   });
 
   it('9. a callback naming another provider is ignored', async () => {
