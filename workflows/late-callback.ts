@@ -155,10 +155,9 @@ export async function lateCallbackWorkflow(input: LateCallbackInput): Promise<La
       () => inbox.length > 0,
       Math.max(1, Math.min(giveUpAt - Date.now(), nextDelay(input.timings.payment.latePoll, attempt)))
     );
+    // Due, the record hands over even when a callback woke it: the callback is carried.
     const info = workflowInfo();
-    if ((info.continueAsNewSuggested || info.historyLength > LATE_RECORD_EVENTS_PER_RUN) && !unread()) {
-      await handOver(attempt + 1);
-    }
+    if (info.continueAsNewSuggested || info.historyLength > LATE_RECORD_EVENTS_PER_RUN) await handOver(attempt + 1);
   }
 
   const due = movement.kind === 'bill' ? movement.inquiry?.amount : movement.amount;

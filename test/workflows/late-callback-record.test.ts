@@ -164,6 +164,21 @@ describe('late-callback record: every callback read', function () {
     await believedAndTold(id, recordId, 'verified or confirmed');
   });
 
+  it('hands over when one callback wakes it and its run is due, carrying the callback', async () => {
+    const { id, recordId, record } = await recordOfClosedPayment();
+    // Idle, waiting ten minutes: its run is already past what the server suggests continuing as new at.
+    await eventually(async () => (await record.fetchHistory()).events?.some((e) => e.timerStartedEventAttributes));
+    const firstRun = stack.client.workflow.getHandle(recordId, record.firstExecutionRunId);
+    assert.ok((await firstRun.describe()).historyLength >= 10);
+    const closed = await stack.client.workflow.getHandle(workflowIdOf('payment', id)).query(paymentStateQuery);
+    await record.signal(providerCallbackSignal, paidCallback(closed, 'HINT:paced', 'hint'));
+    await eventually(
+      async () => (await firstRun.describe()).status.name === 'CONTINUED_AS_NEW',
+      10_000,
+      'the run the callback woke to hand over'
+    );
+  });
+
   it('believes a verified callback that reaches it as it continues as new', async () => {
     const { id, recordId, record } = await recordOfClosedPayment();
     // Finpay's status does not show the money yet: the record waits, idle, for ten minutes or a callback.
