@@ -341,6 +341,11 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     return this.state.paymentSubmitted ? this.status() : undefined;
   }
 
+  /** A hint about a bill never paid needs no answer: nothing is left waiting on the provider's status. */
+  override async confirm(): Promise<boolean> {
+    return this.state.paymentSubmitted ? super.confirm() : true;
+  }
+
   protected apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
     const next = this.statusFor(outcome);
     if (next === this.state.status || billStatusRank(next) <= billStatusRank(this.state.status)) {

@@ -107,6 +107,8 @@ export class Movement<S extends MoneyMovementState> {
   private lastHintInquiryAt: number;
   /** Inquiries in a row a waiting hint's provider could not answer (patched): it is asked again, backing off. */
   private unansweredHintAsks: number;
+  /** The movement has reached its end and only closes out (`closeOut`). */
+  private closingOut = false;
   /** Is a request (cancel, resolve, confirm) waiting for the main loop, and how the loop serves it. */
   private requestWaiting: () => boolean = () => false;
   private serveRequest: () => Promise<void> = async () => undefined;
@@ -265,15 +267,16 @@ export class Movement<S extends MoneyMovementState> {
         // after `hintConfirmAsks` inquiries an operator is told instead of the movement asking for ever.
         this.unansweredHintAsks++;
         const asks = this.rules.timings.hintConfirmAsks ?? DEFAULT_HINT_CONFIRM_ASKS;
-        if (this.unansweredHintAsks < asks) {
+        if (!this.closingOut || this.unansweredHintAsks < asks) {
+          // Before closing out, the movement's own polls and attention rules go on beside the hint.
           this.hintWaiting = true;
           this.note('callback', "the provider's status could not be read to confirm a callback; asking again");
         } else {
           this.unansweredHintAsks = 0;
-          this.flag(
-            `HINT_UNCONFIRMED: ${this.state.provider} sent a callback for this ${this.rules.kind} and its status could not be read to confirm it (${asks} inquiries); check with the provider`,
-            'callback'
-          );
+          const reason = `HINT_UNCONFIRMED: ${this.state.provider} sent a callback for this ${this.rules.kind} and its status could not be read to confirm it (${asks} inquiries); check with the provider`;
+          // A movement already flagged keeps its reason; the unconfirmed callback joins its timeline.
+          if (this.state.needsAttention) this.recordMoneyEvent('callback', reason);
+          else this.flag(reason, 'callback');
         }
       }
     }
@@ -341,6 +344,7 @@ export class Movement<S extends MoneyMovementState> {
   ): Promise<S> {
     const settled = () => this.outbox.drained() && allHandlersFinished();
     this.outbox.closingOut();
+    this.closingOut = true;
     for (;;) {
       await this.serveRequests();
       if (this.inbox.length > 0) {

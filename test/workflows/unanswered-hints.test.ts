@@ -4,9 +4,10 @@
  * it: the provider, told the callback arrived, will not send it again.
  */
 import assert from 'node:assert/strict';
-import { paymentStateQuery } from '../../workflows/messages';
+import { AYOPOP_SIM_ACCOUNTS, AYOPOP_SIM_PRODUCTS } from '../../src/sandbox/ayopop';
+import { billStateQuery, paymentStateQuery, providerCallbackSignal } from '../../workflows/messages';
 import { recordHistory } from '../helpers/histories';
-import { simControl, startPayment } from '../helpers/movements';
+import { simControl, startBill, startPayment } from '../helpers/movements';
 import { eventually, startStack } from '../helpers/stack';
 import type { TestStack } from '../helpers/stack';
 
@@ -89,6 +90,32 @@ describe('hints whose provider could not be asked', function () {
       events.filter((t) => t === 'payment.succeeded'),
       ['payment.succeeded']
     );
+  });
+
+  it('takes a hint about a bill never paid as needing no answer: nothing is asked again, nothing held open', async () => {
+    const { state, handle } = await startBill(stack, {
+      productCode: AYOPOP_SIM_PRODUCTS.plnPostpaid,
+      accountNumber: AYOPOP_SIM_ACCOUNTS.succeedsImmediately,
+    });
+    assert.equal(state.status, 'INQUIRED');
+    // An unsigned report of a payment Kasir never made (Ayopop's callbacks carry no signature).
+    await handle.signal(providerCallbackSignal, {
+      kind: 'bill',
+      provider: 'ayopop',
+      reference: state.id,
+      eventId: 'HINT:never-paid',
+      trust: 'hint',
+      receivedAt: new Date().toISOString(),
+      outcome: { status: 'succeeded', providerCode: '0', amount: state.inquiry!.amount },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const current = await handle.query(billStateQuery);
+    assert.equal(current.status, 'INQUIRED');
+    assert.ok(
+      !current.timeline.some((e) => /could not be read to confirm a callback/.test(e.note ?? '')),
+      `timeline: ${current.timeline.map((e) => e.note).join('; ')}`
+    );
+    await handle.terminate('test cleanup');
   });
 
   it('flags a notification it could not confirm in `hintConfirmAsks` inquiries for an operator, and closes', async () => {
