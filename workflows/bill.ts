@@ -17,7 +17,7 @@ import { nowIso } from './status-and-timeline';
 import { billWorkflowV1 } from './legacy/bill-v1';
 import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
 import type { ConfirmBillPaymentRequest } from './messages';
-import { MOVEMENT_CORE } from './movement';
+import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
 import { CHECK_AND_PAY_TOGETHER, RESET_RUN_ASKS_WHAT_WAS_PAID, RESET_RUN_WAITS_FOR_WHAT_WAS_PAID } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
@@ -72,7 +72,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     if (this.confirmation) this.confirmation.answer ??= {};
     if (this.state.status === 'PROCESSING' || this.state.status === 'PAYING') await this.awaitFinalStatus();
     if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
-      this.movement.clearAttention();
+      this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
     }
     return this.closeOut();
   }

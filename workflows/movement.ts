@@ -65,6 +65,12 @@ export async function firstAnswer(ready: () => boolean): Promise<void> {
 }
 
 /**
+ * Why a movement needs an operator when a callback it acknowledged could never be confirmed; it
+ * survives the clearing a final status brings (a run that continued as new while closing out).
+ */
+export const HINT_UNCONFIRMED = 'HINT_UNCONFIRMED';
+
+/**
  * The longest wait between inquiries for a hint the provider could not answer (they back off from
  * `hintMinIntervalMs`, doubling): a status API that is down for hours is asked about twice an hour.
  */
@@ -190,8 +196,10 @@ export class Movement<S extends MoneyMovementState> {
     if (eventType) this.emit(eventType);
   }
 
-  clearAttention(): void {
+  /** Clears needs-attention, unless its reason is of the kind `keep` names (a prefix such as `HINT_UNCONFIRMED`). */
+  clearAttention(options: { keep?: string } = {}): void {
     if (!this.state.needsAttention) return;
+    if (options.keep !== undefined && this.state.attentionReason?.startsWith(`${options.keep}:`)) return;
     this.state.needsAttention = false;
     this.state.attentionReason = undefined;
     this.publish();
@@ -273,7 +281,7 @@ export class Movement<S extends MoneyMovementState> {
           this.note('callback', "the provider's status could not be read to confirm a callback; asking again");
         } else {
           this.unansweredHintAsks = 0;
-          const reason = `HINT_UNCONFIRMED: ${this.state.provider} sent a callback for this ${this.rules.kind} and its status could not be read to confirm it (${asks} inquiries); check with the provider`;
+          const reason = `${HINT_UNCONFIRMED}: ${this.state.provider} sent a callback for this ${this.rules.kind} and its status could not be read to confirm it (${asks} inquiries); check with the provider`;
           // A movement already flagged keeps its reason; the unconfirmed callback joins its timeline.
           if (this.state.needsAttention) this.recordMoneyEvent('callback', reason);
           else this.flag(reason, 'callback');

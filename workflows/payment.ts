@@ -71,6 +71,10 @@ interface CancelRequest {
   answer?: { error?: string };
 }
 
+/** Why a payment whose provider holds the order, but never repeated its instructions, needs an operator. */
+const LOST_INSTRUCTIONS =
+  'REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions';
+
 class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, PaymentOutcome> {
   private cancel?: CancelRequest;
 
@@ -217,7 +221,12 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
     if (known?.status === 'pending') {
       this.state.providerStatus = known.providerStatus;
       this.state.providerReference ??= known.providerReference;
-      this.movement.transition('PENDING', 'registration', 'the provider holds the order; its answer was lost');
+      this.movement.transition(
+        'PENDING',
+        'registration',
+        'the provider holds the order; its answer was lost',
+        LOST_INSTRUCTIONS
+      );
       this.flagLostInstructions();
       return;
     }
@@ -226,11 +235,9 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
     if (!PUSHED_TO_CUSTOMER.has(this.state.method) && this.nextFallback()) return this.leaveAfterNotFound(why);
     this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
     await calls.cancelPayment(this.state.provider, this.ref()).catch(() => undefined);
-    this.movement.transition('FAILED', 'registration', this.state.failure.code);
-    this.movement.flag(
-      'REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment',
-      'registration'
-    );
+    const reason = 'REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment';
+    this.movement.transition('FAILED', 'registration', this.state.failure.code, reason);
+    this.movement.flag(reason, 'registration');
   }
 
   // ---- routing: failing over to the next provider (issue #15) ---------------------------------------
@@ -407,10 +414,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
   }
 
   private flagLostInstructions(): void {
-    this.movement.flag(
-      'REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions',
-      'registration'
-    );
+    this.movement.flag(LOST_INSTRUCTIONS, 'registration');
   }
 
   /**

@@ -16,7 +16,7 @@ import { nowIso } from './status-and-timeline';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { checkResolutionRequest, payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
-import { MOVEMENT_CORE } from './movement';
+import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
 import { CHECK_AND_SUBMIT_TOGETHER } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
@@ -50,7 +50,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
     await this.resolveOutcome();
     if (this.resolutionNeedsWatching()) await this.watchAfterOperatorResolution();
     if (payoutIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
-      this.movement.clearAttention();
+      this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
     }
     return this.closeOut();
   }

@@ -187,6 +187,11 @@ describe('process faults', function () {
           (await simGet<{ id: string }[]>(finpay, '/_sim/orders')).filter((o) => o.id === state.id).length,
           1
         );
+        // The merchant's payment.pending says so too.
+        const pending = await eventually(() =>
+          stack.webhooks.eventsFor(state.id).find((e) => e.type === 'payment.pending')
+        );
+        assert.deepEqual([pending.data.needsAttention, pending.data.attentionReason], [true, state.attentionReason]);
 
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         const final = await handle.result();

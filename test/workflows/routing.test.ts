@@ -204,6 +204,10 @@ describe('paymentWorkflow routing and failover', function () {
     assert.equal(state.provider, 'finpay');
     assert.equal(state.routing, undefined);
     assert.equal(await orderAt(bdpay, state.id), undefined);
+    // The merchant's event carries the flag and its reason, as the payment itself does.
+    assert.match(state.attentionReason ?? '', /^REGISTRATION_OUTCOME_UNKNOWN/);
+    const failed = await eventually(() => stack.webhooks.eventsFor(state.id).find((e) => e.type === 'payment.failed'));
+    assert.deepEqual([failed.data.needsAttention, failed.data.attentionReason], [true, state.attentionReason]);
   });
 
   it('flags money the left provider took after all (a registration still in flight that landed late)', async () => {
