@@ -107,16 +107,18 @@ export const RESET_RUN_WAITS_FOR_WHAT_WAS_PAID = 'reset-run-waits-for-what-was-p
  */
 export const REFUND_FAILED_RESOLUTION_CHECKED = 'refund-failed-resolution-checked';
 /**
- * Patch id: a late-callback record reads every callback it was given before it closes or continues as
- * new. One signalled while it asked the provider (or in the activation that continues as new) was
- * dropped when the provider's answer closed it DENIED or UNRESOLVED, or with the run that handed over.
- * Asked only when such a callback is waiting, so records that never meet one carry no marker.
+ * Patch id: a late-callback record reads every callback it was given before it closes on the
+ * provider's answer. One signalled while it asked the provider was dropped when the answer closed it
+ * DENIED or UNRESOLVED. (The callbacks a record holds when it continues as new are carried in its
+ * input, which needs no patch.) Asked only when such a callback is waiting, so records that never
+ * meet one carry no marker.
  */
 export const LATE_RECORD_READS_EVERY_CALLBACK = 'late-record-reads-every-callback';
 /**
  * Patch id: a hint (or a callback not taken at face value) whose confirming inquiry the provider could
  * not answer is asked about again, backing off, and carried across continue-as-new, instead of being
- * forgotten after one failed inquiry: the movement does not close while it waits. A payment's late
+ * forgotten after one failed inquiry: the movement does not close while it waits, until, closing out,
+ * `timings.hintConfirmAsks` inquiries went unanswered (then an operator is told). A payment's late
  * watch ended and closed EXPIRED over a paid notification the API had acknowledged.
  */
 export const HINT_ASKED_UNTIL_ANSWERED = 'hint-asked-until-answered';

@@ -77,9 +77,10 @@ export interface WorkflowTimings {
    */
   hintMinIntervalMs?: number;
   /**
-   * Inquiries a hint gets while the provider's status cannot be read, backing off from
-   * `hintMinIntervalMs` to twice an hour, before it is flagged for an operator (`HINT_UNCONFIRMED`) and
-   * no longer holds the movement open. Optional, as above (then DEFAULT_HINT_CONFIRM_ASKS).
+   * Inquiries a hint gets while the provider's status cannot be read (backing off from
+   * `hintMinIntervalMs` to twice an hour) before, once its movement is closing out, it is flagged for
+   * an operator (`HINT_UNCONFIRMED`) and no longer holds the movement open. Optional, as above (then
+   * DEFAULT_HINT_CONFIRM_ASKS).
    */
   hintConfirmAsks?: number;
 }
