@@ -71,6 +71,13 @@ describe('merchant API: refunds', function () {
       return ledger.refundedAmount === amount;
     });
 
+  /** The refund as GET shows it to its merchant, once `ready` holds. */
+  const refundOnce = (refundId: string, ready: (refund: RefundView) => boolean) =>
+    eventually(async () => {
+      const current = (await api.get<RefundView>(`/v1/refunds/${refundId}`, { as: acme })).body;
+      return ready(current) ? current : undefined;
+    });
+
   const refund = (paymentId: string, body: Record<string, unknown>, as: TestMerchant = acme) =>
     api.post<RefundView>(`/v1/payments/${paymentId}/refunds`, { reference: uniqueRef('RF'), ...body }, { as });
 
@@ -182,11 +189,7 @@ describe('merchant API: refunds', function () {
     const response = await refund(payment.id, {});
     assert.equal(response.status, 201, response.text);
     assert.equal(response.body.status, 'UNKNOWN');
-    const settled = await eventually(async () => {
-      const current = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
-      assert.equal(current.body.status, 'SUCCEEDED');
-      return current.body;
-    });
+    const settled = await refundOnce(response.body.id, (r) => r.status === 'SUCCEEDED');
     assert.equal(settled.needsAttention, false);
     assert.equal(await refundSubmissions(payment.id), 1);
     const handle = stack.client.workflow.getHandle(workflowIdOf('refund', response.body.id));
@@ -202,11 +205,7 @@ describe('merchant API: refunds', function () {
     const rest = await refund(payment.id, { amount: 60_000 });
     assert.equal(rest.body.status, 'UNKNOWN', rest.text);
     // The payment now shows refunded in full: with the 40,000 already returned, that proves these 60,000.
-    const settled = await eventually(async () => {
-      const current = await api.get<RefundView>(`/v1/refunds/${rest.body.id}`, { as: acme });
-      assert.equal(current.body.status, 'SUCCEEDED');
-      return current.body;
-    });
+    const settled = await refundOnce(rest.body.id, (r) => r.status === 'SUCCEEDED');
     assert.equal(settled.needsAttention, false);
     assert.equal(await refundSubmissions(payment.id), 2);
     assert.equal((await simOrder(payment.id)).refundedAmount, 100_000);
@@ -217,11 +216,7 @@ describe('merchant API: refunds', function () {
     await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
     const response = await refund(payment.id, { amount: 25_000 });
     assert.equal(response.body.status, 'UNKNOWN', response.text);
-    const flagged = await eventually(async () => {
-      const current = await api.get<RefundView>(`/v1/refunds/${response.body.id}`, { as: acme });
-      assert.equal(current.body.needsAttention, true);
-      return current.body;
-    });
+    const flagged = await refundOnce(response.body.id, (r) => r.needsAttention);
     assert.equal(flagged.status, 'UNKNOWN');
     assert.match(flagged.attentionReason ?? '', /UNRESOLVED/);
     assert.equal(await refundSubmissions(payment.id), 1);
@@ -336,10 +331,7 @@ describe('merchant API: refunds', function () {
     try {
       const rest = await refund(payment.id, {});
       assert.equal(rest.body.status, 'UNKNOWN', rest.text);
-      const flagged = await eventually(async () => {
-        const current = await api.get<RefundView>(`/v1/refunds/${rest.body.id}`, { as: acme });
-        return current.body.needsAttention ? current.body : undefined;
-      });
+      const flagged = await refundOnce(rest.body.id, (r) => r.needsAttention);
       assert.equal(flagged.status, 'UNKNOWN');
       assert.match(flagged.attentionReason ?? '', /UNRESOLVED/);
     } finally {
