@@ -370,7 +370,12 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`
         : undefined;
-    this.movement.transition(next, source, outcome.providerCode, mismatch);
+    this.movement.transition(
+      next,
+      source,
+      outcome.providerCode,
+      mismatch === undefined ? undefined : { raise: mismatch }
+    );
     if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && billStatusRank(next) > billStatusRank('FAILED')) {
       this.movement.flag(

@@ -152,15 +152,21 @@ export class Movement<S extends MoneyMovementState> {
 
   /**
    * Moves to `status` if it climbs the ladder; records it, publishes it and tells the merchant. With
-   * `attention` (patched), the move needs an operator: the flag is raised before the merchant's event is
-   * queued, so the event carries it as GET does (the caller's `flag` then only records why).
+   * `attention` (patched), the move changes whether an operator is needed, and that is settled before
+   * the merchant's event is queued, so the event carries it as GET does: `raise` flags the movement (the
+   * caller's `flag` then only records why); `clear` ends a flag whose reason has that kind.
    */
-  transition(status: S['status'], source: Source, note?: string, attention?: string): boolean {
+  transition(
+    status: S['status'],
+    source: Source,
+    note?: string,
+    attention?: { raise: string } | { clear: string }
+  ): boolean {
     if (status === this.state.status || this.rules.rank(status) <= this.rules.rank(this.state.status)) return false;
     this.state.status = status;
-    if (attention !== undefined && inForce(ATTENTION_IN_TRANSITION_EVENT)) {
-      this.state.needsAttention = true;
-      this.state.attentionReason = attention;
+    if (attention !== undefined && this.attentionChangedBy(attention) && inForce(ATTENTION_IN_TRANSITION_EVENT)) {
+      this.state.needsAttention = 'raise' in attention;
+      this.state.attentionReason = 'raise' in attention ? attention.raise : undefined;
     }
     this.record({ status, source, note, money: true });
     this.publish();
@@ -196,10 +202,19 @@ export class Movement<S extends MoneyMovementState> {
     if (eventType) this.emit(eventType);
   }
 
+  private attentionChangedBy(attention: { raise: string } | { clear: string }): boolean {
+    return 'raise' in attention || (this.state.needsAttention && this.hasReason(attention.clear));
+  }
+
+  /** Whether needs-attention is raised for a reason of this kind (a prefix such as `HINT_UNCONFIRMED`). */
+  hasReason(kind: string): boolean {
+    return this.state.attentionReason?.startsWith(`${kind}:`) === true;
+  }
+
   /** Clears needs-attention, unless its reason is of the kind `keep` names (a prefix such as `HINT_UNCONFIRMED`). */
   clearAttention(options: { keep?: string } = {}): void {
     if (!this.state.needsAttention) return;
-    if (options.keep !== undefined && this.state.attentionReason?.startsWith(`${options.keep}:`)) return;
+    if (options.keep !== undefined && this.hasReason(options.keep)) return;
     this.state.needsAttention = false;
     this.state.attentionReason = undefined;
     this.publish();
@@ -269,6 +284,8 @@ export class Movement<S extends MoneyMovementState> {
       const answered = await reader.confirm();
       if (answered) {
         this.unansweredHintAsks = 0;
+        // The provider's status answered (and was applied): a callback it could not confirm before is moot.
+        if (this.hasReason(HINT_UNCONFIRMED)) this.clearAttention();
       } else if (inForce(HINT_ASKED_UNTIL_ANSWERED)) {
         // The callback was acknowledged to its provider, which will not send it again: until the
         // provider's status answers, the movement neither forgets it nor closes (closeOut waits for it);

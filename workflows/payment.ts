@@ -72,8 +72,8 @@ interface CancelRequest {
 }
 
 /** Why a payment whose provider holds the order, but never repeated its instructions, needs an operator. */
-const LOST_INSTRUCTIONS =
-  'REGISTRATION_ANSWER_LOST: the provider holds the order but did not repeat its payment instructions';
+const LOST_INSTRUCTIONS_KIND = 'REGISTRATION_ANSWER_LOST';
+const LOST_INSTRUCTIONS = `${LOST_INSTRUCTIONS_KIND}: the provider holds the order but did not repeat its payment instructions`;
 
 class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, PaymentOutcome> {
   private cancel?: CancelRequest;
@@ -209,7 +209,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
         'EXPIRED',
         'registration',
         'the provider never answered about the order before it would expire',
-        reason
+        { raise: reason }
       );
       this.movement.flag(reason, 'registration');
       return;
@@ -221,12 +221,9 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
     if (known?.status === 'pending') {
       this.state.providerStatus = known.providerStatus;
       this.state.providerReference ??= known.providerReference;
-      this.movement.transition(
-        'PENDING',
-        'registration',
-        'the provider holds the order; its answer was lost',
-        LOST_INSTRUCTIONS
-      );
+      this.movement.transition('PENDING', 'registration', 'the provider holds the order; its answer was lost', {
+        raise: LOST_INSTRUCTIONS,
+      });
       this.flagLostInstructions();
       return;
     }
@@ -236,7 +233,7 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
     this.state.failure = { code: 'REGISTRATION_OUTCOME_UNKNOWN', message: why };
     await calls.cancelPayment(this.state.provider, this.ref()).catch(() => undefined);
     const reason = 'REGISTRATION_OUTCOME_UNKNOWN: closed at the provider where it can be; watching for a stray payment';
-    this.movement.transition('FAILED', 'registration', this.state.failure.code, reason);
+    this.movement.transition('FAILED', 'registration', this.state.failure.code, { raise: reason });
     this.movement.flag(reason, 'registration');
   }
 
@@ -307,7 +304,8 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
       this.movement.transition(
         'PENDING',
         'registration',
-        'the provider holds the order after all; its answer was lost'
+        'the provider holds the order after all; its answer was lost',
+        { raise: LOST_INSTRUCTIONS }
       );
       this.flagLostInstructions();
       return undefined;
@@ -612,11 +610,22 @@ class Payment extends MovementWorkflow<PaymentState, PaymentWorkflowInput, Payme
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: paid ${this.state.paidAmount} but ${this.state.amount} was due`
         : undefined;
-    this.movement.transition(next, source, outcome.providerStatus, mismatch);
+    const instructionsLost = next === 'PENDING' && this.state.status === 'REGISTERING' && !this.state.instructions;
+    const paidAfterLostInstructions = next === 'SUCCEEDED' && this.movement.hasReason(LOST_INSTRUCTIONS_KIND);
+    this.movement.transition(
+      next,
+      source,
+      outcome.providerStatus,
+      mismatch
+        ? { raise: mismatch }
+        : instructionsLost
+          ? { raise: LOST_INSTRUCTIONS }
+          : paidAfterLostInstructions
+            ? { clear: LOST_INSTRUCTIONS_KIND }
+            : undefined
+    );
     if (mismatch) this.movement.flag(mismatch, source);
-    if (next === 'SUCCEEDED' && this.state.attentionReason?.startsWith('REGISTRATION_ANSWER_LOST')) {
-      this.movement.clearAttention(); // paid: the lost instructions no longer matter
-    }
+    if (paidAfterLostInstructions) this.movement.clearAttention(); // paid: the lost instructions no longer matter
     if (closedBefore && paymentStatusRank(next) >= paymentStatusRank('SUCCEEDED')) {
       this.movement.flag(`LATE_PAYMENT: paid after the payment was ${closedBefore}`, source, 'payment.late_payment');
     }

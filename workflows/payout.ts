@@ -356,7 +356,12 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`
         : undefined;
-    this.movement.transition(next, source, outcome.providerStatus, mismatch);
+    this.movement.transition(
+      next,
+      source,
+      outcome.providerStatus,
+      mismatch === undefined ? undefined : { raise: mismatch }
+    );
     if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && payoutStatusRank(next) > payoutStatusRank('FAILED')) {
       this.movement.flag(

@@ -196,8 +196,12 @@ describe('process faults', function () {
         await simControl(finpay, `/_sim/orders/${state.id}/pay`);
         const final = await handle.result();
         assert.equal(final.status, 'SUCCEEDED');
-        // Once paid, lost instructions no longer need anyone.
+        // Once paid, lost instructions no longer need anyone, and the merchant's payment.succeeded says so.
         assert.equal(final.needsAttention, false);
+        const succeeded = await eventually(() =>
+          stack.webhooks.eventsFor(state.id).find((e) => e.type === 'payment.succeeded')
+        );
+        assert.equal(succeeded.data.needsAttention, false);
       } finally {
         await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' });
       }
