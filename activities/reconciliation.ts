@@ -6,7 +6,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
@@ -27,10 +27,9 @@ import type {
   ReconciledKind,
   ReconciliationDifference,
 } from '../src/domain/reconciliation';
-import type { lateCallbackWorkflow, LateCallbackState } from '../workflows/late-callback';
+import { lateRecordIdOf, recordLateMoney } from '../src/temporal/late-money-record';
 import {
   billStateQuery,
-  lateCallbackStateQuery,
   paymentStateQuery,
   payoutStateQuery,
   providerCallbackSignal,
@@ -202,53 +201,34 @@ function isPermanent(err: unknown): boolean {
 
 /**
  * Money the provider shows for a movement Kasir closed without it: recorded in the movement's durable
- * late-money record (`<workflow id>:late`), exactly as a late callback is (src/api/routes/callbacks.ts):
- * a running record is told, a record that already confirmed this movement's money is left alone, and
- * any other (denied, unresolved, or none) is (re)started. The record confirms with the provider, flags
- * itself (`KasirNeedsAttention`) and tells the merchant.
+ * late-money record (`<workflow id>:late`) by the same function as a late callback
+ * (src/temporal/late-money-record.ts). The record confirms with the provider, flags itself
+ * (`KasirNeedsAttention`) and tells the merchant.
  */
-async function recordLateMoney(
+async function recordReconciledLateMoney(
   client: Client,
   workflowId: string,
   movement: CalledBackMovementState,
   event: ProviderCallbackEvent,
   timings: WorkflowTimings
 ): Promise<void> {
-  const recordId = `${workflowId}:late`;
-  const handle = client.workflow.getHandle(recordId);
-  const description = await handle.describe().catch((err: unknown) => {
-    if (err instanceof WorkflowNotFoundError) return undefined;
-    throw err;
+  await recordLateMoney(client, {
+    recordId: lateRecordIdOf(workflowId),
+    movement,
+    callback: event,
+    timings,
+    taskQueue: Context.current().info.taskQueue,
+    // As the API indexes a record (src/api/routes/callbacks.ts): never listed as a second movement.
+    searchAttributes: [
+      { key: KasirKind, value: 'late_callback' },
+      { key: KasirStatus, value: 'LATE_CALLBACK_UNCONFIRMED' },
+      { key: KasirProvider, value: movement.provider },
+      { key: KasirMerchant, value: movement.merchantId },
+      { key: KasirMerchantReference, value: movement.merchantReference },
+      { key: KasirNeedsAttention, value: false },
+    ],
+    summary: `Reconciliation: ${movement.provider} shows money for ${movement.id}, closed ${movement.status}`,
   });
-  if (description?.status.name === 'RUNNING') {
-    await handle.signal(providerCallbackSignal, event);
-    return;
-  }
-  if (description) {
-    const existing: LateCallbackState | undefined = await handle.query(lateCallbackStateQuery).catch(() => undefined);
-    if (existing?.status === 'LATE_CALLBACK' && existing.movementCreatedAt === movement.createdAt) return;
-  }
-  try {
-    await client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
-      workflowId: recordId,
-      taskQueue: Context.current().info.taskQueue,
-      args: [{ movement, callback: event, timings }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      // As the API indexes a record (src/api/routes/callbacks.ts): never listed as a second movement.
-      typedSearchAttributes: [
-        { key: KasirKind, value: 'late_callback' },
-        { key: KasirStatus, value: 'LATE_CALLBACK_UNCONFIRMED' },
-        { key: KasirProvider, value: movement.provider },
-        { key: KasirMerchant, value: movement.merchantId },
-        { key: KasirMerchantReference, value: movement.merchantReference },
-        { key: KasirNeedsAttention, value: false },
-      ],
-      staticSummary: `Reconciliation: ${movement.provider} shows money for ${movement.id}, closed ${movement.status}`,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
 }
 
 /** How a difference is flagged beyond the run's own record, doing it (idempotently: a batch may run again). */
@@ -265,7 +245,7 @@ async function flag(
     await client.workflow.getHandle(kasir.workflowId).signal(providerCallbackSignal, answer.event);
     return 'hint';
   }
-  await recordLateMoney(client, kasir.workflowId, state, answer.event, timings);
+  await recordReconciledLateMoney(client, kasir.workflowId, state, answer.event, timings);
   return 'late_callback';
 }
 

@@ -7,6 +7,7 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { lateCorrected } from '../domain/late-correction';
 import type { ProviderId } from '../domain/provider';
+import { lateRecordIdOf } from '../temporal/late-money-record';
 import { workflowIdOf } from '../ids';
 import type { MovementKind } from '../ids';
 import type { LateCallbackState } from '../../workflows/late-callback';
@@ -14,14 +15,7 @@ import { lateCallbackStateQuery } from '../../workflows/messages';
 import type { ApiDeps } from './deps';
 import type { MovementSummary } from './listing';
 
-/**
- * The id of the record a late success callback leaves for a closed movement (workflows/late-callback.ts):
- * `<workflow id>:late` for money at the movement's own provider, `<workflow id>:late:<provider>` for
- * money at a provider a routed payment left (README "Routing").
- */
-export function lateRecordIdOf(workflowId: string, leftProvider?: ProviderId): string {
-  return leftProvider === undefined ? `${workflowId}:late` : `${workflowId}:late:${leftProvider}`;
-}
+export { lateRecordIdOf };
 
 /** The record's state, or undefined when there is none. */
 export async function lateRecordOf(

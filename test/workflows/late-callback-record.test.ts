@@ -5,10 +5,13 @@
  * (`limit.historyCount.suggestContinueAsNew`), so a record hands over at nearly every wake.
  */
 import assert from 'node:assert/strict';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { PaymentView } from '../../src/api/schemas';
 import { workflowIdOf } from '../../src/ids';
 import { lateRecordIdOf } from '../../src/api/late-records';
+import { recordLateMoney } from '../../src/temporal/late-money-record';
+import type { LateMoneyReport } from '../../src/temporal/late-money-record';
+import type { PaymentState } from '../../workflows/movement-state';
 import type { lateCallbackWorkflow } from '../../workflows/late-callback';
 import { lateCallbackStateQuery, paymentStateQuery, providerCallbackSignal } from '../../workflows/messages';
 import { apiClient, paymentBody } from '../api/http';
@@ -48,14 +51,8 @@ describe('late-callback record: every callback read', function () {
   after(async () => stack?.stop());
   afterEach(async () => void (await fetch(`${finpay}/_sim/faults`, { method: 'DELETE' })));
 
-  /**
-   * A Finpay payment whose workflow closed unpaid, and its record, opened by an unsigned report of money
-   * (as reconciliation, NICEPAY or BDPay make one) the way the API opens one. `beforeRecord` sets the
-   * simulator up first.
-   */
-  async function recordOfClosedPayment(
-    beforeRecord: (id: string) => Promise<void> = async () => {}
-  ): Promise<{ id: string; recordId: string; record: WorkflowHandleWithFirstExecutionRunId }> {
+  /** A Finpay payment whose workflow closed unpaid (terminated), and its state as it closed. */
+  async function closedPayment(): Promise<{ id: string; closed: PaymentState }> {
     const created = await api.post<PaymentView>(
       '/v1/payments',
       paymentBody({ provider: 'finpay', method: 'VA_BCA', amount: 125_000 }),
@@ -66,14 +63,29 @@ describe('late-callback record: every callback read', function () {
     const payment = stack.client.workflow.getHandle(workflowIdOf('payment', id));
     const closed = await payment.query(paymentStateQuery);
     await payment.terminate('test: the workflow closed before the money arrived');
-    await beforeRecord(id);
-    const recordId = lateRecordIdOf(payment.workflowId);
-    const record = await stack.client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
-      workflowId: recordId,
+    return { id, closed };
+  }
+
+  /** Starts the closed payment's record with an unsigned report of money (as reconciliation, NICEPAY or BDPay make one). */
+  async function startRecord(closed: PaymentState, eventId: string): Promise<WorkflowHandleWithFirstExecutionRunId> {
+    return stack.client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
+      workflowId: lateRecordIdOf(workflowIdOf('payment', closed.id)),
       taskQueue: stack.config.temporal.taskQueue,
-      args: [{ movement: closed, callback: paidCallback(closed, 'HINT:1', 'hint'), timings: stack.config.timings }],
+      args: [{ movement: closed, callback: paidCallback(closed, eventId, 'hint'), timings: stack.config.timings }],
     });
-    return { id, recordId, record };
+  }
+
+  /**
+   * A Finpay payment whose workflow closed unpaid, and its record, opened by an unsigned report of money
+   * the way the API opens one. `beforeRecord` sets the simulator up first.
+   */
+  async function recordOfClosedPayment(
+    beforeRecord: (id: string) => Promise<void> = async () => {}
+  ): Promise<{ id: string; recordId: string; record: WorkflowHandleWithFirstExecutionRunId }> {
+    const { id, closed } = await closedPayment();
+    await beforeRecord(id);
+    const record = await startRecord(closed, 'HINT:1');
+    return { id, recordId: record.workflowId, record };
   }
 
   /** The customer pays at Finpay, which sends its signed callback to the API: answered 200 and acknowledged. */
@@ -192,5 +204,87 @@ describe('late-callback record: every callback read', function () {
     });
     await paidWithSignedCallback(id);
     await believedAndTold(id, recordId);
+  });
+  /**
+   * Two reports of the same late money, recorded by `recordLateMoney` at the same time: `before` runs the
+   * other report's move at the one instant the interleaving needs (just before this report's start, or
+   * just before it signals the record it found running), on the real server.
+   */
+  function interleaved(before: { start?: () => Promise<void>; signal?: () => Promise<void> }): Client {
+    const workflow = new Proxy(stack.client.workflow, {
+      get(target, name, receiver) {
+        const value: unknown = Reflect.get(target, name, receiver);
+        if (name === 'start' && before.start) {
+          const other = before.start;
+          before.start = undefined;
+          return async (...args: Parameters<typeof target.start>) => {
+            await other();
+            return target.start(...args);
+          };
+        }
+        if (name === 'getHandle' && before.signal) {
+          return (...args: Parameters<typeof target.getHandle>) => {
+            const handle = target.getHandle(...args);
+            const signal = handle.signal.bind(handle);
+            handle.signal = (async (...signalArgs: Parameters<typeof signal>) => {
+              const other = before.signal;
+              before.signal = undefined;
+              if (other) await other();
+              return signal(...signalArgs);
+            }) as typeof handle.signal;
+            return handle;
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return new Proxy(stack.client, {
+      get: (target, name, receiver): unknown => (name === 'workflow' ? workflow : Reflect.get(target, name, receiver)),
+    });
+  }
+
+  /** A closed Finpay payment whose status Finpay can no longer be asked for: only a signed report proves money. */
+  async function closedUnaskablePayment(): Promise<{ id: string; closed: PaymentState; report: LateMoneyReport }> {
+    const { id, closed } = await closedPayment();
+    await simControl(finpay, '/_sim/faults', {
+      kind: 'http-5xx',
+      path: '/pg/payment/card/check',
+      status: 503,
+      count: 1_000,
+    });
+    const report: LateMoneyReport = {
+      recordId: lateRecordIdOf(workflowIdOf('payment', id)),
+      movement: closed,
+      callback: paidCallback(closed, 'SIGNED:1', 'verified'),
+      timings: stack.config.timings,
+      taskQueue: stack.config.temporal.taskQueue,
+      searchAttributes: [],
+      summary: 'test: a signed report of late money',
+    };
+    return { id, closed, report };
+  }
+
+  it('tells a signed report to the record an unsigned one started while it found none, instead of attaching unread', async () => {
+    const { id, closed, report } = await closedUnaskablePayment();
+    // Reconciliation's unsigned report (or NICEPAY's) starts the record between this report finding no
+    // record and starting one.
+    const recorded = await recordLateMoney(
+      interleaved({ start: async () => void (await startRecord(closed, 'HINT:first')) }),
+      report
+    );
+    assert.equal(recorded, 'told');
+    await believedAndTold(id, report.recordId);
+  });
+
+  it('records a report in a new record when the running one it found closes before it is told', async () => {
+    const { id, closed, report } = await closedUnaskablePayment();
+    await startRecord(closed, 'HINT:first');
+    const record = stack.client.workflow.getHandle(report.recordId);
+    const recorded = await recordLateMoney(
+      interleaved({ signal: async () => void (await record.terminate('test: the record closed meanwhile')) }),
+      report
+    );
+    assert.equal(recorded, 'started');
+    await believedAndTold(id, report.recordId);
   });
 });

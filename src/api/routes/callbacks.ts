@@ -14,7 +14,7 @@
  * recorded the money is recorded durably first (`handleClosed`), which takes longer; the per-result
  * callback counts are on `/metrics`, which only operators can read.
  */
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Response } from 'express';
 import { z } from 'zod';
 import type { CallbackAnswer, RawCallback } from '../../connectors/connector';
@@ -24,9 +24,9 @@ import { PROVIDER_IDS, isProviderId } from '../../domain/provider';
 import type { ProviderId } from '../../domain/provider';
 import { kindOfId, sha256Hex, workflowIdOf } from '../../ids';
 import type { MovementKind } from '../../ids';
-import { lateCallbackStateQuery, providerCallbackSignal } from '../../../workflows/messages';
-import type { lateCallbackWorkflow } from '../../../workflows/late-callback';
+import { providerCallbackSignal } from '../../../workflows/messages';
 import type { CalledBackMovementState } from '../../../workflows/movement-state';
+import { recordLateMoney } from '../../temporal/late-money-record';
 import { searchAttributesOf, stateQueryOf } from '../movement-kinds';
 import { lateRecordIdOf, MONEY_RECORDED } from '../late-records';
 import type { ApiDeps } from '../deps';
@@ -108,58 +108,34 @@ async function handleClosed(
   // terminated, or about an earlier movement under this id) is replaced.
   const recordId = lateRecordIdOf(workflowId, provider === movement.provider ? undefined : provider);
   const callback: ProviderCallbackEvent = { ...parsed, provider, receivedAt: new Date().toISOString() };
-  const recordHandle = deps.client.workflow.getHandle(recordId);
-  const description = await deps.client
-    .withDeadline(Date.now() + deps.timeouts.shortCallMs, () => recordHandle.describe())
-    .catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    });
-  if (description?.status.name === 'RUNNING') {
-    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
-      recordHandle.signal(providerCallbackSignal, callback)
-    );
+  const recorded = await recordLateMoney(deps.client, {
+    recordId,
+    movement,
+    callback,
+    timings: deps.config.timings,
+    taskQueue: deps.config.temporal.taskQueue,
+    searchAttributes: searchAttributesOf({
+      // Not the movement's kind: a record must never be listed as a second payment.
+      kind: 'late_callback',
+      status: 'LATE_CALLBACK_UNCONFIRMED',
+      provider,
+      merchantId: movement.merchantId,
+      reference: movement.merchantReference,
+      // Nobody is flagged until the record believes the money (it flags itself then).
+      needsAttention: false,
+    }),
+    summary: `Late ${kind} callback: ${provider} reports ${providerStatusOf(parsed)} after ${movement.id} closed ${movement.status}`,
+    callTimeoutMs: deps.timeouts.shortCallMs,
+  });
+  if (recorded !== 'started') {
     deps.metrics.callbacks.inc({ provider, result: 'orphan' });
     log.info(
       { workflowId, recordId, eventId: parsed.eventId },
-      "late callback passed to the movement's running record"
+      recorded === 'told'
+        ? "late callback passed to the movement's running record"
+        : 'late callback for money already recorded'
     );
     return;
-  }
-  if (description) {
-    const existing = await deps.client
-      .withDeadline(Date.now() + deps.timeouts.shortCallMs, () => recordHandle.query(lateCallbackStateQuery))
-      .catch(() => undefined);
-    if (existing?.status === 'LATE_CALLBACK' && existing.movementCreatedAt === movement.createdAt) {
-      deps.metrics.callbacks.inc({ provider, result: 'orphan' });
-      log.info({ workflowId, recordId, eventId: parsed.eventId }, 'late callback for money already recorded');
-      return;
-    }
-  }
-  try {
-    await deps.client.withDeadline(Date.now() + deps.timeouts.shortCallMs, () =>
-      deps.client.workflow.start<typeof lateCallbackWorkflow>('lateCallbackWorkflow', {
-        workflowId: recordId,
-        taskQueue: deps.config.temporal.taskQueue,
-        args: [{ movement, callback, timings: deps.config.timings }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: searchAttributesOf({
-          // Not the movement's kind: a record must never be listed as a second payment.
-          kind: 'late_callback',
-          status: 'LATE_CALLBACK_UNCONFIRMED',
-          provider,
-          merchantId: movement.merchantId,
-          reference: movement.merchantReference,
-          // Nobody is flagged until the record believes the money (it flags itself then).
-          needsAttention: false,
-        }),
-        staticSummary: `Late ${kind} callback: ${provider} reports ${providerStatusOf(parsed)} after ${movement.id} closed ${movement.status}`,
-      })
-    );
-  } catch (err) {
-    // Recorded concurrently by the same callback delivered again.
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
   deps.metrics.callbacks.inc({ provider, result: 'orphan' });
   deps.metrics.orphanCallbacks.inc({ provider });
