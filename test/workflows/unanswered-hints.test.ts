@@ -26,7 +26,7 @@ describe('hints whose provider could not be asked', function () {
         // The late watch ends before its next poll: only the notification can tell Kasir of the money.
         payment: {
           poll: { initialMs: 30_000, maxMs: 30_000, factor: 1 },
-          lateWindowMs: 12_000,
+          lateWindowMs: 6_000,
           latePoll: { initialMs: 60_000, maxMs: 60_000, factor: 1 },
         },
         hintMinIntervalMs: 300,
