@@ -2,8 +2,9 @@
  * Money a provider reports for a movement that closed without it, written into the movement's durable
  * late-money record (workflows/late-callback.ts), the one way both the API (a late success callback,
  * src/api/routes/callbacks.ts) and reconciliation (activities/reconciliation.ts) do it: a running record
- * is told, a record that already confirmed this very movement's money is left alone, and any other
- * (denied, unresolved, terminated, about an earlier movement under the same id, or none) is (re)started.
+ * is told, a record that completed having confirmed this very movement's money is left alone (read from
+ * its completion, never from a query a worker may fail to answer), and any other (denied, unresolved,
+ * terminated by an operator, about an earlier movement under the same id, or none) is (re)started.
  *
  * Two reports for the same closed movement may arrive together and both find no record. The start
  * therefore refuses a running record (conflict policy `FAIL`) instead of attaching to it: attaching
@@ -17,8 +18,8 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { ProviderCallbackEvent } from '../domain/callback';
 import type { ProviderId } from '../domain/provider';
-import type { lateCallbackWorkflow } from '../../workflows/late-callback';
-import { lateCallbackStateQuery, providerCallbackSignal } from '../../workflows/messages';
+import type { lateCallbackWorkflow, LateCallbackState } from '../../workflows/late-callback';
+import { providerCallbackSignal } from '../../workflows/messages';
 import type { CalledBackMovementState } from '../../workflows/movement-state';
 import type { WorkflowTimings } from '../../workflows/timings';
 
@@ -75,11 +76,12 @@ export async function recordLateMoney(client: Client, report: LateMoneyReport): 
       if (told) return 'told';
       continue;
     }
-    if (description) {
-      const existing = await call(() => record.query(lateCallbackStateQuery)).catch(() => undefined);
-      if (existing?.status === 'LATE_CALLBACK' && existing.movementCreatedAt === report.movement.createdAt) {
-        return 'already-recorded';
-      }
+    if (description?.status.name === 'COMPLETED') {
+      // What it closed with, from the server's own record of its completion: a query would need a worker
+      // to replay the closed record, and one that failed must not read as "nothing recorded" (a second
+      // record would tell the merchant of the same money again). A read that fails fails the report.
+      const closed = await call(() => record.result() as Promise<LateCallbackState>);
+      if (confirmsThisMovement(closed, report.movement)) return 'already-recorded';
     }
     try {
       await call(() =>
@@ -100,4 +102,17 @@ export async function recordLateMoney(client: Client, report: LateMoneyReport): 
     }
   }
   throw new Error(`the late-money record ${report.recordId} changed under every attempt to record a report`);
+}
+
+/**
+ * A record that confirmed money for this very movement as it closed (not one about an earlier movement
+ * under the same id, nor one confirmed before the movement was reset and closed otherwise): as GET reads
+ * it (src/api/late-records.ts).
+ */
+function confirmsThisMovement(record: LateCallbackState, movement: CalledBackMovementState): boolean {
+  return (
+    record.status === 'LATE_CALLBACK' &&
+    record.movementCreatedAt === movement.createdAt &&
+    record.closedStatus === movement.status
+  );
 }

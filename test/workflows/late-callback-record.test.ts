@@ -210,7 +210,12 @@ describe('late-callback record: every callback read', function () {
    * other report's move at the one instant the interleaving needs (just before this report's start, or
    * just before it signals the record it found running), on the real server.
    */
-  function interleaved(before: { start?: () => Promise<void>; signal?: () => Promise<void> }): Client {
+  function interleaved(before: {
+    start?: () => Promise<void>;
+    signal?: () => Promise<void>;
+    /** Every query fails, as when no worker can replay a closed record in time. */
+    queriesFail?: boolean;
+  }): Client {
     const workflow = new Proxy(stack.client.workflow, {
       get(target, name, receiver) {
         const value: unknown = Reflect.get(target, name, receiver);
@@ -222,9 +227,13 @@ describe('late-callback record: every callback read', function () {
             return target.start(...args);
           };
         }
-        if (name === 'getHandle' && before.signal) {
+        if (name === 'getHandle' && (before.signal || before.queriesFail)) {
           return (...args: Parameters<typeof target.getHandle>) => {
             const handle = target.getHandle(...args);
+            if (before.queriesFail) {
+              handle.query = (() =>
+                Promise.reject(new Error('test: no worker answered the query in time')));
+            }
             const signal = handle.signal.bind(handle);
             handle.signal = (async (...signalArgs: Parameters<typeof signal>) => {
               const other = before.signal;
@@ -286,5 +295,23 @@ describe('late-callback record: every callback read', function () {
     );
     assert.equal(recorded, 'started');
     await believedAndTold(id, report.recordId);
+  });
+  it('leaves a record that confirmed the money alone even when no worker can answer a query about it', async () => {
+    const { id, closed, report } = await closedUnaskablePayment();
+    // The signed callback's record believes the money, tells the merchant, and closes.
+    assert.equal(await recordLateMoney(stack.client, report), 'started');
+    await believedAndTold(id, report.recordId);
+    const record = stack.client.workflow.getHandle(report.recordId);
+    await record.result();
+    const { runId } = await record.describe();
+    // Reconciliation then finds the same money at Finpay, while workers cannot replay the closed record.
+    const reconciled = { ...report, callback: paidCallback(closed, 'reconciliation:2026-12-01', 'hint') };
+    assert.equal(await recordLateMoney(interleaved({ queriesFail: true }), reconciled), 'already-recorded');
+    const after = await record.describe();
+    assert.deepEqual(
+      [after.runId, after.status.name],
+      [runId, 'COMPLETED'],
+      'one record, not a second one telling the merchant again'
+    );
   });
 });
