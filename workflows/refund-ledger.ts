@@ -82,6 +82,14 @@ const LEDGER_EVENTS_PER_RUN = 1_000;
 /** The type of the failure an update is refused with, so the API can answer 409/422 with the reason. */
 export const REFUND_REFUSED = 'RefundRefused';
 
+/**
+ * Why a refund was refused, the refusal's first detail: the API answers by it, never by the message's
+ * words (a merchant's reference is part of the message). Ledgers on a worker from before these reasons
+ * give none: the API then answers `refund_refused`.
+ */
+export type RefundRefusalReason =
+  'reference_reused' | 'other_merchant' | 'window_over' | 'invalid_amount' | 'exceeds_refundable';
+
 export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<RefundLedgerState> {
   const windowMs = input.timings.refund?.windowMs ?? DEFAULT_TIMINGS.refund!.windowMs!;
   const state: RefundLedgerState = input.resume?.state ?? {
@@ -149,23 +157,27 @@ export async function refundLedgerWorkflow(input: RefundLedgerInput): Promise<Re
     },
     {
       validator: ({ refund }: RefundRequest) => {
-        const refuse = (message: string): never => {
-          throw ApplicationFailure.create({ type: REFUND_REFUSED, message, nonRetryable: true });
+        const refuse = (reason: RefundRefusalReason, message: string): never => {
+          throw ApplicationFailure.create({ type: REFUND_REFUSED, message, nonRetryable: true, details: [reason] });
         };
         const same = state.refunds.find((r) => r.refundId === refund.refundId);
         if (same) {
           if (same.requestFingerprint !== refund.requestFingerprint) {
-            refuse(`reference ${refund.merchantReference} was already used for another refund of this payment`);
+            refuse(
+              'reference_reused',
+              `reference ${refund.merchantReference} was already used for another refund of this payment`
+            );
           }
           return;
         }
-        if (refund.merchantId !== state.merchantId) refuse('the payment belongs to another merchant');
-        if (Date.now() >= state.openUntil) refuse('the refund window of this payment is over');
+        if (refund.merchantId !== state.merchantId) refuse('other_merchant', 'the payment belongs to another merchant');
+        if (Date.now() >= state.openUntil) refuse('window_over', 'the refund window of this payment is over');
         if (!Number.isInteger(refund.amount) || refund.amount <= 0)
-          refuse('amount must be a positive whole rupiah amount');
+          refuse('invalid_amount', 'amount must be a positive whole rupiah amount');
         const remaining = state.paidAmount - state.reservedAmount;
         if (refund.amount > remaining) {
           refuse(
+            'exceeds_refundable',
             `amount ${refund.amount} is more than what remains refundable (${remaining} of ${state.paidAmount}; refunds in flight count)`
           );
         }

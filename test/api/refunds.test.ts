@@ -155,6 +155,50 @@ describe('merchant API: refunds', function () {
     assert.equal(await refundSubmissions(payment.id), 1);
   });
 
+  it('names the reference, whatever it reads, when requests sent together reuse it for another body', async () => {
+    const payment = await paidPayment(100_000);
+    for (const reference of [uniqueRef('remains'), uniqueRef('RF')]) {
+      // Sent together, both pass the API's own check and the ledger refuses the one that comes second.
+      const answers = await Promise.all([
+        refund(payment.id, { reference, amount: 10_000 }),
+        refund(payment.id, { reference, amount: 20_000 }),
+      ]);
+      const refused = answers.filter((a) => a.status !== 201);
+      assert.equal(refused.length, 1, answers.map((a) => a.text).join('\n'));
+      assert.equal(refused[0]!.status, 409, refused[0]!.text);
+      assert.equal(refused[0]!.error.code, 'idempotency_conflict', refused[0]!.text);
+      assert.equal(refused[0]!.error.param, 'reference', refused[0]!.text);
+    }
+  });
+
+  it('answers refund_window_over once the window is over, also while a refund in flight keeps the ledger open', async () => {
+    const timings = stack.config.timings;
+    stack.config.timings = { ...timings, refund: { ...timings.refund!, windowMs: 4_000 } };
+    let payment: PaymentView;
+    let lost: Awaited<ReturnType<typeof refund>>;
+    try {
+      payment = await paidPayment(100_000);
+      // A partial refund whose answer is lost stays UNKNOWN (in flight): the ledger stays open past its window.
+      await simControl(finpay, '/_sim/faults', { kind: 'accept-then-drop', path: '/pg/payment/card/refund' });
+      lost = await refund(payment.id, { amount: 25_000 });
+      assert.equal(lost.body.status, 'UNKNOWN', lost.text);
+    } finally {
+      stack.config.timings = timings;
+    }
+    const ledger = stack.client.workflow.getHandle(`${workflowIdOf('payment', payment.id)}:refunds`);
+    try {
+      await eventually(async () => Date.now() >= (await ledger.query(refundLedgerQuery)).openUntil);
+      const late = await refund(payment.id, { amount: 10_000 });
+      assert.equal(late.status, 409, late.text);
+      assert.equal(late.error.code, 'refund_window_over', late.text);
+      assert.equal((await ledger.describe()).status.name, 'RUNNING', 'the ledger is still open');
+    } finally {
+      // The lost refund would keep asking Finpay, taking the status faults later tests set.
+      await stack.client.workflow.getHandle(workflowIdOf('refund', lost.body.id)).terminate('test cleanup');
+      await ledger.terminate('test cleanup');
+    }
+  });
+
   it('answers identical refund requests sent together with one 201 and the others 200 Idempotent-Replayed', async () => {
     const payment = await paidPayment(150_000);
     for (let round = 0; round < 4; round++) {

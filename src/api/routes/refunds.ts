@@ -17,6 +17,7 @@ import { refundLedgerQuery, requestRefundUpdate, resolveRefundUpdate } from '../
 import type { ResolveRefundRequest } from '../../../workflows/messages';
 import type { RefundState, RefundWorkflowInput } from '../../../workflows/movement-state';
 import { REFUND_REFUSED } from '../../../workflows/refund-ledger';
+import type { RefundRefusalReason } from '../../../workflows/refund-ledger';
 import type { RefundLedgerInput, RefundLedgerState, RefundRequest } from '../../../workflows/refund-ledger';
 import type { ApiDeps } from '../deps';
 import { ApiError, updateFailureMessage } from '../http-errors';
@@ -284,18 +285,26 @@ async function reserve(deps: ApiDeps, ledger: RefundLedgerInput, request: Refund
       );
     }
     if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
-      if (err.cause.type === REFUND_REFUSED) {
-        const exceeds = err.cause.message.includes('remains');
-        throw new ApiError(
-          409,
-          exceeds ? 'state_error' : 'idempotency_error',
-          exceeds ? 'refund_exceeds_refundable' : 'refund_refused',
-          updateFailureMessage(err),
-          exceeds ? { param: 'amount' } : {}
-        );
-      }
+      if (err.cause.type === REFUND_REFUSED) throw refusalError(err.cause.details?.[0], updateFailureMessage(err));
     }
     throw err;
+  }
+}
+
+/** The answer to a refund the ledger refused, by the reason it gave (workflows/refund-ledger.ts). */
+function refusalError(reason: unknown, message: string): ApiError {
+  switch (reason as RefundRefusalReason | undefined) {
+    case 'reference_reused':
+      return new ApiError(409, 'idempotency_error', 'idempotency_conflict', message, { param: 'reference' });
+    case 'window_over':
+      return new ApiError(409, 'state_error', 'refund_window_over', message);
+    case 'exceeds_refundable':
+      return new ApiError(409, 'state_error', 'refund_exceeds_refundable', message, { param: 'amount' });
+    case 'invalid_amount':
+      return new ApiError(400, 'invalid_request_error', 'validation_failed', message, { param: 'amount' });
+    case 'other_merchant':
+    case undefined:
+      return new ApiError(409, 'idempotency_error', 'refund_refused', message);
   }
 }
 
