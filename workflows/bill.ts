@@ -15,12 +15,19 @@ import { askAgainWhileCheckUnavailable } from './check-then-send';
 import { initialBillState } from './initial-states';
 import { nowIso } from './status-and-timeline';
 import { billWorkflowV1 } from './legacy/bill-v1';
-import { billInquiredUpdate, billStateQuery, confirmBillPaymentUpdate } from './messages';
-import type { ConfirmBillPaymentRequest } from './messages';
+import {
+  billInquiredUpdate,
+  billStateQuery,
+  checkResolutionRequest,
+  confirmBillPaymentUpdate,
+  resolveBillUpdate,
+} from './messages';
+import type { ConfirmBillPaymentRequest, ResolveBillRequest } from './messages';
 import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
 import { CHECK_AND_PAY_TOGETHER, RESET_RUN_ASKS_WHAT_WAS_PAID, RESET_RUN_WAITS_FOR_WHAT_WAS_PAID } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
+import { OperatorResolutions } from './operator-resolution';
 import type { PendingRequest } from './movement-workflow';
 import { nextDelay } from './timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from './movement-state';
@@ -37,6 +44,7 @@ type Confirmation = PendingRequest<ConfirmBillPaymentRequest>;
 class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOutcome> {
   private inquired: boolean;
   private confirmation?: Confirmation;
+  private readonly resolutions = new OperatorResolutions();
 
   constructor(input: BillWorkflowInput) {
     super(input, initialBillState, 'bill', billStatusRank);
@@ -46,14 +54,23 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     setHandler(confirmBillPaymentUpdate, (request) => this.requestConfirmation(request), {
       validator: (request: ConfirmBillPaymentRequest) => this.validateConfirmation(request),
     });
-    // A confirmation is answered by the payment step itself; this serves one that can no longer pay.
+    setHandler(resolveBillUpdate, (request) => this.resolutions.request(request, () => this.state), {
+      validator: (request: ResolveBillRequest) => this.validateResolution(request),
+    });
+    // A confirmation is answered by the payment step itself; this serves one that can no longer pay,
+    // and an operator's resolution.
+    const confirmationWaiting = () =>
+      this.confirmation?.answer === undefined && this.confirmation !== undefined && this.state.status !== 'INQUIRED';
+    const resolutionWaiting = () => this.resolutions.waiting;
     this.movement.servesRequests(
-      () =>
-        this.confirmation?.answer === undefined && this.confirmation !== undefined && this.state.status !== 'INQUIRED',
+      () => confirmationWaiting() || resolutionWaiting(),
       async () => {
-        this.confirmation!.answer = this.state.paymentSubmitted
-          ? {}
-          : { error: `bill ${this.state.id} is ${this.state.status}` };
+        if (confirmationWaiting()) {
+          this.confirmation!.answer = this.state.paymentSubmitted
+            ? {}
+            : { error: `bill ${this.state.id} is ${this.state.status}` };
+        }
+        if (resolutionWaiting()) await this.handleResolution();
       }
     );
   }
@@ -325,6 +342,55 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       }
       if (!billIsFinal(this.state.status)) await this.continueAsNewIfDue();
     }
+  }
+
+  // ---- operator resolution -----------------------------------------------------------------------
+
+  /**
+   * Only a paid bill that needs attention (its payment unresolved at the provider: Ayopop answers
+   * "processing" for a payment it never received, docs/providers/ayopop.md) can be resolved; without this
+   * it would ask for ever and never close.
+   */
+  private validateResolution(request: ResolveBillRequest): void {
+    checkResolutionRequest(request);
+    if (billIsFinal(this.state.status)) throw new Error(`bill ${this.state.id} is already ${this.state.status}`);
+    if (!this.state.paymentSubmitted) throw new Error(`bill ${this.state.id} has not been paid yet`);
+    if (!this.state.needsAttention) {
+      throw new Error(
+        `bill ${this.state.id} is ${this.state.status} at the provider; only a bill whose payment needs attention can be resolved`
+      );
+    }
+    if (this.resolutions.inProgress) throw new Error(`another resolution of bill ${this.state.id} is being applied`);
+  }
+
+  /**
+   * Checks the provider, then applies the operator's outcome unless the provider contradicts it, as a
+   * payout's (workflows/operator-resolution.ts): a bill the provider still shows processing is resolved
+   * FAILED only with `force`. A provider success after an operator's FAILED reaches the closed bill's
+   * late-callback record (`bill.paid_after_failure`).
+   */
+  private async handleResolution(): Promise<void> {
+    await this.resolutions.serve({
+      refusal: billIsFinal(this.state.status) ? `bill ${this.state.id} is already ${this.state.status}` : undefined,
+      ask: () => this.status(),
+      word: (provider) => ({ status: provider.status, providerStatus: provider.providerCode }),
+      apply: ({ request: { outcome, evidence, operator }, resolution, forced, note, provider }) => {
+        this.state.resolution = resolution;
+        this.movement.recordMoneyEvent('operator', note);
+        if (!forced && provider && provider.status !== 'processing') {
+          // The provider's own final word agrees: apply it, amount check included.
+          this.apply(provider, 'operator');
+        } else {
+          if (outcome === 'FAILED') {
+            this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence, depositRefunded: false };
+          } else {
+            this.state.paidAt = nowIso();
+          }
+          this.movement.transition(outcome, 'operator', operator);
+        }
+        if (this.state.status !== 'AMOUNT_MISMATCH') this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
+      },
+    });
   }
 
   // ---- the provider's word -----------------------------------------------------------------------

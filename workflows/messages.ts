@@ -79,6 +79,15 @@ export interface ConfirmBillPaymentRequest {
 /** The merchant confirms an inquired bill; completes once the payment has a first answer. */
 export const confirmBillPaymentUpdate = defineUpdate<BillState, [ConfirmBillPaymentRequest]>('confirmBillPayment');
 
+/** An operator's resolution of a bill payment the provider leaves unresolved: as a payout's. */
+export type ResolveBillRequest = ResolvePayoutRequest;
+
+/**
+ * An operator resolves a paid bill that needs attention (its payment unresolved at the provider), with
+ * evidence. Validated, checked against the provider, recorded in history.
+ */
+export const resolveBillUpdate = defineUpdate<BillState, [ResolveBillRequest]>('resolveBill');
+
 /** The record a late callback left (see workflows/late-callback.ts). */
 export const lateCallbackStateQuery = defineQuery<LateCallbackState>('lateCallbackState');
 

@@ -186,15 +186,7 @@ export interface PayoutState {
   failure?: ProviderFailure;
   needsAttention: boolean;
   attentionReason?: string;
-  resolution?: {
-    by: string;
-    outcome: 'SUCCEEDED' | 'FAILED';
-    evidence: string;
-    at: string;
-    /** The provider's status when the operator resolved it, and whether the operator overrode it. */
-    providerStatus?: string;
-    forced?: boolean;
-  };
+  resolution?: OperatorResolution;
   /** The provider refused the submission (FAIL): a later "not found" confirms nothing was created. */
   declinedAtSubmission?: boolean;
   createdAt: string;
@@ -219,6 +211,17 @@ export interface BillWorkflowInput {
   createdByRequest?: string;
   timings: WorkflowTimings;
   resume?: Carried<BillState>;
+}
+
+/** An operator's resolution of a payout or bill the provider left unresolved, with what proves it. */
+export interface OperatorResolution {
+  by: string;
+  outcome: 'SUCCEEDED' | 'FAILED';
+  evidence: string;
+  at: string;
+  /** The provider's status when the operator resolved it, and whether the operator overrode it. */
+  providerStatus?: string;
+  forced?: boolean;
 }
 
 export interface BillState {
@@ -259,6 +262,7 @@ export interface BillState {
   startedByReset?: boolean;
   needsAttention: boolean;
   attentionReason?: string;
+  resolution?: OperatorResolution;
   createdAt: string;
   updatedAt: string;
   timeline: TimelineEntry[];

@@ -3,11 +3,11 @@
  * once, and resolves an unknown outcome only by query and callbacks. Never auto-fails: after a window
  * it raises needs-attention, and an operator's resolution is checked against the provider first.
  */
-import { ApplicationFailure, condition, setHandler, sleep } from '@temporalio/workflow';
+import { setHandler, sleep } from '@temporalio/workflow';
 import type { EarlierSubmission } from '../activities/earlier-runs';
 import type { ProviderCallbackEvent } from '../src/domain/callback';
 import type { PayoutOutcome, PayoutStatus, PayoutSubmission } from '../src/domain/payout';
-import { payoutIsFinal, payoutStatusRank, resolutionContradicts } from '../src/domain/payout';
+import { payoutIsFinal, payoutStatusRank } from '../src/domain/payout';
 import { activityFailureOf, answerOf } from './activity-options';
 import { inquiries, submissions } from './activity-proxies';
 import { CHECK_TRIES } from './check-then-send';
@@ -20,7 +20,7 @@ import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
 import { CHECK_AND_SUBMIT_TOGETHER } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
-import type { PendingRequest } from './movement-workflow';
+import { OperatorResolutions } from './operator-resolution';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
 
@@ -31,16 +31,16 @@ export async function payoutWorkflow(input: PayoutWorkflowInput): Promise<Payout
 }
 
 class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOutcome> {
-  private resolution?: PendingRequest<ResolvePayoutRequest>;
+  private readonly resolutions = new OperatorResolutions();
 
   constructor(input: PayoutWorkflowInput) {
     super(input, initialPayoutState, 'payout', payoutStatusRank);
     this.answersState(payoutStateQuery, payoutSubmittedUpdate, () => this.state.status !== 'SUBMITTING');
-    setHandler(resolvePayoutUpdate, (request) => this.requestResolution(request), {
+    setHandler(resolvePayoutUpdate, (request) => this.resolutions.request(request, () => this.state), {
       validator: (request: ResolvePayoutRequest) => this.validateResolution(request),
     });
     this.movement.servesRequests(
-      () => this.resolution !== undefined && this.resolution.answer === undefined,
+      () => this.resolutions.waiting,
       () => this.handleResolution()
     );
   }
@@ -244,64 +244,28 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
         `payout ${this.state.id} is ${this.state.status} at the provider; only a payout whose outcome is UNKNOWN or that needs attention can be resolved`
       );
     }
-    if (this.resolution !== undefined)
-      throw new Error(`another resolution of payout ${this.state.id} is being applied`);
-  }
-
-  private async requestResolution(request: ResolvePayoutRequest): Promise<PayoutState> {
-    const pending: PendingRequest<ResolvePayoutRequest> = { request };
-    this.resolution = pending;
-    await condition(() => pending.answer !== undefined);
-    this.resolution = undefined;
-    if (pending.answer?.error !== undefined) {
-      throw ApplicationFailure.create({ type: 'ResolutionRefused', message: pending.answer.error, nonRetryable: true });
-    }
-    return this.state;
+    if (this.resolutions.inProgress) throw new Error(`another resolution of payout ${this.state.id} is being applied`);
   }
 
   /** Checks the provider, then applies the operator's outcome, unless the provider contradicts it. */
   private async handleResolution(): Promise<void> {
-    const pending = this.resolution!;
-    const { outcome, evidence, operator, force } = pending.request;
-    if (payoutIsFinal(this.state.status)) {
-      pending.answer = { error: `payout ${this.state.id} is already ${this.state.status}` };
-      return;
-    }
-    const provider = await this.query();
-    if (provider === undefined && !force) {
-      pending.answer = {
-        error: 'provider could not be asked for its status; try again, or force the resolution with evidence',
-      };
-      return;
-    }
-    if (provider && resolutionContradicts(outcome, provider.status) && !force) {
-      pending.answer = {
-        error: `provider contradicts the resolution: it reports ${provider.providerStatus} (${provider.status}); force it with evidence if you are sure`,
-      };
-      return;
-    }
-    const forced = provider === undefined || resolutionContradicts(outcome, provider.status);
-    this.state.resolution = {
-      by: operator,
-      outcome,
-      evidence,
-      at: nowIso(),
-      providerStatus: provider?.providerStatus,
-      forced: forced || undefined,
-    };
-    this.movement.recordMoneyEvent(
-      'operator',
-      `${operator} resolved ${outcome}${forced ? ' (forced)' : ''}: ${evidence}`
-    );
-    if (!forced && provider && (provider.status === 'succeeded' || provider.status === 'failed')) {
-      // The provider's own final word agrees: apply it, amount check included.
-      this.apply(provider, 'operator');
-    } else {
-      if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
-      this.movement.transition(outcome, 'operator', operator);
-    }
-    if (this.state.status !== 'AMOUNT_MISMATCH') this.movement.clearAttention();
-    pending.answer = {};
+    await this.resolutions.serve({
+      refusal: payoutIsFinal(this.state.status) ? `payout ${this.state.id} is already ${this.state.status}` : undefined,
+      ask: () => this.query(),
+      word: (provider) => provider,
+      apply: ({ request: { outcome, evidence, operator }, resolution, forced, note, provider }) => {
+        this.state.resolution = resolution;
+        this.movement.recordMoneyEvent('operator', note);
+        if (!forced && provider && (provider.status === 'succeeded' || provider.status === 'failed')) {
+          // The provider's own final word agrees: apply it, amount check included.
+          this.apply(provider, 'operator');
+        } else {
+          if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
+          this.movement.transition(outcome, 'operator', operator);
+        }
+        if (this.state.status !== 'AMOUNT_MISMATCH') this.movement.clearAttention();
+      },
+    });
   }
 
   // ---- the provider's word -----------------------------------------------------------------------

@@ -226,6 +226,22 @@ export const PaymentViewSchema = z
   .meta({ id: 'Payment', description: 'A payment (money in) as Kasir reports it.' });
 export type PaymentView = z.infer<typeof PaymentViewSchema>;
 
+/** An operator's resolution of a payout or a bill payment the provider left unresolved. */
+const OperatorResolutionSchema = z.object({
+  by: z.string(),
+  outcome: z.enum(['SUCCEEDED', 'FAILED']),
+  evidence: z.string(),
+  at: z.string(),
+  providerStatus: z
+    .string()
+    .optional()
+    .meta({ description: "The provider's own status when the operator resolved it." }),
+  forced: z
+    .boolean()
+    .optional()
+    .meta({ description: "`true`: applied with `force` although the provider's status contradicted it." }),
+});
+
 export const PayoutViewSchema = z
   .object({
     ...identityOf('payout'),
@@ -239,22 +255,7 @@ export const PayoutViewSchema = z
     providerReference: z.string().optional(),
     providerStatus: z.string().optional(),
     failure: FailureSchema.optional(),
-    resolution: z
-      .object({
-        by: z.string(),
-        outcome: z.enum(['SUCCEEDED', 'FAILED']),
-        evidence: z.string(),
-        at: z.string(),
-        providerStatus: z
-          .string()
-          .optional()
-          .meta({ description: "The provider's own status when the operator resolved it." }),
-        forced: z
-          .boolean()
-          .optional()
-          .meta({ description: "`true`: applied with `force` although the provider's status contradicted it." }),
-      })
-      .optional(),
+    resolution: OperatorResolutionSchema.optional(),
     metadata: z.record(z.string(), z.string()).optional(),
     ...TimestampsAndAttention,
   })
@@ -324,6 +325,7 @@ export const BillViewSchema = z
       .optional()
       .meta({ description: 'Token, serial number or voucher for the customer (PLN token, pulsa serial).' }),
     failure: z.object({ code: z.string(), message: z.string(), depositRefunded: z.boolean() }).optional(),
+    resolution: OperatorResolutionSchema.optional(),
     ...TimestampsAndAttention,
   })
   .meta({ id: 'Bill', description: 'A bill (PPOB): inquiry, then one payment after your confirmation.' });

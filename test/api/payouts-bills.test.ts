@@ -8,6 +8,7 @@ import { KasirKind, KasirMerchant, KasirMerchantReference } from '../../workflow
 import { payoutStateQuery } from '../../workflows/messages';
 import type { PayoutWorkflowInput } from '../../workflows/movement-state';
 import { EncryptionCodec } from '../../src/temporal/payload-encryption';
+import { recordHistory } from '../helpers/histories';
 import { eventually, startStack, TEST_ONLY_ENCRYPTION } from '../helpers/stack';
 import type { TestMerchant, TestStack } from '../helpers/stack';
 import type { BillView, PayoutView } from '../../src/api/schemas';
@@ -487,6 +488,61 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         >;
         assert.equal(submissions[bill.id], 1, 'paid exactly once');
       }
+    });
+
+    it('lets an operator settle a bill whose payment the provider leaves unresolved, checked with the provider first', async () => {
+      // Flagged a second after it was paid, instead of a minute.
+      const timings = stack.config.timings;
+      stack.config.timings = { ...timings, bill: { ...timings.bill, attentionAfterMs: 1_000 } };
+      let billId: string;
+      try {
+        const inquiry = await api.post<BillView>(
+          '/v1/bills/inquiries',
+          inquiryBody({ accountNumber: AYOPOP_SIM_ACCOUNTS.staysProcessing }),
+          { as: acme }
+        );
+        billId = inquiry.body.id;
+        const paid = await api.post<BillView>('/v1/bills/payments', { billId }, { as: acme });
+        assert.equal(paid.status, 200, paid.text);
+        assert.equal(paid.body.status, 'PROCESSING');
+      } finally {
+        stack.config.timings = timings;
+      }
+      const path = `/v1/operator/bills/payments/${billId}/resolve`;
+      const operator = { 'Kasir-Operator-Key': stack.operatorKey };
+      const failed = {
+        outcome: 'FAILED',
+        evidence: 'Ayopop support ticket 4412: the payment never reached the biller',
+        operator: 'ops@kasir',
+      };
+      const early = await api.post<BillView>(path, failed, { headers: operator });
+      assert.equal(early.status, 409, early.text);
+      assert.equal(early.error.code, 'invalid_state', 'a bill still being resolved by status needs no operator');
+      await eventually(async () => {
+        const bill = (await api.get<BillView>(`/v1/bills/payments/${billId}`, { as: acme })).body;
+        return bill.needsAttention && /^UNRESOLVED/.test(bill.attentionReason ?? '') ? bill : undefined;
+      });
+
+      assert.equal((await api.post(path, failed, { as: acme })).status, 401, 'merchant keys are refused');
+      // Ayopop still shows the payment processing: a FAILED is contradicted unless forced.
+      const contradicted = await api.post<BillView>(path, failed, { headers: operator });
+      assert.equal(contradicted.status, 409, contradicted.text);
+      assert.equal(contradicted.error.code, 'resolution_contradicted');
+      const forced = await api.post<BillView>(path, { ...failed, force: true }, { headers: operator });
+      assert.equal(forced.status, 200, forced.text);
+      assert.equal(forced.body.status, 'FAILED');
+      assert.equal(forced.body.needsAttention, false);
+      assert.equal(forced.body.failure?.code, 'OPERATOR_RESOLVED');
+      assert.deepEqual(
+        [forced.body.resolution?.by, forced.body.resolution?.outcome, forced.body.resolution?.forced],
+        ['ops@kasir', 'FAILED', true]
+      );
+      await eventually(() => stack.webhooks.eventsFor(billId).find((e) => e.type === 'bill.failed'));
+      const handle = stack.client.workflow.getHandle(`bill:${billId}`);
+      await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
+      await recordHistory(stack, handle, 'bill', 'operator-resolved-forced');
+      const again = await api.post<BillView>(path, failed, { headers: operator });
+      assert.equal(again.status, 409, again.text);
     });
 
     it('reports a biller refusal as INQUIRY_FAILED and refuses to pay it with 409', async () => {

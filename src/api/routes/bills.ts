@@ -7,13 +7,15 @@ import { z } from 'zod';
 import type { ProviderId } from '../../domain/provider';
 import { BILL_STATUSES, billTotalOf } from '../../domain/bill';
 import { MAX_RUPIAH } from '../../domain/money';
-import { confirmBillPaymentUpdate } from '../../../workflows/messages';
+import { confirmBillPaymentUpdate, resolveBillUpdate } from '../../../workflows/messages';
 import type { BillState, BillWorkflowInput } from '../../../workflows/movement-state';
 import { BILLS } from '../movement-kinds';
 import { loadOwned, updateMovement } from '../movements';
 import { defineRoute } from '../route';
 import type { AnyRoute } from '../route';
-import { BillProviderSchema, BillViewSchema, MerchantReferenceSchema, RupiahSchema } from '../schemas';
+import { OPERATOR_KEY_HEADER } from '../middleware/auth';
+import { BillProviderSchema, BillViewSchema, IdParamsSchema, MerchantReferenceSchema, RupiahSchema } from '../schemas';
+import { PayoutResolveSchema, resolveByOperator } from './payouts';
 import { movementRoutes } from './movement-pipeline';
 import { commonErrors, errorResponse, providerWith } from './route-commons';
 
@@ -131,6 +133,44 @@ export const billRoutes: AnyRoute[] = [
       // A state without `confirmedByRequest` comes from a worker of an earlier release: answered as before.
       if (paid.confirmedByRequest !== undefined && paid.confirmedByRequest !== requestId) return replay(paid);
       res.json(BILLS.view(paid));
+    },
+  }),
+
+  defineRoute({
+    method: 'post',
+    path: '/v1/operator/bills/payments/:id/resolve',
+    operationId: 'resolveBill',
+    summary: 'Resolve a stuck bill payment (operator)',
+    description:
+      `Operators only (\`${OPERATOR_KEY_HEADER}\` header; merchant keys are refused). Settles a paid bill that needs ` +
+      'attention (its payment unresolved at the provider, e.g. Ayopop answering "processing" for a payment it never received) ' +
+      "as SUCCEEDED or FAILED, with evidence that is recorded in its history. If the provider's own status contradicts " +
+      'the outcome (a bill it still shows processing contradicts FAILED), the resolution is refused ' +
+      '(409 `resolution_contradicted`) unless `force` is true.',
+    tags: ['Operator'],
+    auth: 'operator',
+    bodyKind: 'json',
+    params: IdParamsSchema,
+    body: PayoutResolveSchema,
+    responses: {
+      200: { description: 'The bill, now final.', schema: BillViewSchema },
+      400: errorResponse('Invalid request.'),
+      404: errorResponse('No such bill.'),
+      409: errorResponse(
+        'The bill workflow refused the resolution, with its reason: already final, not paid, or not needing ' +
+          "attention (`invalid_state`), or the provider's own status contradicts the outcome " +
+          '(`resolution_contradicted`; resend with `force: true` to apply it anyway).'
+      ),
+      ...commonErrors,
+    },
+    async handler({ deps, params, body, res, log }) {
+      const { handle } = await loadOwned(deps, BILLS, params.id, undefined);
+      const state = await resolveByOperator(deps, BILLS, handle, resolveBillUpdate, body);
+      log.warn(
+        { billId: params.id, operator: body.operator, outcome: body.outcome, force: body.force },
+        'bill resolved by operator'
+      );
+      res.json(BILLS.view(state));
     },
   }),
 ];

@@ -11,7 +11,7 @@ import { CONSOLIDATED_PATCHES, MOVEMENT_CORE_PATCH } from '../../../workflows/pa
 import type { ApiDeps } from '../deps';
 import { resolvePayoutUpdate } from '../../../workflows/messages';
 import type { ResolvePayoutRequest } from '../../../workflows/messages';
-import type { PayoutState, PayoutWorkflowInput } from '../../../workflows/movement-state';
+import type { BillState, PayoutState, PayoutWorkflowInput } from '../../../workflows/movement-state';
 import { OPERATOR_KEY_HEADER } from '../middleware/auth';
 import { ApiError, updateFailureMessage } from '../http-errors';
 import { PAYOUTS } from '../movement-kinds';
@@ -86,6 +86,26 @@ export function resolutionRefused(err: WorkflowUpdateFailedError): ApiError {
   return message.startsWith(CONTRADICTED_PREFIX)
     ? new ApiError(409, 'state_error', 'resolution_contradicted', message, { param: 'outcome' })
     : new ApiError(409, 'state_error', 'invalid_state', message);
+}
+
+/**
+ * An operator's resolution (a payout's or a bill payment's) sent to the movement's workflow, which checks
+ * it with the provider; a refusal is 409 with the workflow's reason.
+ */
+export async function resolveByOperator<S extends PayoutState | BillState>(
+  deps: ApiDeps,
+  kind: Parameters<typeof updateMovement<S, [ResolvePayoutRequest]>>[1],
+  handle: WorkflowHandle,
+  update: Parameters<typeof updateMovement<S, [ResolvePayoutRequest]>>[3],
+  body: z.infer<typeof PayoutResolveSchema>
+): Promise<S> {
+  const request: ResolvePayoutRequest = {
+    outcome: body.outcome,
+    evidence: body.evidence,
+    operator: body.operator,
+    force: body.force,
+  };
+  return updateMovement(deps, kind, handle, update, [request], { refused: resolutionRefused });
 }
 
 /**
@@ -184,15 +204,7 @@ export const payoutRoutes: AnyRoute[] = [
     async handler({ deps, params, body, res, log }) {
       const { state: current, handle } = await loadOwned(deps, PAYOUTS, params.id, undefined);
       await checkLegacyResolution(deps, handle, current, body);
-      const request: ResolvePayoutRequest = {
-        outcome: body.outcome,
-        evidence: body.evidence,
-        operator: body.operator,
-        force: body.force,
-      };
-      const state = await updateMovement(deps, PAYOUTS, handle, resolvePayoutUpdate, [request], {
-        refused: resolutionRefused,
-      });
+      const state = await resolveByOperator(deps, PAYOUTS, handle, resolvePayoutUpdate, body);
       log.warn(
         { payoutId: params.id, operator: body.operator, outcome: body.outcome, force: body.force },
         'payout resolved by operator'
