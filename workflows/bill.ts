@@ -355,9 +355,12 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     checkResolutionRequest(request);
     if (billIsFinal(this.state.status)) throw new Error(`bill ${this.state.id} is already ${this.state.status}`);
     if (!this.state.paymentSubmitted) throw new Error(`bill ${this.state.id} has not been paid yet`);
-    if (!this.state.needsAttention) {
+    // Only a payment the provider leaves unresolved: never one still being sent (PAYING), whatever else
+    // flagged it.
+    const unresolved = /^(UNRESOLVED|HINT_UNCONFIRMED):/.test(this.state.attentionReason ?? '');
+    if (this.state.status !== 'PROCESSING' || !this.state.needsAttention || !unresolved) {
       throw new Error(
-        `bill ${this.state.id} is ${this.state.status} at the provider; only a bill whose payment needs attention can be resolved`
+        `bill ${this.state.id} is ${this.state.status} at the provider; only a bill whose payment the provider leaves unresolved (needs attention) can be resolved`
       );
     }
     if (this.resolutions.inProgress) throw new Error(`another resolution of bill ${this.state.id} is being applied`);

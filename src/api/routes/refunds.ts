@@ -291,8 +291,19 @@ async function reserve(deps: ApiDeps, ledger: RefundLedgerInput, request: Refund
   }
 }
 
-/** The answer to a refund the ledger refused, by the reason it gave (workflows/refund-ledger.ts). */
-function refusalError(reason: unknown, message: string): ApiError {
+/**
+ * The answer to a refund the ledger refused, by the reason it gave (workflows/refund-ledger.ts). A ledger
+ * on a worker from before the reasons gives none: its two refusals a merchant can act on are read from
+ * the start of its message, which is Kasir's own text (the merchant's reference comes later in it).
+ */
+export function refusalError(given: unknown, message: string): ApiError {
+  const reason =
+    given ??
+    (message.startsWith('the refund window')
+      ? 'window_over'
+      : /^amount \d+ is more than/.test(message)
+        ? 'exceeds_refundable'
+        : undefined);
   switch (reason as RefundRefusalReason | undefined) {
     case 'reference_reused':
       return new ApiError(409, 'idempotency_error', 'idempotency_conflict', message, { param: 'reference' });
@@ -304,6 +315,8 @@ function refusalError(reason: unknown, message: string): ApiError {
       return new ApiError(400, 'invalid_request_error', 'validation_failed', message, { param: 'amount' });
     case 'other_merchant':
     case undefined:
+    default:
+      // A reason this API does not know (a later worker's) is refused as it is worded.
       return new ApiError(409, 'idempotency_error', 'refund_refused', message);
   }
 }
