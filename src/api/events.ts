@@ -256,13 +256,19 @@ export async function listEvents(deps: ApiDeps, merchant: Merchant, query: Event
     const response = await shortCall(deps, () =>
       deps.client.workflowService.listWorkflowExecutions({
         namespace: deps.client.options.namespace,
-        query: visibilityQuery,
+        // Every run of a movement has a visibility record, and each source reads the movement's latest
+        // run: the runs a continue-as-new closed are not the movement again (a reset's replaced run is
+        // dropped below). Not part of `boundTo`, so tokens from before this clause stay valid.
+        query: `${visibilityQuery} AND ExecutionStatus != 'ContinuedAsNew'`,
         pageSize: query.limit,
         nextPageToken: token,
       })
     );
+    const seen = new Set<string>();
     sources = (response.executions ?? [])
-      .map((execution) => sourceOfWorkflowId(execution.execution?.workflowId ?? ''))
+      .map((execution) => execution.execution?.workflowId ?? '')
+      .filter((workflowId) => !seen.has(workflowId) && seen.add(workflowId))
+      .map((workflowId) => sourceOfWorkflowId(workflowId))
       .filter((source): source is EventSource => source !== undefined);
     if (response.nextPageToken && response.nextPageToken.length > 0)
       nextPageToken = deps.pageTokens.encode(boundTo, response.nextPageToken);

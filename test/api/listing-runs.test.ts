@@ -54,4 +54,31 @@ describe('merchant API: a list shows each movement once, whatever its runs', fun
       [created.body.id]
     );
   });
+
+  it("lists each of the merchant's events once, however many runs its movement has", async () => {
+    const created = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
+    assert.equal(created.status, 201, created.text);
+    const workflowId = workflowIdOf('payment', created.body.id);
+    await eventually(async () => {
+      let runs = 0;
+      for await (const _run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
+      assert.ok(runs >= 3, `runs so far: ${runs}`);
+      return runs;
+    }, 20_000);
+    const page = await eventually(async () => {
+      const response = await api.get<{ data: { id: string; movementId?: string }[] }>('/v1/events?limit=50', {
+        as: acme,
+      });
+      assert.equal(response.status, 200, response.text);
+      const ours = response.body.data.filter((e) => e.id.startsWith(`${workflowId}:`));
+      assert.ok(ours.length > 0, 'the payment has events');
+      return response.body.data;
+    });
+    const ids = page.map((e) => e.id);
+    assert.deepEqual(
+      ids.filter((id, index) => ids.indexOf(id) !== index),
+      [],
+      'no event listed twice'
+    );
+  });
 });
