@@ -30,16 +30,22 @@ describe('merchant API: a list shows each movement once, whatever its runs', fun
   });
   after(async () => stack?.stop());
 
-  it('lists a payment that continued as new as one row', async () => {
+  /** A payment created through the API, once its workflow has had at least `runs` runs. */
+  async function paymentWithRuns(minimum: number) {
     const created = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
     assert.equal(created.status, 201, created.text);
     const workflowId = workflowIdOf('payment', created.body.id);
     await eventually(async () => {
       let runs = 0;
       for await (const _run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
-      assert.ok(runs >= 2, `runs so far: ${runs}`);
+      assert.ok(runs >= minimum, `runs so far: ${runs}`);
       return runs;
     }, 20_000);
+    return { created, workflowId };
+  }
+
+  it('lists a payment that continued as new as one row', async () => {
+    const { created } = await paymentWithRuns(2);
     const page = await eventually(async () => {
       const response = await api.get<PaymentList>(
         `/v1/payments?reference=${encodeURIComponent(created.body.merchantReference)}`,
@@ -56,15 +62,7 @@ describe('merchant API: a list shows each movement once, whatever its runs', fun
   });
 
   it("lists each of the merchant's events once, however many runs its movement has", async () => {
-    const created = await api.post<PaymentView>('/v1/payments', paymentBody(), { as: acme });
-    assert.equal(created.status, 201, created.text);
-    const workflowId = workflowIdOf('payment', created.body.id);
-    await eventually(async () => {
-      let runs = 0;
-      for await (const _run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs++;
-      assert.ok(runs >= 3, `runs so far: ${runs}`);
-      return runs;
-    }, 20_000);
+    const { workflowId } = await paymentWithRuns(3);
     const page = await eventually(async () => {
       const response = await api.get<{ data: { id: string; movementId?: string }[] }>('/v1/events?limit=50', {
         as: acme,
