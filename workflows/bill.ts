@@ -389,7 +389,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
           } else {
             this.state.paidAt = nowIso();
           }
-          this.movement.transition(outcome, 'operator', operator);
+          this.movement.transition(outcome, 'operator', operator, { clearUnless: HINT_UNCONFIRMED });
         }
         if (this.state.status !== 'AMOUNT_MISMATCH') this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
       },
@@ -439,11 +439,13 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`
         : undefined;
+    // A final outcome settles what an operator was needed for (the run's end clears the same flags).
+    const settles = (next === 'SUCCEEDED' || next === 'FAILED') && !this.paidAfterFailure();
     this.movement.transition(
       next,
       source,
       outcome.providerCode,
-      mismatch === undefined ? undefined : { raise: mismatch }
+      mismatch !== undefined ? { raise: mismatch } : settles ? { clearUnless: HINT_UNCONFIRMED } : undefined
     );
     if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && billStatusRank(next) > billStatusRank('FAILED')) {

@@ -32,6 +32,7 @@ import { SeenEvents } from './seen-events';
 import { providerCallbackSignal } from './messages';
 import {
   ATTENTION_IN_TRANSITION_EVENT,
+  FINAL_EVENT_CLEARS_ATTENTION,
   BOUNDED_FIRST_ANSWER,
   BOUNDED_HANDLER_WAIT,
   HINT_ASKED_UNTIL_ANSWERED,
@@ -103,6 +104,14 @@ export interface CallbackReader {
   fromAnotherProvider?(event: ProviderCallbackEvent): boolean;
 }
 
+/** How a status change settles needs-attention (see `transition`). */
+export type TransitionAttention = { raise: string } | { clear: string } | { clearUnless: string | undefined };
+
+/** The patch that put each way in force: executions recorded before it replay without it. */
+function patchOf(attention: TransitionAttention): string {
+  return 'clearUnless' in attention ? FINAL_EVENT_CLEARS_ATTENTION : ATTENTION_IN_TRANSITION_EVENT;
+}
+
 export class Movement<S extends MoneyMovementState> {
   readonly state: S;
   private readonly rules: MovementRules<S>;
@@ -154,17 +163,13 @@ export class Movement<S extends MoneyMovementState> {
    * Moves to `status` if it climbs the ladder; records it, publishes it and tells the merchant. With
    * `attention` (patched), the move changes whether an operator is needed, and that is settled before
    * the merchant's event is queued, so the event carries it as GET does: `raise` flags the movement (the
-   * caller's `flag` then only records why); `clear` ends a flag whose reason has that kind.
+   * caller's `flag` then only records why); `clear` ends a flag whose reason has that kind; `clearUnless`
+   * (a final outcome settling what the flag was about) ends any flag but one whose reason has that kind.
    */
-  transition(
-    status: S['status'],
-    source: Source,
-    note?: string,
-    attention?: { raise: string } | { clear: string }
-  ): boolean {
+  transition(status: S['status'], source: Source, note?: string, attention?: TransitionAttention): boolean {
     if (status === this.state.status || this.rules.rank(status) <= this.rules.rank(this.state.status)) return false;
     this.state.status = status;
-    if (attention !== undefined && this.attentionChangedBy(attention) && inForce(ATTENTION_IN_TRANSITION_EVENT)) {
+    if (attention !== undefined && this.attentionChangedBy(attention) && inForce(patchOf(attention))) {
       this.state.needsAttention = 'raise' in attention;
       this.state.attentionReason = 'raise' in attention ? attention.raise : undefined;
     }
@@ -202,8 +207,11 @@ export class Movement<S extends MoneyMovementState> {
     if (eventType) this.emit(eventType);
   }
 
-  private attentionChangedBy(attention: { raise: string } | { clear: string }): boolean {
-    return 'raise' in attention || (this.state.needsAttention && this.hasReason(attention.clear));
+  private attentionChangedBy(attention: TransitionAttention): boolean {
+    if ('raise' in attention) return true;
+    if ('clear' in attention) return this.state.needsAttention && this.hasReason(attention.clear);
+    const kept = attention.clearUnless !== undefined && this.hasReason(attention.clearUnless);
+    return this.state.needsAttention && !kept;
   }
 
   /** Whether needs-attention is raised for a reason of this kind (a prefix such as `HINT_UNCONFIRMED`). */

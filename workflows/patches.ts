@@ -129,6 +129,13 @@ export const HINT_ASKED_UNTIL_ANSWERED = 'hint-asked-until-answered';
  */
 export const ATTENTION_IN_TRANSITION_EVENT = 'attention-in-transition-event';
 /**
+ * Patch id: a payout, bill or refund reaching its final outcome (by the provider's word or an
+ * operator's resolution) clears a flag the outcome settles (an unresolved payment, an unknown outcome)
+ * before the merchant's event is queued, so `payout.succeeded` and its kind carry `needsAttention` as GET
+ * does; they carried the stale flag, cleared just after.
+ */
+export const FINAL_EVENT_CLEARS_ATTENTION = 'final-event-clears-attention';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -166,6 +173,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     LATE_RECORD_READS_EVERY_CALLBACK,
     HINT_ASKED_UNTIL_ANSWERED,
     ATTENTION_IN_TRANSITION_EVENT,
+    FINAL_EVENT_CLEARS_ATTENTION,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

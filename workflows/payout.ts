@@ -261,7 +261,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
           this.apply(provider, 'operator');
         } else {
           if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
-          this.movement.transition(outcome, 'operator', operator);
+          this.movement.transition(outcome, 'operator', operator, { clearUnless: undefined });
         }
         if (this.state.status !== 'AMOUNT_MISMATCH') this.movement.clearAttention();
       },
@@ -320,11 +320,13 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`
         : undefined;
+    // A final outcome settles what an operator was needed for (the run's end clears the same flags).
+    const settles = (next === 'SUCCEEDED' || next === 'FAILED') && !this.contradictedAfterwards();
     this.movement.transition(
       next,
       source,
       outcome.providerStatus,
-      mismatch === undefined ? undefined : { raise: mismatch }
+      mismatch !== undefined ? { raise: mismatch } : settles ? { clearUnless: HINT_UNCONFIRMED } : undefined
     );
     if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && payoutStatusRank(next) > payoutStatusRank('FAILED')) {

@@ -126,7 +126,7 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
     this.state.resolution = { by: operator, outcome, evidence, at: nowIso() };
     this.movement.recordMoneyEvent('operator', `${operator} resolved ${outcome}: ${evidence}`);
     if (outcome === 'FAILED') this.state.failure = { code: 'OPERATOR_RESOLVED', message: evidence };
-    this.movement.transition(outcome, 'operator', operator);
+    this.movement.transition(outcome, 'operator', operator, { clearUnless: undefined });
     this.movement.clearAttention();
     pending.applied = true;
   }
@@ -236,7 +236,7 @@ class Refund extends MovementWorkflow<RefundState, RefundWorkflowInput, PaymentO
   protected apply(payment: PaymentOutcome): void {
     this.state.providerStatus = payment.providerStatus;
     if (refundProvenBy(payment, this.toProve())) {
-      this.movement.transition('SUCCEEDED', 'query', `payment ${payment.providerStatus}`);
+      this.movement.transition('SUCCEEDED', 'query', `payment ${payment.providerStatus}`, { clearUnless: undefined });
     } else {
       this.movement.note('query', `payment ${payment.providerStatus}: does not prove this refund either way`);
     }

@@ -490,8 +490,8 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       }
     });
 
-    it('lets an operator settle a bill whose payment the provider leaves unresolved, checked with the provider first', async () => {
-      // Flagged a second after it was paid, instead of a minute.
+    /** A bill paid at Ayopop, which keeps it processing: flagged UNRESOLVED a second after (instead of a minute). */
+    async function processingBill(): Promise<string> {
       const timings = stack.config.timings;
       stack.config.timings = { ...timings, bill: { ...timings.bill, attentionAfterMs: 1_000 } };
       let billId: string;
@@ -508,6 +508,29 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       } finally {
         stack.config.timings = timings;
       }
+      return billId;
+    }
+
+    const flagged = (billId: string) =>
+      eventually(async () => {
+        const bill = (await api.get<BillView>(`/v1/bills/payments/${billId}`, { as: acme })).body;
+        return bill.needsAttention && /^UNRESOLVED/.test(bill.attentionReason ?? '') ? bill : undefined;
+      });
+
+    it('tells the merchant a flagged bill the provider then settles without the flag it no longer has', async () => {
+      const billId = await processingBill();
+      await flagged(billId);
+      await fetch(`${stack.simulators.ayopop.url}/_sim/orders/${billId}/succeed`, { method: 'POST' });
+      const told = await eventually(() => stack.webhooks.eventsFor(billId).find((e) => e.type === 'bill.succeeded'));
+      const shown = (await api.get<BillView>(`/v1/bills/payments/${billId}`, { as: acme })).body;
+      assert.deepEqual(
+        [told.data.status, told.data.needsAttention, shown.status, shown.needsAttention],
+        ['SUCCEEDED', false, 'SUCCEEDED', false]
+      );
+    });
+
+    it('lets an operator settle a bill whose payment the provider leaves unresolved, checked with the provider first', async () => {
+      const billId = await processingBill();
       const path = `/v1/operator/bills/payments/${billId}/resolve`;
       const operator = { 'Kasir-Operator-Key': stack.operatorKey };
       const failed = {
@@ -518,10 +541,7 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       const early = await api.post<BillView>(path, failed, { headers: operator });
       assert.equal(early.status, 409, early.text);
       assert.equal(early.error.code, 'invalid_state', 'a bill still being resolved by status needs no operator');
-      await eventually(async () => {
-        const bill = (await api.get<BillView>(`/v1/bills/payments/${billId}`, { as: acme })).body;
-        return bill.needsAttention && /^UNRESOLVED/.test(bill.attentionReason ?? '') ? bill : undefined;
-      });
+      await flagged(billId);
 
       assert.equal((await api.post(path, failed, { as: acme })).status, 401, 'merchant keys are refused');
       // Ayopop still shows the payment processing: a FAILED is contradicted unless forced.
@@ -537,10 +557,15 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         [forced.body.resolution?.by, forced.body.resolution?.outcome, forced.body.resolution?.forced],
         ['ops@kasir', 'FAILED', true]
       );
-      await eventually(() => stack.webhooks.eventsFor(billId).find((e) => e.type === 'bill.failed'));
+      const told = await eventually(() => stack.webhooks.eventsFor(billId).find((e) => e.type === 'bill.failed'));
+      assert.deepEqual(
+        [told.data.status, told.data.needsAttention, told.data.attentionReason],
+        ['FAILED', false, undefined],
+        'the event carries the flag as GET does'
+      );
       const handle = stack.client.workflow.getHandle(`bill:${billId}`);
       await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
-      await recordHistory(stack, handle, 'bill', 'operator-resolved-forced');
+      await recordHistory(stack, handle, 'bill', 'final-event-clears-attention');
       const again = await api.post<BillView>(path, failed, { headers: operator });
       assert.equal(again.status, 409, again.text);
     });
