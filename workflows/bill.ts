@@ -24,12 +24,17 @@ import {
 } from './messages';
 import type { ConfirmBillPaymentRequest, ResolveBillRequest } from './messages';
 import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
-import { CHECK_AND_PAY_TOGETHER, RESET_RUN_ASKS_WHAT_WAS_PAID, RESET_RUN_WAITS_FOR_WHAT_WAS_PAID } from './patches';
+import {
+  BILL_RESOLUTION_WATCHED,
+  CHECK_AND_PAY_TOGETHER,
+  RESET_RUN_ASKS_WHAT_WAS_PAID,
+  RESET_RUN_WAITS_FOR_WHAT_WAS_PAID,
+} from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
 import { OperatorResolutions } from './operator-resolution';
 import type { PendingRequest } from './movement-workflow';
-import { nextDelay } from './timings';
+import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from './movement-state';
 
 export async function billWorkflow(input: BillWorkflowInput): Promise<BillState> {
@@ -88,10 +93,33 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       await this.payOnce();
     if (this.confirmation) this.confirmation.answer ??= {};
     if (this.state.status === 'PROCESSING' || this.state.status === 'PAYING') await this.awaitFinalStatus();
-    if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.paidAfterFailure()) {
+    if (this.resolutionNeedsWatching() && inForce(BILL_RESOLUTION_WATCHED)) {
+      await this.watchAfterResolution({
+        windowMs:
+          this.input.timings.bill.watchAfterOperatorResolutionMs ??
+          DEFAULT_TIMINGS.bill.watchAfterOperatorResolutionMs!,
+        schedule: this.input.timings.bill.statusPoll,
+        watching: () => this.resolutionNeedsWatching() && !this.contradictedAfterwards(),
+        source: 'poll',
+      });
+    }
+    if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
       this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
     }
     return this.closeOut();
+  }
+
+  /** An operator's FAILED, or a resolution forced against Ayopop's word, is checked for a while after. */
+  private resolutionNeedsWatching(): boolean {
+    const resolution = this.state.resolution;
+    if (!resolution || resolution.outcome !== this.state.status) return false;
+    return resolution.outcome === 'FAILED' || resolution.forced === true;
+  }
+
+  /** Ayopop contradicted the outcome afterwards: paid after a failure, or failed after a forced success. */
+  private contradictedAfterwards(): boolean {
+    const reason = this.state.needsAttention ? (this.state.attentionReason ?? '') : '';
+    return reason.startsWith('PAID_AFTER_FAILURE') || reason.startsWith('FAILED_AFTER_FORCED_SUCCESS');
   }
 
   // ---- inquiry and confirmation --------------------------------------------------------------------
@@ -417,6 +445,29 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
 
   protected apply(outcome: BillPaymentOutcome, source: TimelineEntry['source']): void {
     const next = this.statusFor(outcome);
+    const forcedSuccess = this.state.resolution?.outcome === 'SUCCEEDED' && this.state.resolution.forced === true;
+    if (forcedSuccess && this.state.status === 'SUCCEEDED' && inForce(BILL_RESOLUTION_WATCHED)) {
+      if (outcome.status === 'failed' && !this.contradictedAfterwards()) {
+        this.state.providerCode = outcome.providerCode;
+        this.movement.flag(
+          'FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a bill payment an operator forced to SUCCEEDED',
+          source,
+          'bill.contradicted'
+        );
+        return;
+      }
+      if (outcome.status === 'succeeded' && outcome.token !== undefined && this.state.token === undefined) {
+        // The customer's token (PLN token, voucher) the forced success could not give.
+        this.state.token = outcome.token;
+        if (outcome.transactionId) this.state.transactionId = outcome.transactionId;
+        this.state.providerCode = outcome.providerCode;
+        this.movement.recordMoneyEvent(
+          source,
+          `the provider confirms the payment (${outcome.providerCode}); token received`
+        );
+        return;
+      }
+    }
     if (next === this.state.status || billStatusRank(next) <= billStatusRank(this.state.status)) {
       this.movement.note(source, `provider reports ${outcome.providerCode}`);
       return;
@@ -440,7 +491,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`
         : undefined;
     // A final outcome settles what an operator was needed for (the run's end clears the same flags).
-    const settles = (next === 'SUCCEEDED' || next === 'FAILED') && !this.paidAfterFailure();
+    const settles = (next === 'SUCCEEDED' || next === 'FAILED') && !this.contradictedAfterwards();
     this.movement.transition(
       next,
       source,
@@ -468,10 +519,6 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       case 'processing':
         return 'PROCESSING';
     }
-  }
-
-  private paidAfterFailure(): boolean {
-    return this.state.needsAttention && (this.state.attentionReason ?? '').startsWith('PAID_AFTER_FAILURE');
   }
 
   private status(): Promise<BillPaymentOutcome | undefined> {

@@ -88,6 +88,30 @@ export abstract class MovementWorkflow<
     return outcome !== undefined;
   }
 
+  /**
+   * The watch after an operator's resolution (payouts, bills): asks the provider on `schedule` while
+   * `watching()` holds, for `windowMs` from its start (carried across continue-as-new), applying its word.
+   */
+  protected async watchAfterResolution(how: {
+    windowMs: number;
+    schedule: BackoffSchedule;
+    watching: () => boolean;
+    source: TimelineEntry['source'];
+  }): Promise<void> {
+    this.watchUntil ??= Date.now() + how.windowMs;
+    let queryAt = Date.now() + nextDelay(how.schedule, this.attempt);
+    const watching = () => how.watching() && Date.now() < this.watchUntil!;
+    while (watching()) {
+      await this.takeTurn(Math.min(queryAt, this.watchUntil));
+      if (watching() && Date.now() >= queryAt) {
+        const outcome = await this.askProvider();
+        if (outcome) this.apply(outcome, how.source);
+        queryAt = this.counted(how.schedule);
+      }
+      if (watching()) await this.continueAsNewIfDue();
+    }
+  }
+
   /** One turn of a waiting loop: wait until `wakeAt` or for work, serve requests, read callbacks. */
   protected async takeTurn(wakeAt: number): Promise<void> {
     await this.movement.waitForWork(wakeAt);

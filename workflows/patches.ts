@@ -136,6 +136,14 @@ export const ATTENTION_IN_TRANSITION_EVENT = 'attention-in-transition-event';
  */
 export const FINAL_EVENT_CLEARS_ATTENTION = 'final-event-clears-attention';
 /**
+ * Patch id: a bill an operator resolved FAILED (or forced SUCCEEDED) keeps asking Ayopop for
+ * `timings.bill.watchAfterOperatorResolutionMs`, as a payout does: a success after all is a
+ * `bill.paid_after_failure`, a failure after a forced success a `bill.contradicted`, and a token Ayopop
+ * gives after a forced success is kept. Such a bill closed at once, and a late success reached it only
+ * by a callback.
+ */
+export const BILL_RESOLUTION_WATCHED = 'bill-resolution-watched';
+/**
  * Patch ids that one marker puts in force together, newest first. A new execution records the newest
  * one marker (and one `TemporalChangeVersion` upsert) instead of one per patch, which was 8 of a
  * settled payment's 41 history events. Executions started before a consolidation replay as they were
@@ -174,6 +182,7 @@ export const ALL_PATCH_IDS: readonly string[] = [
     HINT_ASKED_UNTIL_ANSWERED,
     ATTENTION_IN_TRANSITION_EVENT,
     FINAL_EVENT_CLEARS_ATTENTION,
+    BILL_RESOLUTION_WATCHED,
     ...CONSOLIDATED_PATCHES.flatMap((c) => [c.id, ...c.covers]),
   ]),
 ];

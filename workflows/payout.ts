@@ -210,21 +210,13 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
    * the wrong outcome. A payment is promoted to SUCCEEDED and flagged; a failure is flagged.
    */
   private async watchAfterOperatorResolution(): Promise<void> {
-    const windowMs =
-      this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!;
-    this.watchUntil ??= Date.now() + windowMs;
-    let queryAt = Date.now() + nextDelay(this.input.timings.payout.query, this.attempt);
-    const watching = () =>
-      this.resolutionNeedsWatching() && !this.contradictedAfterwards() && Date.now() < this.watchUntil!;
-    while (watching()) {
-      await this.takeTurn(Math.min(queryAt, this.watchUntil));
-      if (watching() && Date.now() >= queryAt) {
-        const outcome = await this.query();
-        if (outcome) this.apply(outcome, 'query');
-        queryAt = this.counted(this.input.timings.payout.query);
-      }
-      if (watching()) await this.continueAsNewIfDue();
-    }
+    await this.watchAfterResolution({
+      windowMs:
+        this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!,
+      schedule: this.input.timings.payout.query,
+      watching: () => this.resolutionNeedsWatching() && !this.contradictedAfterwards(),
+      source: 'query',
+    });
   }
 
   private contradictedAfterwards(): boolean {

@@ -42,6 +42,11 @@ export interface BillTimings {
   firstStatusCheckMs: number;
   statusPoll: BackoffSchedule;
   attentionAfterMs: number;
+  /**
+   * After an operator's FAILED (or a forced SUCCEEDED), the bill keeps asking the provider this long
+   * (default 72 h): a payment that succeeds after all, or fails after a forced success, is caught.
+   */
+  watchAfterOperatorResolutionMs?: number;
 }
 
 export interface WebhookTimings {
@@ -106,6 +111,7 @@ export const DEFAULT_TIMINGS: WorkflowTimings = {
     firstStatusCheckMs: 150 * SECOND,
     statusPoll: { initialMs: 30 * SECOND, maxMs: 30 * MINUTE, factor: 2 },
     attentionAfterMs: 24 * HOUR,
+    watchAfterOperatorResolutionMs: 72 * HOUR,
   },
   refund: {
     query: { initialMs: 10 * SECOND, maxMs: HOUR, factor: 2 },

@@ -564,10 +564,80 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         'the event carries the flag as GET does'
       );
       const handle = stack.client.workflow.getHandle(`bill:${billId}`);
-      await eventually(async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined));
       await recordHistory(stack, handle, 'bill', 'final-event-clears-attention');
       const again = await api.post<BillView>(path, failed, { headers: operator });
       assert.equal(again.status, 409, again.text);
+      // It watches Ayopop for a while after an operator's FAILED (next test); not for the rest of this file.
+      await handle.terminate('test cleanup');
+    });
+
+    it("keeps asking Ayopop after an operator's resolution: a success after a forced FAILED, a failure or a token after a forced SUCCEEDED", async () => {
+      const operator = { 'Kasir-Operator-Key': stack.operatorKey };
+      const resolve = async (billId: string, outcome: 'SUCCEEDED' | 'FAILED') => {
+        await flagged(billId);
+        const evidence = `ops checked the biller portal for ${billId}`;
+        const answer = await api.post<BillView>(
+          `/v1/operator/bills/payments/${billId}/resolve`,
+          { outcome, evidence, operator: 'ops@kasir', force: true },
+          { headers: operator }
+        );
+        assert.equal(answer.status, 200, answer.text);
+        assert.equal(answer.body.status, outcome);
+      };
+      const ayopop = stack.simulators.ayopop.url;
+      const settle = (billId: string, how: 'succeed' | 'fail', body: Record<string, unknown> = {}) =>
+        fetch(`${ayopop}/_sim/orders/${billId}/${how}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const bill = async (billId: string, ready: (b: BillView) => boolean) =>
+        eventually(async () => {
+          const shown = (await api.get<BillView>(`/v1/bills/payments/${billId}`, { as: acme })).body;
+          return ready(shown) ? shown : undefined;
+        });
+      const [paidAfterAll, failedAfterAll, tokenAfterAll] = [
+        await processingBill(),
+        await processingBill(),
+        await processingBill(),
+      ];
+      try {
+        await resolve(paidAfterAll, 'FAILED');
+        await resolve(failedAfterAll, 'SUCCEEDED');
+        await resolve(tokenAfterAll, 'SUCCEEDED');
+        // Still open: the bills watch Ayopop (and so read its callbacks themselves, no late record needed).
+        for (const id of [paidAfterAll, failedAfterAll, tokenAfterAll]) {
+          assert.equal((await stack.client.workflow.getHandle(`bill:${id}`).describe()).status.name, 'RUNNING');
+        }
+        await settle(paidAfterAll, 'succeed');
+        await settle(failedAfterAll, 'fail');
+        await settle(tokenAfterAll, 'succeed', { token: '1234-5678-9012-3456-7890' });
+
+        const paid = await bill(paidAfterAll, (b) => b.status === 'SUCCEEDED');
+        assert.match(paid.attentionReason ?? '', /^PAID_AFTER_FAILURE/);
+        await eventually(() =>
+          stack.webhooks.eventsFor(paidAfterAll).find((e) => e.type === 'bill.paid_after_failure')
+        );
+        const contradicted = await bill(failedAfterAll, (b) => b.needsAttention);
+        assert.equal(contradicted.status, 'SUCCEEDED');
+        assert.match(contradicted.attentionReason ?? '', /^FAILED_AFTER_FORCED_SUCCESS/);
+        await eventually(() => stack.webhooks.eventsFor(failedAfterAll).find((e) => e.type === 'bill.contradicted'));
+        const withToken = await bill(tokenAfterAll, (b) => b.token !== undefined);
+        assert.deepEqual([withToken.status, withToken.token], ['SUCCEEDED', '1234-5678-9012-3456-7890']);
+        await recordHistory(
+          stack,
+          stack.client.workflow.getHandle(`bill:${paidAfterAll}`),
+          'bill',
+          'operator-resolution-watched'
+        );
+      } finally {
+        for (const id of [paidAfterAll, failedAfterAll, tokenAfterAll]) {
+          await stack.client.workflow
+            .getHandle(`bill:${id}`)
+            .terminate('test cleanup: the watch would ask Ayopop for 72 h')
+            .catch(() => undefined);
+        }
+      }
     });
 
     it('reports a biller refusal as INQUIRY_FAILED and refuses to pay it with 409', async () => {

@@ -231,8 +231,7 @@ describe('late-callback record: every callback read', function () {
           return (...args: Parameters<typeof target.getHandle>) => {
             const handle = target.getHandle(...args);
             if (before.queriesFail) {
-              handle.query = (() =>
-                Promise.reject(new Error('test: no worker answered the query in time')));
+              handle.query = () => Promise.reject(new Error('test: no worker answered the query in time'));
             }
             const signal = handle.signal.bind(handle);
             handle.signal = (async (...signalArgs: Parameters<typeof signal>) => {
