@@ -257,9 +257,11 @@ export async function listEvents(deps: ApiDeps, merchant: Merchant, query: Event
       deps.client.workflowService.listWorkflowExecutions({
         namespace: deps.client.options.namespace,
         // Every run of a movement has a visibility record, and each source reads the movement's latest
-        // run: the runs a continue-as-new closed are not the movement again (a reset's replaced run is
-        // dropped below). Not part of `boundTo`, so tokens from before this clause stay valid.
-        query: `${visibilityQuery} AND ExecutionStatus != 'ContinuedAsNew'`,
+        // run: the runs of one movement on a page are read once (below). Runs on different pages are
+        // not filtered out by status: a movement that continues as new between two pages would then be
+        // on neither (its new run sorts before the cursor); it may be listed again instead, with the
+        // same event ids, which merchants deduplicate on.
+        query: visibilityQuery,
         pageSize: query.limit,
         nextPageToken: token,
       })
