@@ -116,10 +116,10 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     return resolution.outcome === 'FAILED' || resolution.forced === true;
   }
 
-  /** Ayopop contradicted the outcome afterwards: paid after a failure, or failed after a forced success. */
+  /** Ayopop contradicted the outcome afterwards: paid after a failure, failed or charged another amount after a forced success. */
   private contradictedAfterwards(): boolean {
     const reason = this.state.needsAttention ? (this.state.attentionReason ?? '') : '';
-    return reason.startsWith('PAID_AFTER_FAILURE') || reason.startsWith('FAILED_AFTER_FORCED_SUCCESS');
+    return /^(PAID_AFTER_FAILURE|FAILED_AFTER_FORCED_SUCCESS|AMOUNT_MISMATCH_AFTER_FORCED_SUCCESS)/.test(reason);
   }
 
   // ---- inquiry and confirmation --------------------------------------------------------------------
@@ -451,6 +451,17 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
         this.state.providerCode = outcome.providerCode;
         this.movement.flag(
           'FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a bill payment an operator forced to SUCCEEDED',
+          source,
+          'bill.contradicted'
+        );
+        return;
+      }
+      if (next === 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
+        // Ayopop charged another amount than the bill an operator forced to SUCCEEDED: never a quiet success.
+        this.state.providerCode = outcome.providerCode;
+        if (outcome.token !== undefined) this.state.token ??= outcome.token;
+        this.movement.flag(
+          `AMOUNT_MISMATCH_AFTER_FORCED_SUCCESS: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount} an operator forced to SUCCEEDED`,
           source,
           'bill.contradicted'
         );

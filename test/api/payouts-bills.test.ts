@@ -571,7 +571,7 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
       await handle.terminate('test cleanup');
     });
 
-    it("keeps asking Ayopop after an operator's resolution: a success after a forced FAILED, a failure or a token after a forced SUCCEEDED", async () => {
+    it("keeps asking Ayopop after an operator's resolution: a success after a forced FAILED, a failure, another amount or a token after a forced SUCCEEDED", async () => {
       const operator = { 'Kasir-Operator-Key': stack.operatorKey };
       const resolve = async (billId: string, outcome: 'SUCCEEDED' | 'FAILED') => {
         await flagged(billId);
@@ -596,22 +596,27 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
           const shown = (await api.get<BillView>(`/v1/bills/payments/${billId}`, { as: acme })).body;
           return ready(shown) ? shown : undefined;
         });
-      const [paidAfterAll, failedAfterAll, tokenAfterAll] = [
+      const [paidAfterAll, failedAfterAll, tokenAfterAll, otherAmount] = [
+        await processingBill(),
         await processingBill(),
         await processingBill(),
         await processingBill(),
       ];
+      const bills = [paidAfterAll, failedAfterAll, tokenAfterAll, otherAmount];
       try {
         await resolve(paidAfterAll, 'FAILED');
         await resolve(failedAfterAll, 'SUCCEEDED');
         await resolve(tokenAfterAll, 'SUCCEEDED');
+        await resolve(otherAmount, 'SUCCEEDED');
         // Still open: the bills watch Ayopop (and so read its callbacks themselves, no late record needed).
-        for (const id of [paidAfterAll, failedAfterAll, tokenAfterAll]) {
+        for (const id of bills) {
           assert.equal((await stack.client.workflow.getHandle(`bill:${id}`).describe()).status.name, 'RUNNING');
         }
         await settle(paidAfterAll, 'succeed');
         await settle(failedAfterAll, 'fail');
         await settle(tokenAfterAll, 'succeed', { token: '1234-5678-9012-3456-7890' });
+        const due = (await api.get<BillView>(`/v1/bills/payments/${otherAmount}`, { as: acme })).body.inquiry!.amount;
+        await settle(otherAmount, 'succeed', { amount: due + 1_000 });
 
         const paid = await bill(paidAfterAll, (b) => b.status === 'SUCCEEDED');
         assert.match(paid.attentionReason ?? '', /^PAID_AFTER_FAILURE/);
@@ -624,6 +629,9 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
         await eventually(() => stack.webhooks.eventsFor(failedAfterAll).find((e) => e.type === 'bill.contradicted'));
         const withToken = await bill(tokenAfterAll, (b) => b.token !== undefined);
         assert.deepEqual([withToken.status, withToken.token], ['SUCCEEDED', '1234-5678-9012-3456-7890']);
+        const mismatched = await bill(otherAmount, (b) => b.needsAttention);
+        assert.match(mismatched.attentionReason ?? '', /^AMOUNT_MISMATCH_AFTER_FORCED_SUCCESS/);
+        await eventually(() => stack.webhooks.eventsFor(otherAmount).find((e) => e.type === 'bill.contradicted'));
         await recordHistory(
           stack,
           stack.client.workflow.getHandle(`bill:${paidAfterAll}`),
@@ -631,7 +639,7 @@ describe('merchant API: payouts, bills and the operator endpoint', function () {
           'operator-resolution-watched'
         );
       } finally {
-        for (const id of [paidAfterAll, failedAfterAll, tokenAfterAll]) {
+        for (const id of bills) {
           await stack.client.workflow
             .getHandle(`bill:${id}`)
             .terminate('test cleanup: the watch would ask Ayopop for 72 h')

@@ -1,6 +1,6 @@
 /**
  * Ayopop's `/_sim` controls: read a payment, settle a processing (299) one as the biller would
- * (`succeed`, alias `pay`, body `{token?}`; `fail`, body `{code?}` in 100–199), send its final callback
+ * (`succeed`, alias `pay`, body `{token?, amount?}` (`amount`: the biller charged another amount); `fail`, body `{code?}` in 100–199), send its final callback
  * again, read or expire an inquiry, and read or set the partner deposit.
  */
 import express from 'express';
@@ -31,9 +31,11 @@ export function ayopopControls(state: AyopopState): express.Router {
     res.json(order);
   });
   const succeedControl = (req: Request<{ refNumber: string }>, res: Response) => {
-    const token = z.object({ token: z.string().min(1).optional() }).safeParse(req.body ?? {});
-    if (!token.success) return void res.status(400).json({ error: token.error.issues });
-    if (!state.succeed(req.params.refNumber, token.data.token)) {
+    const body = z
+      .object({ token: z.string().min(1).optional(), amount: z.number().int().positive().optional() })
+      .safeParse(req.body ?? {});
+    if (!body.success) return void res.status(400).json({ error: body.error.issues });
+    if (!state.succeed(req.params.refNumber, body.data.token, body.data.amount)) {
       return void res.status(409).json({ error: 'no processing (299) payment with this refNumber' });
     }
     res.json(state.orders.get(req.params.refNumber));

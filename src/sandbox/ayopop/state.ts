@@ -551,13 +551,17 @@ export class AyopopState implements SimulatorState {
     return order;
   }
 
-  /** Settles a 299 order as if the biller answered; false when the order is missing or already final. */
-  succeed(refNumber: string, token?: string): boolean {
+  /**
+   * Settles a 299 order as if the biller answered; false when the order is missing or already final.
+   * `amount`: the biller charged another amount than the order's (status and callback then report it).
+   */
+  succeed(refNumber: string, token?: string, amount?: number): boolean {
     const order = this.orders.get(refNumber);
     if (!order || order.responseCode !== 299) return false;
     this.timers.cancel(refNumber);
     const now = new Date().toISOString();
     order.responseCode = 0;
+    if (amount !== undefined) order.amount = amount;
     order.token = token ?? makeToken(order.tokenKind, `${order.refNumber}:${order.transactionId}`);
     order.paidAt = now;
     order.updatedAt = now;
