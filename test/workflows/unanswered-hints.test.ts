@@ -45,7 +45,7 @@ describe('hints whose provider could not be asked', function () {
     const { state, handle } = await startPayment(stack, {
       provider: 'nicepay',
       method: 'EWALLET_OVO',
-      expiresInMinutes: 0.1,
+      expiresInMinutes: 0.05,
     });
     assert.equal(state.status, 'PENDING');
     await eventually(
@@ -120,7 +120,7 @@ describe('hints whose provider could not be asked', function () {
 
   it('flags a notification it could not confirm in `hintConfirmAsks` inquiries for an operator, and closes', async () => {
     const timings = stack.config.timings;
-    stack.config.timings = { ...timings, hintConfirmAsks: 2 };
+    stack.config.timings = { ...timings, hintConfirmAsks: 1 };
     let started;
     try {
       // NICEPAY's status cannot be read at all from the notification on.
