@@ -397,8 +397,8 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
   /**
    * Checks the provider, then applies the operator's outcome unless the provider contradicts it, as a
    * payout's (workflows/operator-resolution.ts): a bill the provider still shows processing is resolved
-   * FAILED only with `force`. A provider success after an operator's FAILED reaches the closed bill's
-   * late-callback record (`bill.paid_after_failure`).
+   * FAILED only with `force`. What Ayopop says after it is caught by the watch that follows (`run`), and
+   * once the bill has closed, a success by its late-callback record (`bill.paid_after_failure`).
    */
   private async handleResolution(): Promise<void> {
     await this.resolutions.serve({
