@@ -23,7 +23,7 @@ import {
   resolveBillUpdate,
 } from './messages';
 import type { ConfirmBillPaymentRequest, ResolveBillRequest } from './messages';
-import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
+import { attentionOfOutcome, HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
 import {
   BILL_RESOLUTION_WATCHED,
   CHECK_AND_PAY_TOGETHER,
@@ -32,7 +32,7 @@ import {
 } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
-import { OperatorResolutions } from './operator-resolution';
+import { contradictedAfterResolution, OperatorResolutions, resolutionNeedsWatching } from './operator-resolution';
 import type { PendingRequest } from './movement-workflow';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { BillState, BillWorkflowInput, TimelineEntry } from './movement-state';
@@ -93,33 +93,24 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       await this.payOnce();
     if (this.confirmation) this.confirmation.answer ??= {};
     if (this.state.status === 'PROCESSING' || this.state.status === 'PAYING') await this.awaitFinalStatus();
-    if (this.resolutionNeedsWatching() && inForce(BILL_RESOLUTION_WATCHED)) {
+    if (resolutionNeedsWatching(this.state) && inForce(BILL_RESOLUTION_WATCHED)) {
       await this.watchAfterResolution({
         windowMs:
           this.input.timings.bill.watchAfterOperatorResolutionMs ??
           DEFAULT_TIMINGS.bill.watchAfterOperatorResolutionMs!,
         schedule: this.input.timings.bill.statusPoll,
-        watching: () => this.resolutionNeedsWatching() && !this.contradictedAfterwards(),
+        watching: () => resolutionNeedsWatching(this.state) && !contradictedAfterResolution(this.state),
         source: 'poll',
       });
     }
-    if (billIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
+    if (
+      billIsFinal(this.state.status) &&
+      this.state.status !== 'AMOUNT_MISMATCH' &&
+      !contradictedAfterResolution(this.state)
+    ) {
       this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
     }
     return this.closeOut();
-  }
-
-  /** An operator's FAILED, or a resolution forced against Ayopop's word, is checked for a while after. */
-  private resolutionNeedsWatching(): boolean {
-    const resolution = this.state.resolution;
-    if (!resolution || resolution.outcome !== this.state.status) return false;
-    return resolution.outcome === 'FAILED' || resolution.forced === true;
-  }
-
-  /** Ayopop contradicted the outcome afterwards: paid after a failure, failed or charged another amount after a forced success. */
-  private contradictedAfterwards(): boolean {
-    const reason = this.state.needsAttention ? (this.state.attentionReason ?? '') : '';
-    return /^(PAID_AFTER_FAILURE|FAILED_AFTER_FORCED_SUCCESS|AMOUNT_MISMATCH_AFTER_FORCED_SUCCESS)/.test(reason);
   }
 
   // ---- inquiry and confirmation --------------------------------------------------------------------
@@ -447,7 +438,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
     const next = this.statusFor(outcome);
     const forcedSuccess = this.state.resolution?.outcome === 'SUCCEEDED' && this.state.resolution.forced === true;
     if (forcedSuccess && this.state.status === 'SUCCEEDED' && inForce(BILL_RESOLUTION_WATCHED)) {
-      if (outcome.status === 'failed' && !this.contradictedAfterwards()) {
+      if (outcome.status === 'failed' && !contradictedAfterResolution(this.state)) {
         this.state.providerCode = outcome.providerCode;
         this.movement.flag(
           'FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a bill payment an operator forced to SUCCEEDED',
@@ -456,7 +447,7 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
         );
         return;
       }
-      if (next === 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
+      if (next === 'AMOUNT_MISMATCH' && !contradictedAfterResolution(this.state)) {
         // Ayopop charged another amount than the bill an operator forced to SUCCEEDED: never a quiet success.
         this.state.providerCode = outcome.providerCode;
         if (outcome.token !== undefined) this.state.token ??= outcome.token;
@@ -501,13 +492,11 @@ class Bill extends MovementWorkflow<BillState, BillWorkflowInput, BillPaymentOut
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} paid for a bill of ${this.state.inquiry?.amount}`
         : undefined;
-    // A final outcome settles what an operator was needed for (the run's end clears the same flags).
-    const settles = (next === 'SUCCEEDED' || next === 'FAILED') && !this.contradictedAfterwards();
     this.movement.transition(
       next,
       source,
       outcome.providerCode,
-      mismatch !== undefined ? { raise: mismatch } : settles ? { clearUnless: HINT_UNCONFIRMED } : undefined
+      attentionOfOutcome(next, mismatch, contradictedAfterResolution(this.state))
     );
     if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && billStatusRank(next) > billStatusRank('FAILED')) {

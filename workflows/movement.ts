@@ -107,6 +107,21 @@ export interface CallbackReader {
 /** How a status change settles needs-attention (see `transition`). */
 export type TransitionAttention = { raise: string } | { clear: string } | { clearUnless: string | undefined };
 
+/**
+ * How the provider's word moving a payout or bill to `next` settles needs-attention: an amount mismatch
+ * raises its flag; a final outcome settles what an operator was needed for (any flag but
+ * HINT_UNCONFIRMED), unless the provider contradicted an operator's resolution.
+ */
+export function attentionOfOutcome(
+  next: string,
+  mismatch: string | undefined,
+  contradicted: boolean
+): TransitionAttention | undefined {
+  if (mismatch !== undefined) return { raise: mismatch };
+  if ((next === 'SUCCEEDED' || next === 'FAILED') && !contradicted) return { clearUnless: HINT_UNCONFIRMED };
+  return undefined;
+}
+
 /** The patch that put each way in force: executions recorded before it replay without it. */
 function patchOf(attention: TransitionAttention): string {
   return 'clearUnless' in attention ? FINAL_EVENT_CLEARS_ATTENTION : ATTENTION_IN_TRANSITION_EVENT;

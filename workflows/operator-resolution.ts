@@ -110,3 +110,19 @@ function judgedResolution(
     note: `${operator} resolved ${outcome}${forced ? ' (forced)' : ''}: ${evidence}`,
   };
 }
+
+/** An operator's FAILED, or a resolution forced against the provider's word, is watched for a while after. */
+export function resolutionNeedsWatching(state: { status: string; resolution?: OperatorResolution }): boolean {
+  const resolution = state.resolution;
+  if (!resolution || resolution.outcome !== state.status) return false;
+  return resolution.outcome === 'FAILED' || resolution.forced === true;
+}
+
+/**
+ * The provider contradicted the outcome afterwards (paid after a failure; failed, or charged another
+ * amount, after a forced success): that flag stays for an operator, and the watch ends.
+ */
+export function contradictedAfterResolution(state: { needsAttention: boolean; attentionReason?: string }): boolean {
+  const reason = state.needsAttention ? (state.attentionReason ?? '') : '';
+  return /^(PAID_AFTER_FAILURE|FAILED_AFTER_FORCED_SUCCESS|AMOUNT_MISMATCH_AFTER_FORCED_SUCCESS)/.test(reason);
+}

@@ -16,11 +16,11 @@ import { nowIso } from './status-and-timeline';
 import { payoutWorkflowV1 } from './legacy/payout-v1';
 import { checkResolutionRequest, payoutStateQuery, payoutSubmittedUpdate, resolvePayoutUpdate } from './messages';
 import type { ResolvePayoutRequest } from './messages';
-import { HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
+import { attentionOfOutcome, HINT_UNCONFIRMED, MOVEMENT_CORE } from './movement';
 import { CHECK_AND_SUBMIT_TOGETHER } from './patches';
 import { inForce, readPatches } from './patches-in-force';
 import { MovementWorkflow } from './movement-workflow';
-import { OperatorResolutions } from './operator-resolution';
+import { contradictedAfterResolution, OperatorResolutions, resolutionNeedsWatching } from './operator-resolution';
 import { DEFAULT_TIMINGS, nextDelay } from './timings';
 import type { PayoutState, PayoutWorkflowInput, TimelineEntry } from './movement-state';
 
@@ -48,8 +48,12 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
   async run(): Promise<PayoutState> {
     if (!this.state.submitted) await this.submitOnce();
     await this.resolveOutcome();
-    if (this.resolutionNeedsWatching()) await this.watchAfterOperatorResolution();
-    if (payoutIsFinal(this.state.status) && this.state.status !== 'AMOUNT_MISMATCH' && !this.contradictedAfterwards()) {
+    if (resolutionNeedsWatching(this.state)) await this.watchAfterOperatorResolution();
+    if (
+      payoutIsFinal(this.state.status) &&
+      this.state.status !== 'AMOUNT_MISMATCH' &&
+      !contradictedAfterResolution(this.state)
+    ) {
       this.movement.clearAttention({ keep: HINT_UNCONFIRMED });
     }
     return this.closeOut();
@@ -197,13 +201,6 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
     }
   }
 
-  /** An operator's FAILED, or any resolution forced against the provider, is checked for a while after. */
-  private resolutionNeedsWatching(): boolean {
-    const resolution = this.state.resolution;
-    if (!resolution || resolution.outcome !== this.state.status) return false;
-    return resolution.outcome === 'FAILED' || resolution.forced === true;
-  }
-
   /**
    * After an operator's FAILED (or a forced SUCCEEDED), keep asking for a while: a provider that pays
    * after all, or that fails a payout an operator forced to success, must not leave the merchant with
@@ -214,14 +211,9 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
       windowMs:
         this.input.timings.payout.watchAfterOperatorFailureMs ?? DEFAULT_TIMINGS.payout.watchAfterOperatorFailureMs!,
       schedule: this.input.timings.payout.query,
-      watching: () => this.resolutionNeedsWatching() && !this.contradictedAfterwards(),
+      watching: () => resolutionNeedsWatching(this.state) && !contradictedAfterResolution(this.state),
       source: 'query',
     });
-  }
-
-  private contradictedAfterwards(): boolean {
-    const reason = this.state.needsAttention ? (this.state.attentionReason ?? '') : '';
-    return reason.startsWith('PAID_AFTER_FAILURE') || reason.startsWith('FAILED_AFTER_FORCED_SUCCESS');
   }
 
   // ---- operator resolution -----------------------------------------------------------------------
@@ -279,7 +271,7 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
     if (outcome.fee !== undefined) this.state.fee = outcome.fee;
     const next = this.statusFor(outcome);
     const forcedSuccess = this.state.resolution?.outcome === 'SUCCEEDED' && this.state.resolution.forced === true;
-    if (outcome.status === 'failed' && forcedSuccess && !this.contradictedAfterwards()) {
+    if (outcome.status === 'failed' && forcedSuccess && !contradictedAfterResolution(this.state)) {
       this.state.providerStatus = outcome.providerStatus;
       this.movement.flag(
         'FAILED_AFTER_FORCED_SUCCESS: the provider reports failed a payout an operator forced to SUCCEEDED',
@@ -312,13 +304,11 @@ class Payout extends MovementWorkflow<PayoutState, PayoutWorkflowInput, PayoutOu
       next === 'AMOUNT_MISMATCH'
         ? `AMOUNT_MISMATCH: the provider reports ${outcome.amount} sent for ${this.state.amount} requested`
         : undefined;
-    // A final outcome settles what an operator was needed for (the run's end clears the same flags).
-    const settles = (next === 'SUCCEEDED' || next === 'FAILED') && !this.contradictedAfterwards();
     this.movement.transition(
       next,
       source,
       outcome.providerStatus,
-      mismatch !== undefined ? { raise: mismatch } : settles ? { clearUnless: HINT_UNCONFIRMED } : undefined
+      attentionOfOutcome(next, mismatch, contradictedAfterResolution(this.state))
     );
     if (mismatch) this.movement.flag(mismatch, source);
     if (failedBefore && payoutStatusRank(next) > payoutStatusRank('FAILED')) {
